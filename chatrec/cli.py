@@ -1,0 +1,164 @@
+"""`chatrec` command line: a thin layer over the library.
+
+    chatrec build-index [--rebuild]
+    chatrec chat [--json] [--user ID]
+    chatrec serve [--host H] [--port P]
+    chatrec profile show|export|forget --user ID
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from .config import Config
+from .errors import ChatrecError
+
+_common = [
+    click.option("--catalog", help="MovieLens folder or .csv/.jsonl catalog (default: bundled MovieLens)."),
+    click.option("--index-dir", help="Where the vector index lives (default: ./index in the project)."),
+    click.option("--profile-db", help="SQLite file for profiles and feedback."),
+    click.option("--embedder", help="minilm (default), hashing, or a sentence-transformers model folder."),
+    click.option("--llm", type=click.Choice(["none", "embedded", "fake"]), help="LLM backend (default: none)."),
+]
+
+
+def common_options(fn):
+    for option in reversed(_common):
+        fn = option(fn)
+    return fn
+
+
+def make_config(**kwargs) -> Config:
+    return Config.from_env(**{k: v for k, v in kwargs.items() if k in Config.__dataclass_fields__})
+
+
+def fail(exc: Exception) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.version_option(package_name="chatrec")
+def main():
+    """chatrec: an offline conversational recommender."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command("build-index")
+@common_options
+@click.option("--rebuild", is_flag=True, help="Drop the index and embed every item again.")
+def build_index_cmd(rebuild, **kwargs):
+    """Embed the catalog into the Chroma index (incremental: unchanged items are skipped)."""
+    from .catalog import load_catalog
+    from .embed import get_embedder
+    from .index import build_index
+
+    config = make_config(**kwargs)
+    try:
+        catalog = load_catalog(config.catalog)
+        for problem in catalog.problems:
+            click.echo(f"warning: {problem}", err=True)
+        embedder = get_embedder(config.embedder)
+        stats = build_index(catalog, embedder, config, rebuild=rebuild, progress=True)
+    except ChatrecError as exc:
+        fail(exc)
+    click.echo(f"index {config.index_dir}: {len(catalog)} items ({embedder.name}); {stats.summary()}")
+
+
+@main.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Read one message per stdin line, print one JSON object per line.")
+@click.option("--user", "user_id", help="User id whose stored profile to use (default: a new anonymous id).")
+def chat(as_json, user_id, **kwargs):
+    """Chat in the terminal (or, with --json, as a line-based API for scripts)."""
+    from .dialogue import Recommender
+
+    config = make_config(**kwargs)
+    try:
+        rec = Recommender.from_config(config, progress=not as_json)
+        session = rec.session(user_id)
+    except ChatrecError as exc:
+        if as_json:
+            print(json.dumps({"error": str(exc)}), flush=True)
+        fail(exc)
+    if as_json:
+        for raw in sys.stdin:
+            line = raw.rstrip("\n")
+            print(json.dumps(session.handle(line), ensure_ascii=False), flush=True)
+        return
+    click.echo(f"chatrec: {len(rec.catalog):,} films. Type a wish, /like N, /dislike N, or 'bye'. (user {session.user_id})")
+    while True:
+        try:
+            line = input("you> ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            break
+        result = session.handle(line)
+        click.echo(result["reply"])
+        if result["intent"]["kind"] == "goodbye":
+            break
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1, or GRADIO_SERVER_NAME).")
+@click.option("--port", type=int, default=None, help="Port (default 7860, or GRADIO_SERVER_PORT).")
+def serve(host, port):
+    """Start the Gradio web app."""
+    import os
+
+    if host:
+        os.environ["GRADIO_SERVER_NAME"] = host
+    if port:
+        os.environ["GRADIO_SERVER_PORT"] = str(port)
+    from .webapp import launch
+
+    launch()
+
+
+@main.group()
+def profile():
+    """Show, export or delete what chatrec stores about a user."""
+
+
+def _store(profile_db):
+    from .profile import open_store
+
+    return open_store(make_config(profile_db=profile_db).profile_db)
+
+
+@profile.command("show")
+@click.option("--user", "user_id", required=True)
+@click.option("--profile-db")
+def profile_show(user_id, profile_db):
+    try:
+        click.echo(json.dumps(_store(profile_db).load(user_id).to_dict(), indent=2))
+    except ChatrecError as exc:
+        fail(exc)
+
+
+@profile.command("export")
+@click.option("--user", "user_id", required=True)
+@click.option("--profile-db")
+def profile_export(user_id, profile_db):
+    try:
+        click.echo(json.dumps(_store(profile_db).export(user_id), indent=2, ensure_ascii=False))
+    except ChatrecError as exc:
+        fail(exc)
+
+
+@profile.command("forget")
+@click.option("--user", "user_id", required=True)
+@click.option("--profile-db")
+def profile_forget(user_id, profile_db):
+    try:
+        n = _store(profile_db).forget(user_id)
+    except ChatrecError as exc:
+        fail(exc)
+    click.echo(f"deleted {n} events and the profile of {user_id}")
+
+
+if __name__ == "__main__":
+    main()

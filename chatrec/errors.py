@@ -1,0 +1,21 @@
+"""Errors a user can act on. Each message says what is wrong and what to do about it."""
+
+
+class ChatrecError(Exception):
+    """Base class: the message is shown to the user as it is."""
+
+
+class CatalogError(ChatrecError):
+    pass
+
+
+class IndexNotReady(ChatrecError):
+    pass
+
+
+class StoreError(ChatrecError):
+    pass
+
+
+class LLMError(ChatrecError):
+    pass

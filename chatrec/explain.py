@@ -1,0 +1,96 @@
+"""Explanations: why each recommended item fits, built only from that item's own catalog fields and the
+user's stated wishes, so nothing is invented.
+
+`template_reason` is the deterministic explainer. `LLMExplainer` asks the LLM for one sentence given only
+those fields and keeps it only if `grounded` accepts it (no title other than the item's own, no quotes of
+unknown names); otherwise the template stands. `titles_in_text` is the post-check for whole replies.
+"""
+from __future__ import annotations
+
+import re
+
+from .catalog import Catalog, Item, normalize_title
+
+
+def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | None = None,
+                    seeds: list[Item] | None = None) -> str:
+    bits: list[str] = []
+    wanted = [g for g in item.genres if g in (genres_wanted or [])]
+    if wanted:
+        bits.append(f"it is {_join(wanted)} as you asked")
+    for seed in seeds or []:
+        shared = [g for g in item.genres if g in seed.genres]
+        if shared:
+            bits.append(f"it shares {_join(shared[:3])} with {seed.title}")
+            break
+    words = _wish_words(wish_text)
+    text = normalize_title(" ".join((item.overview, " ".join(item.tags), " ".join(item.genres))))
+    hits = [w for w in words if re.search(rf"\b{re.escape(w)}", text)]
+    if hits:
+        bits.append(f"its description mentions {_join(hits[:3])}")
+    if item.tags and not hits:
+        bits.append(f"viewers tag it {_join(list(item.tags[:3]))}")
+    if item.rating_mean and item.rating_count >= 10:
+        bits.append(f"rated {item.rating_mean:.1f}/5 by {item.rating_count} people")
+    if not bits:
+        kind = _join(list(item.genres[:3])) if item.genres else "a"
+        bits.append(f"a {kind} pick{f' from {item.year}' if item.year else ''} close to what you described")
+    reason = "; ".join(bits)
+    return reason[0].upper() + reason[1:] + "."
+
+
+def _join(words: list[str]) -> str:
+    words = [w for w in words if w]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_STOP = set("the a an and or but with without less more some any like movie movies film films about that this "
+            "from for of in on to me my want something".split())
+
+
+def _wish_words(wish: str) -> list[str]:
+    return [w for w in normalize_title(wish).split() if len(w) > 3 and w not in _STOP]
+
+
+def titles_in_text(text: str, catalog: Catalog, min_words: int = 2) -> set[str]:
+    """Catalog items whose title (of at least `min_words` words) appears in `text`."""
+    norm = f" {normalize_title(text)} "
+    found = set()
+    for key, positions in catalog.titles.keys.items():
+        if len(key.split()) >= min_words and f" {key} " in norm:
+            found.add(catalog.items[positions[0]].item_id)
+    return found
+
+
+def grounded(sentence: str, item: Item, catalog: Catalog) -> bool:
+    """Accept an LLM sentence only if it names no catalog title other than the item's own."""
+    if not sentence or len(sentence) > 400:
+        return False
+    own = {normalize_title(item.title), *(normalize_title(a) for a in item.aliases)}
+    for item_id in titles_in_text(sentence, catalog, min_words=2):
+        other = catalog.get(item_id)
+        if other and normalize_title(other.title) not in own and not any(normalize_title(other.title) in o for o in own):
+            return False
+    return True
+
+
+class LLMExplainer:
+    def __init__(self, llm, prompt: str, catalog: Catalog, max_tokens: int = 60):
+        self.llm, self.prompt, self.catalog, self.max_tokens = llm, prompt, catalog, max_tokens
+
+    def reason(self, item: Item, wish_text: str, fallback: str) -> str:
+        fields = (f"Title: {item.title}\nYear: {item.year or 'unknown'}\nGenres: {', '.join(item.genres) or 'unknown'}\n"
+                  f"Tags: {', '.join(item.tags) or 'none'}\nOverview: {item.overview or 'none'}")
+        messages = [{"role": "system", "content": self.prompt},
+                    {"role": "user", "content": f"{fields}\n\nThe user asked for: {wish_text or 'a good pick'}"}]
+        try:
+            text = self.llm.generate(messages, max_tokens=self.max_tokens)
+            if not isinstance(text, str):
+                text = "".join(text)
+        except Exception:
+            return fallback
+        text = re.sub(r"\s+", " ", text).strip()
+        first = re.split(r"(?<=[.!?])\s", text)[0] if text else ""
+        return first if grounded(first, item, self.catalog) else fallback

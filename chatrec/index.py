@@ -1,0 +1,232 @@
+"""The vector index: item embeddings in a Chroma collection, plus a manifest that says what built it.
+
+Layout of `index_dir`:
+    manifest.json   catalog fingerprint, embedder name, dimension, item count, build time
+    chroma/         the embedded Chroma store (absent when a Chroma server is configured)
+
+`build_index` is incremental: an item whose text is unchanged is not embedded again, a changed item is
+re-embedded alone, and items gone from the catalog are deleted. `VectorIndex.open` refuses a missing or
+mismatched index with a message that names the command to run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog, Item
+from .config import Config
+from .embed import Embedder
+from .errors import ChatrecError, IndexNotReady
+
+COLLECTION = "items"
+MANIFEST = "manifest.json"
+BUILD_HINT = "run `chatrec build-index` (the app builds it by itself on start)"
+
+
+def genre_key(genre: str) -> str:
+    return f"genre:{genre}"
+
+
+def item_metadata(item: Item, genres: list[str]) -> dict:
+    meta: dict = {
+        "item_id": item.item_id,
+        "year": item.year if item.year is not None else -1,
+        "rating_count": item.rating_count,
+        "content_hash": item.content_hash(),
+    }
+    present = set(item.genres)
+    # Every item carries every genre flag, so "not Horror" can be a plain equality filter.
+    for g in genres:
+        meta[genre_key(g)] = g in present
+    return meta
+
+
+def make_client(config: Config):
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if config.chroma_host:
+        try:
+            return chromadb.HttpClient(host=config.chroma_host, port=config.chroma_port, settings=settings)
+        except Exception as exc:
+            raise ChatrecError(
+                f"cannot reach the Chroma server at {config.chroma_host}:{config.chroma_port} ({exc}); "
+                "start it with `chroma run --path DIR --port P` or unset CHATREC_CHROMA_HOST"
+            ) from exc
+    path = Path(config.index_dir) / "chroma"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChatrecError(f"cannot create the index folder {path}: {exc.strerror}") from exc
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _read_manifest(index_dir: Path) -> dict | None:
+    path = index_dir / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexNotReady(f"the index manifest {path} is unreadable ({exc}); {BUILD_HINT} with --rebuild") from None
+
+
+@dataclass
+class BuildStats:
+    embedded: int
+    metadata_updated: int
+    deleted: int
+    unchanged: int
+    seconds: float
+
+    def summary(self) -> str:
+        return (f"embedded {self.embedded}, metadata updated {self.metadata_updated}, deleted {self.deleted}, "
+                f"unchanged {self.unchanged} in {self.seconds:.1f} s")
+
+
+def build_index(catalog: Catalog, embedder: Embedder, config: Config, rebuild: bool = False,
+                progress: bool = True, batch_size: int = 256) -> BuildStats:
+    from tqdm.auto import tqdm
+
+    start = time.time()
+    index_dir = Path(config.index_dir)
+    client = make_client(config)
+    manifest = None if rebuild else _read_manifest_or_none(index_dir)
+    if rebuild or (manifest and (manifest.get("embedder") != embedder.name or manifest.get("dim") != embedder.dim)):
+        _drop(client)
+    collection = client.get_or_create_collection(
+        COLLECTION, configuration={"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}}
+    )
+    existing: dict[str, dict] = {}
+    total = collection.count()
+    for offset in range(0, total, 5000):
+        got = collection.get(include=["metadatas"], limit=5000, offset=offset)
+        existing.update(zip(got["ids"], got["metadatas"]))
+
+    to_embed: list[Item] = []
+    to_update: list[tuple[str, dict]] = []
+    for item in catalog.items:
+        meta = item_metadata(item, catalog.genres)
+        old = existing.get(item.item_id)
+        if old is None or old.get("content_hash") != meta["content_hash"]:
+            to_embed.append(item)
+        elif old != meta:
+            to_update.append((item.item_id, meta))
+    stale = [i for i in existing if i not in catalog.index_of]
+
+    max_batch = min(batch_size, client.get_max_batch_size())
+    bar = tqdm(total=len(to_embed), desc="Embedding items", unit="item", disable=not progress or not to_embed)
+    for lo in range(0, len(to_embed), max_batch):
+        batch = to_embed[lo: lo + max_batch]
+        vectors = embedder.encode([it.text() for it in batch], batch_size=64)
+        collection.upsert(
+            ids=[it.item_id for it in batch],
+            embeddings=vectors.tolist(),
+            metadatas=[item_metadata(it, catalog.genres) for it in batch],
+            documents=[it.text() for it in batch],
+        )
+        bar.update(len(batch))
+    bar.close()
+    for lo in range(0, len(to_update), max_batch):
+        chunk = to_update[lo: lo + max_batch]
+        collection.update(ids=[i for i, _ in chunk], metadatas=[m for _, m in chunk])
+    for lo in range(0, len(stale), max_batch):
+        collection.delete(ids=stale[lo: lo + max_batch])
+
+    new_manifest = {
+        "catalog": catalog.name,
+        "catalog_fingerprint": catalog.fingerprint(),
+        "embedder": embedder.name,
+        "dim": embedder.dim,
+        "count": collection.count(),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "collection": COLLECTION,
+    }
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(new_manifest, indent=2))
+    os.replace(tmp, index_dir / MANIFEST)  # atomic: a crash mid-build leaves the old manifest, never half a new one
+    return BuildStats(len(to_embed), len(to_update), len(stale),
+                      len(catalog) - len(to_embed) - len(to_update), time.time() - start)
+
+
+def _read_manifest_or_none(index_dir: Path) -> dict | None:
+    try:
+        return _read_manifest(index_dir)
+    except IndexNotReady:
+        return None
+
+
+def _drop(client) -> None:
+    try:
+        client.delete_collection(COLLECTION)
+    except Exception:  # not there: nothing to drop
+        pass
+
+
+class VectorIndex:
+    """An opened, verified index. `vectors[i]` is the embedding of `catalog.items[i]`."""
+
+    def __init__(self, catalog: Catalog, embedder: Embedder, collection, vectors: np.ndarray, manifest: dict):
+        self.catalog = catalog
+        self.embedder = embedder
+        self.collection = collection
+        self.vectors = vectors
+        self.manifest = manifest
+
+    @classmethod
+    def open(cls, catalog: Catalog, embedder: Embedder, config: Config) -> "VectorIndex":
+        index_dir = Path(config.index_dir)
+        manifest = _read_manifest(index_dir)
+        if manifest is None:
+            raise IndexNotReady(f"no index found in {index_dir}; {BUILD_HINT}")
+        if manifest.get("embedder") != embedder.name or manifest.get("dim") != embedder.dim:
+            raise IndexNotReady(
+                f"the index in {index_dir} was built with embedder {manifest.get('embedder')} "
+                f"({manifest.get('dim')}-d), not {embedder.name} ({embedder.dim}-d); {BUILD_HINT}"
+            )
+        if manifest.get("catalog_fingerprint") != catalog.fingerprint():
+            raise IndexNotReady(f"the catalog changed since the index in {index_dir} was built; {BUILD_HINT}")
+        client = make_client(config)
+        try:
+            collection = client.get_collection(COLLECTION)
+        except Exception:
+            raise IndexNotReady(f"the index manifest exists but its Chroma collection is missing; {BUILD_HINT}") from None
+        if collection.count() != len(catalog):
+            raise IndexNotReady(
+                f"the index holds {collection.count()} items but the catalog has {len(catalog)}; {BUILD_HINT}"
+            )
+        vectors = np.zeros((len(catalog), embedder.dim), dtype=np.float32)
+        for lo in range(0, len(catalog), 5000):
+            got = collection.get(include=["embeddings"], limit=5000, offset=lo)
+            for item_id, vec in zip(got["ids"], got["embeddings"]):
+                vectors[catalog.index_of[item_id]] = vec
+        return cls(catalog, embedder, collection, vectors, manifest)
+
+    def search(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[int, float]]:
+        """Nearest items to `vector` that satisfy `where`: [(catalog position, cosine similarity)]."""
+        k = max(1, min(k, len(self.catalog)))
+        try:
+            res = self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
+                n_results=k, where=where or None, include=["distances"],
+            )
+        except Exception as exc:
+            raise ChatrecError(f"vector search failed: {exc}") from exc
+        ids, dists = res["ids"][0], res["distances"][0]
+        return [(self.catalog.index_of[i], 1.0 - float(d)) for i, d in zip(ids, dists) if i in self.catalog.index_of]
+
+
+def open_or_build(catalog: Catalog, embedder: Embedder, config: Config, progress: bool = True) -> VectorIndex:
+    """Open the index, building (or updating) it first when it is missing or stale."""
+    try:
+        return VectorIndex.open(catalog, embedder, config)
+    except IndexNotReady:
+        build_index(catalog, embedder, config, progress=progress)
+        return VectorIndex.open(catalog, embedder, config)

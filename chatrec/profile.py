@@ -1,0 +1,211 @@
+"""User profiles and feedback events, stored durably.
+
+Every feedback event is appended to the `events` table and committed (SQLite WAL, synchronous=FULL)
+before the caller acknowledges it; the profile is derived from the events, so it can always be
+rebuilt. The profile vector is kept beside them and moved by the documented rule in `move_vector`.
+
+The store is an interface (`ProfileStore`); `SQLiteStore` is the single-machine default.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import StoreError
+
+LIKE, DISLIKE, SEEN, RATING = "like", "dislike", "seen", "rating"
+EVENT_KINDS = (LIKE, DISLIKE, SEEN, RATING)
+
+
+@dataclass
+class Profile:
+    user_id: str
+    liked: list[str] = field(default_factory=list)
+    disliked: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    ratings: dict[str, float] = field(default_factory=dict)
+    vector: np.ndarray | None = None
+
+    @property
+    def excluded(self) -> set[str]:
+        """Items never to recommend again: rejected, already seen, already liked or rated."""
+        return set(self.disliked) | set(self.seen) | set(self.liked) | set(self.ratings)
+
+    def to_dict(self) -> dict:
+        return {
+            "user_id": self.user_id,
+            "liked": list(self.liked),
+            "disliked": list(self.disliked),
+            "seen": list(self.seen),
+            "ratings": dict(self.ratings),
+            "has_vector": self.vector is not None,
+        }
+
+
+def move_vector(vector: np.ndarray | None, item_vector: np.ndarray, kind: str, rate: float,
+                rating: float | None = None) -> np.ndarray | None:
+    """The profile update rule (documented in docs/feedback.md).
+
+    like (or rating >= 4): v <- normalise((1 - rate) * v + rate * item)   (an exponential moving average)
+    dislike (or rating <= 2): v <- normalise(v - rate * item)             (pushed away)
+    A first like sets v to the item vector; a dislike with no vector yet leaves it unset.
+    """
+    if kind == RATING:
+        if rating is None or 2 < rating < 4:
+            return vector
+        kind = LIKE if rating >= 4 else DISLIKE
+    if kind == LIKE:
+        new = item_vector.copy() if vector is None else (1 - rate) * vector + rate * item_vector
+    elif kind == DISLIKE:
+        if vector is None:
+            return None
+        new = vector - rate * item_vector
+    else:
+        return vector
+    norm = float(np.linalg.norm(new))
+    return None if norm < 1e-9 else (new / norm).astype(np.float32)
+
+
+class ProfileStore(Protocol):
+    def record(self, user_id: str, kind: str, item_id: str, value: float | None = None) -> int: ...
+    def load(self, user_id: str) -> Profile: ...
+    def save_vector(self, user_id: str, vector: np.ndarray | None) -> None: ...
+    def export(self, user_id: str) -> dict: ...
+    def forget(self, user_id: str) -> int: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_user ON events(user_id, id);
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT PRIMARY KEY,
+    vector BLOB,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+class SQLiteStore:
+    """One connection shared by all threads, writes serialised by a lock (no 'database is locked')."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.executescript(_SCHEMA)
+            self.conn.commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the profile database {path}: {exc}. "
+                "Point CHATREC_PROFILE_DB (or --profile-db) at a writable file."
+            ) from None
+        self._lock = threading.Lock()
+
+    def _write(self, sql: str, args: tuple) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                cur = self.conn.execute(sql, args)
+                self.conn.commit()
+                return cur
+            except sqlite3.Error as exc:
+                self.conn.rollback()
+                raise StoreError(f"could not save to the profile database {self.path}: {exc}") from None
+
+    def record(self, user_id: str, kind: str, item_id: str, value: float | None = None) -> int:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown feedback kind {kind!r}; expected one of {EVENT_KINDS}")
+        cur = self._write(
+            "INSERT INTO events(user_id, item_id, kind, value, created_at) VALUES (?, ?, ?, ?, ?)",
+            (user_id, str(item_id), kind, value, time.time()),
+        )
+        return int(cur.lastrowid)
+
+    def events(self, user_id: str) -> list[dict]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, item_id, kind, value, created_at FROM events WHERE user_id = ? ORDER BY id", (user_id,)
+            ).fetchall()
+        return [dict(id=r[0], item_id=r[1], kind=r[2], value=r[3], created_at=r[4]) for r in rows]
+
+    def load(self, user_id: str) -> Profile:
+        profile = Profile(user_id)
+        # The latest event about an item decides its state: a like after a dislike wins, and vice versa.
+        state: dict[str, str] = {}
+        for ev in self.events(user_id):
+            item, kind = ev["item_id"], ev["kind"]
+            if kind == RATING and ev["value"] is not None:
+                profile.ratings[item] = float(ev["value"])
+                if ev["value"] >= 4:
+                    state[item] = LIKE
+                elif ev["value"] <= 2:
+                    state[item] = DISLIKE
+            elif kind in (LIKE, DISLIKE):
+                state[item] = kind
+            elif kind == SEEN and item not in state:
+                state[item] = SEEN
+        for item, kind in state.items():
+            {LIKE: profile.liked, DISLIKE: profile.disliked, SEEN: profile.seen}[kind].append(item)
+        with self._lock:
+            row = self.conn.execute("SELECT vector FROM profiles WHERE user_id = ?", (user_id,)).fetchone()
+        if row and row[0] is not None:
+            profile.vector = np.frombuffer(row[0], dtype=np.float32).copy()
+        return profile
+
+    def save_vector(self, user_id: str, vector: np.ndarray | None) -> None:
+        blob = None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+        self._write(
+            "INSERT INTO profiles(user_id, vector, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(user_id) DO UPDATE SET vector = excluded.vector, updated_at = excluded.updated_at",
+            (user_id, blob, time.time()),
+        )
+
+    def export(self, user_id: str) -> dict:
+        data = self.load(user_id).to_dict()
+        data["events"] = self.events(user_id)
+        return data
+
+    def forget(self, user_id: str) -> int:
+        with self._lock:
+            try:
+                n = self.conn.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+                self.conn.execute("DELETE FROM profiles WHERE user_id = ?", (user_id,))
+                self.conn.commit()
+            except sqlite3.Error as exc:
+                self.conn.rollback()
+                raise StoreError(f"could not delete from the profile database {self.path}: {exc}") from None
+        return n
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def open_store(url_or_path: str) -> ProfileStore:
+    """A path (or sqlite:///path) opens SQLite; server databases by URL come with the scale-out issue."""
+    if url_or_path.startswith("sqlite:///"):
+        url_or_path = url_or_path[len("sqlite:///"):]
+    elif "://" in url_or_path:
+        raise StoreError(f"profile store {url_or_path!r}: only SQLite paths are supported so far")
+    return SQLiteStore(url_or_path)
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,68 @@
+import json
+
+import numpy as np
+import pytest
+
+from chatrec.catalog import load_table
+from chatrec.embed import HashingEmbedder
+from chatrec.errors import IndexNotReady
+from chatrec.index import VectorIndex, build_index
+from chatrec.retrieve import Request, Retriever
+from conftest import TINY, make_config
+
+
+def test_build_is_incremental(tmp_path):
+    config = make_config(tmp_path)
+    cat, emb = load_table(TINY), HashingEmbedder()
+    first = build_index(cat, emb, config, progress=False)
+    assert first.embedded == 42
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["count"] == 42 and manifest["dim"] == emb.dim and manifest["embedder"] == emb.name
+    assert manifest["catalog_fingerprint"] == cat.fingerprint()
+    again = build_index(cat, emb, config, progress=False)
+    assert again.embedded == 0 and again.unchanged == 42
+    # change one item, drop another
+    lines = TINY.read_text().splitlines()
+    row = json.loads(lines[0]); row["description"] = "A completely different story about cooking."
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text("\n".join([json.dumps(row)] + lines[1:-1]) + "\n")
+    cat2 = load_table(changed)
+    third = build_index(cat2, emb, config, progress=False)
+    assert (third.embedded, third.deleted) == (1, 1)
+    index = VectorIndex.open(cat2, emb, config)
+    assert index.collection.count() == 41
+    np.testing.assert_allclose(index.vectors[cat2.index_of["1"]], emb.encode([cat2["1"].text()])[0], atol=1e-5)
+
+
+def test_missing_or_mismatched_index_names_the_command(tmp_path):
+    config = make_config(tmp_path)
+    cat = load_table(TINY)
+    with pytest.raises(IndexNotReady, match="chatrec build-index"):
+        VectorIndex.open(cat, HashingEmbedder(), config)
+    build_index(cat, HashingEmbedder(), config, progress=False)
+    with pytest.raises(IndexNotReady, match="built with embedder hashing-256.*chatrec build-index"):
+        VectorIndex.open(cat, HashingEmbedder(dim=128), config)
+    (tmp_path / "index" / "manifest.json").write_text("{corrupt")
+    with pytest.raises(IndexNotReady, match="unreadable"):
+        VectorIndex.open(cat, HashingEmbedder(), config)
+
+
+def test_retrieval_respects_filters_and_exclusions(recommender):
+    retriever = Retriever(recommender.index, recommender.config)
+    cat = recommender.catalog
+    req = Request(wish_text="space", genres_in=["Sci-Fi"], genres_out=["Horror"], year_min=1970, year_max=2010,
+                  exclude={"3"})
+    _, hits, notes = retriever.candidates(req, None, k=50)
+    assert hits and not notes
+    for pos, _ in hits:
+        item = cat.items[pos]
+        assert "Sci-Fi" in item.genres and "Horror" not in item.genres
+        assert 1970 <= item.year <= 2010 and item.item_id != "3"
+
+
+def test_impossible_filters_are_relaxed_and_reported(recommender):
+    retriever = Retriever(recommender.index, recommender.config)
+    req = Request(genres_in=["Western"], year_min=2015, year_max=2018)
+    _, hits, notes = retriever.candidates(req, None, k=10, min_results=1)
+    assert hits and notes == ["the year range"]
+    assert all("Western" in recommender.catalog.items[p].genres for p, _ in hits)
