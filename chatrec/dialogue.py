@@ -148,7 +148,7 @@ class Recommender:
 
     def recommend(self, req: Request, profile: Profile, n: int | None = None) -> tuple[list[Recommendation], list[str]]:
         n = n or self.config.n_items
-        query, hits, relaxed = self.retriever.candidates(req, profile.vector, self.config.n_candidates, min_results=n)
+        query, hits, relaxed = self.retriever.candidates(req, profile.vector, self.config.n_candidates)
         if not hits:
             return [], relaxed
         positions = np.array([p for p, _ in hits])
@@ -244,10 +244,11 @@ class ChatSession:
         except Exception:
             log.exception("feedback failed")
             return self._reply("Sorry, I could not save that feedback; please try again.", intent)
+        if kind == RATING:
+            return self._reply(f"Saved: {item.label}, {value:g}/5.", intent)
         words = {LIKE: f"Noted: you like {item.label}. I'll look for more like it.",
                  DISLIKE: f"Got it: {item.label} won't come back, and I'll steer away from it.",
-                 SEEN: f"Noted: you've seen {item.label}; I won't suggest it again.",
-                 RATING: f"Saved: {item.label}, {value:g}/5."}
+                 SEEN: f"Noted: you've seen {item.label}; I won't suggest it again."}
         return self._reply(words[kind], intent)
 
     def profile_json(self) -> dict:

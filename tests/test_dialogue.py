@@ -1,0 +1,178 @@
+"""Multi-turn conversations through the Python API: constraints respected, feedback applied, bad input handled."""
+import numpy as np
+import pytest
+
+from chatrec.dialogue import ChatSession
+from chatrec.errors import ChatrecError
+
+CONTRACT_ITEM_KEYS = {"item_id", "title", "year", "genres", "score", "explanation"}
+
+
+def check_shape(result, catalog):
+    assert set(result) == {"reply", "intent", "items"}
+    assert isinstance(result["reply"], str) and result["reply"]
+    assert result["intent"]["kind"] in {"recommend", "refine", "feedback", "ask_about_item", "chitchat", "goodbye"}
+    for item in result["items"]:
+        assert set(item) == CONTRACT_ITEM_KEYS
+        real = catalog.get(item["item_id"])
+        assert real is not None and real.title == item["title"] and real.year == item["year"]
+        assert isinstance(item["score"], float) and item["explanation"]
+        assert real.title in result["reply"]
+
+
+def test_recommendation_respects_constraints(recommender):
+    s = recommender.session()
+    r = s.turn("comedies from the 90s")
+    check_shape(r, recommender.catalog)
+    assert r["items"], r["reply"]
+    for item in r["items"]:
+        assert "Comedy" in item["genres"] and 1990 <= item["year"] <= 1999
+    r = s.turn("space movies but no horror")
+    assert r["items"] and all("Horror" not in it["genres"] for it in r["items"])
+
+
+def test_named_title_seeds_the_query_and_is_not_recommended(recommender):
+    r = recommender.session().turn("something like Alien but less gory")
+    check_shape(r, recommender.catalog)
+    ids = [it["item_id"] for it in r["items"]]
+    assert "1" not in ids  # Alien itself
+    assert r["intent"]["liked"] == [{"item_id": "1", "title": "Alien"}]
+    assert sum("Sci-Fi" in it["genres"] for it in r["items"]) >= 3
+
+
+def test_shown_items_are_not_repeated_and_refine_keeps_constraints(recommender):
+    s = recommender.session()
+    first = s.turn("sci-fi please")
+    second = s.turn("something else")
+    assert second["intent"]["kind"] == "refine"
+    a, b = {i["item_id"] for i in first["items"]}, {i["item_id"] for i in second["items"]}
+    assert a and b and not a & b
+    assert all("Sci-Fi" in it["genres"] for it in second["items"])
+    third = s.turn("no horror")
+    assert all("Sci-Fi" in it["genres"] and "Horror" not in it["genres"] for it in third["items"])
+
+
+def test_dislike_never_comes_back_and_like_moves_the_profile(fresh_recommender):
+    rec = fresh_recommender
+    s = rec.session("tester")
+    first = s.turn("sci-fi")
+    disliked = first["items"][0]["item_id"]
+    fb = s.handle("/dislike 1")
+    assert fb["intent"]["kind"] == "feedback" and fb["items"] == [] and "won't come back" in fb["reply"]
+    liked = first["items"][1]["item_id"]
+    s.handle("/like 2")
+    vec = s.profile.vector
+    assert vec is not None
+    np.testing.assert_allclose(vec, rec.index.vectors[rec.catalog.index_of[liked]], atol=1e-6)
+    # a new session for the same user (a later visit): the dislike holds, whatever is asked
+    later = rec.session("tester")
+    assert later.profile.disliked == [disliked] and later.profile.liked == [liked]
+    for ask in ("sci-fi", "space", "alien creature", "something like Aliens", "horror"):
+        got = later.turn(ask)
+        assert disliked not in [it["item_id"] for it in got["items"]]
+
+
+def test_liked_items_pull_similar_ones_up(fresh_recommender):
+    rec = fresh_recommender
+    s = rec.session()
+    before = s.turn("recommend something")
+    target = "34"  # Spirited Away
+    s.rec.store.record(s.user_id, "like", target)
+    s._record("like", rec.catalog[target])
+    after = rec.session(s.user_id).turn("recommend something")
+    vec_t = rec.index.vectors[rec.catalog.index_of[target]]
+    def closeness(result):
+        return np.mean([rec.index.vectors[rec.catalog.index_of[i["item_id"]]] @ vec_t for i in result["items"]])
+    assert closeness(after) > closeness(before)
+
+
+def test_more_like_second_moves_the_list_toward_it(fresh_recommender):
+    rec = fresh_recommender
+    s = rec.session()
+    first = s.turn("movies from the 80s and 90s")
+    anchor = first["items"][1]["item_id"]
+    then = s.turn("more like the second one")
+    assert then["intent"]["kind"] == "refine"
+    v = rec.index.vectors
+    anchor_vec = v[rec.catalog.index_of[anchor]]
+    def sim(result):
+        return np.mean([v[rec.catalog.index_of[i["item_id"]]] @ anchor_vec for i in result["items"]
+                        if i["item_id"] != anchor])
+    assert sim(then) > sim(first)
+
+
+def test_text_feedback_on_a_reference(fresh_recommender):
+    s = fresh_recommender.session()
+    r = s.turn("comedy")
+    fb = s.turn("I liked the second one")
+    assert fb["intent"]["kind"] == "feedback"
+    assert s.profile.liked == [r["items"][1]["item_id"]]
+    ask = s.turn("loved it!")
+    assert "Which one" in ask["reply"]  # five items shown: ambiguous, so it asks
+
+
+def test_ask_about_an_item_answers_from_the_catalog(recommender):
+    s = recommender.session()
+    s.turn("westerns")
+    r = s.turn("tell me about the first one")
+    assert r["intent"]["kind"] == "ask_about_item"
+    item = recommender.catalog[r["intent"]["about_item"]["item_id"]]
+    assert item.title in r["reply"] and item.overview in r["reply"]
+    r = s.turn("who directed Alien?")
+    assert "doesn't list directors" in r["reply"]
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\x00\x01\x02", "x" * 20000, "\ud800\udfff junk \x1b[31m",
+                                     "<script>alert(1)</script>", "'; DROP TABLE events; --", "🎬🍿" * 50,
+                                     "asdkjhqwe zxcmnb", "I loved Nonexistent Film Title 3000"])
+def test_bad_input_gets_a_clear_reply(recommender, message):
+    s = recommender.session()
+    r = s.turn(message)
+    check_shape(r, recommender.catalog)
+    assert "Traceback" not in r["reply"]
+    if len(message) > 4000:
+        assert "20,000 characters" in r["reply"] and r["items"] == []
+
+
+def test_feedback_errors_lose_nothing(fresh_recommender):
+    s = fresh_recommender.session()
+    assert "no list" in s.handle("/like 1")["reply"]
+    s.turn("comedy")
+    r = s.handle("/like 9")
+    assert "no item 9" in r["reply"] and "has 5" in r["reply"]
+    assert "no item 0" in s.handle("/dislike 0")["reply"]
+    assert "1 to 5" in s.handle("/rate 1 9")["reply"]
+    assert "Commands" in s.handle("/frobnicate")["reply"]
+    assert s.profile.liked == [] and s.profile.disliked == []
+    assert "5/5" in s.handle("/rate 1 5")["reply"] and len(s.profile.liked) == 1
+
+
+def test_goodbye_and_chitchat(recommender):
+    s = recommender.session()
+    assert s.turn("hello")["intent"]["kind"] == "chitchat"
+    assert s.turn("bye")["intent"]["kind"] == "goodbye"
+
+
+def test_unclear_message_recommends_from_the_profile(recommender):
+    r = recommender.session().turn("qwzx vbnm")
+    assert r["intent"]["kind"] == "recommend" and r["intent"]["unclear"] and len(r["items"]) == 5
+
+
+def test_user_ids_are_opaque_and_validated(recommender):
+    a, b = recommender.session(), recommender.session()
+    assert a.user_id != b.user_id and len(a.user_id) > 12
+    with pytest.raises(ChatrecError):
+        ChatSession(recommender, "../../etc/passwd")
+
+
+def test_unwritable_profile_store_is_a_clear_reply(fresh_recommender, monkeypatch):
+    from chatrec.errors import StoreError
+
+    s = fresh_recommender.session()
+    s.turn("comedy")
+    def broken(*a, **k):
+        raise StoreError("disk full")
+    monkeypatch.setattr(fresh_recommender.store, "record", broken)
+    r = s.handle("/like 1")
+    assert "could not save" in r["reply"] and "disk full" in r["reply"]
+    assert s.profile.liked == []
