@@ -50,11 +50,13 @@ def main():
 @main.command("build-index")
 @common_options
 @click.option("--rebuild", is_flag=True, help="Drop the index and embed every item again.")
-def build_index_cmd(rebuild, **kwargs):
+@click.option("--save-cache", is_flag=True, help="Also write the vectors to <catalog>/embeddings/ so a fresh "
+              "install can build the index without embedding.")
+def build_index_cmd(rebuild, save_cache, **kwargs):
     """Embed the catalog into the Chroma index (incremental: unchanged items are skipped)."""
     from .catalog import load_catalog
     from .embed import get_embedder
-    from .index import build_index
+    from .index import VectorIndex, build_index, cache_path, save_embedding_cache
 
     config = make_config(**kwargs)
     try:
@@ -66,6 +68,10 @@ def build_index_cmd(rebuild, **kwargs):
     except ChatrecError as exc:
         fail(exc)
     click.echo(f"index {config.index_dir}: {len(catalog)} items ({embedder.name}); {stats.summary()}")
+    if save_cache:
+        path = cache_path(config, embedder)
+        save_embedding_cache(VectorIndex.open(catalog, embedder, config), path)
+        click.echo(f"embedding cache written to {path}")
 
 
 @main.command()

@@ -31,7 +31,7 @@ class Config:
     n_items: int = 5
     n_candidates: int = 150
     mmr_lambda: float = 0.75  # 1.0 = pure relevance, lower = more diverse lists
-    popularity_weight: float = 0.08
+    popularity_weight: float = 0.15
     profile_weight: float = 0.35
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
     # input limits

@@ -301,11 +301,15 @@ class ChatSession:
 
     def _recommend(self, intent: Intent) -> dict:
         state = self.state
-        req = Request(
-            wish_text=state.wish_text, avoid_text=state.avoid_text, seeds=state.seeds, negatives=state.negatives,
-            genres_in=state.genres_in, genres_out=state.genres_out, year_min=state.year_min, year_max=state.year_max,
-            exclude=set(state.shown) | self.profile.excluded | set(state.seeds) | set(state.negatives),
-        )
+        exclude = set(state.shown) | self.profile.excluded | set(state.seeds) | set(state.negatives)
+        if intent.unclear:  # the plain recommender: the profile (or popularity) and nothing else
+            req = Request(exclude=exclude)
+        else:
+            req = Request(
+                wish_text=state.wish_text, avoid_text=state.avoid_text, seeds=state.seeds, negatives=state.negatives,
+                genres_in=state.genres_in, genres_out=state.genres_out, year_min=state.year_min,
+                year_max=state.year_max, exclude=exclude,
+            )
         recs, relaxed = self.rec.recommend(req, self.profile)
         if not recs:
             return self._reply("I found nothing in the catalog that fits all of that. Try loosening a constraint "

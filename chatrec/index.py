@@ -121,10 +121,11 @@ def build_index(catalog: Catalog, embedder: Embedder, config: Config, rebuild: b
     stale = [i for i in existing if i not in catalog.index_of]
 
     max_batch = min(batch_size, client.get_max_batch_size())
+    cached = load_embedding_cache(cache_path(config, embedder))
     bar = tqdm(total=len(to_embed), desc="Embedding items", unit="item", disable=not progress or not to_embed)
     for lo in range(0, len(to_embed), max_batch):
         batch = to_embed[lo: lo + max_batch]
-        vectors = embedder.encode([it.text() for it in batch], batch_size=64)
+        vectors = _encode_with_cache(embedder, batch, cached)
         collection.upsert(
             ids=[it.item_id for it in batch],
             embeddings=vectors.tolist(),
@@ -154,6 +155,47 @@ def build_index(catalog: Catalog, embedder: Embedder, config: Config, rebuild: b
     os.replace(tmp, index_dir / MANIFEST)  # atomic: a crash mid-build leaves the old manifest, never half a new one
     return BuildStats(len(to_embed), len(to_update), len(stale),
                       len(catalog) - len(to_embed) - len(to_update), time.time() - start)
+
+
+def cache_path(config: Config, embedder: Embedder) -> Path | None:
+    """Precomputed embeddings shipped beside a catalog folder: <catalog>/embeddings/<embedder>.npz."""
+    folder = Path(config.catalog)
+    if not folder.is_dir():
+        folder = folder.parent
+    safe = "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in embedder.name)
+    return folder / "embeddings" / f"{safe}.npz"
+
+
+def load_embedding_cache(path: Path | None) -> dict[str, np.ndarray]:
+    """content hash -> vector. A missing or unreadable cache is simply empty: items are embedded instead."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        with np.load(path) as data:
+            return dict(zip(data["hashes"].tolist(), data["vectors"].astype(np.float32)))
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def save_embedding_cache(index: "VectorIndex", path: Path) -> None:
+    """Write the index's vectors keyed by item content hash (float16: 7 MB for 10k MiniLM vectors)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hashes = np.array([it.content_hash() for it in index.catalog.items])
+    np.savez_compressed(path, hashes=hashes, vectors=index.vectors.astype(np.float16))
+
+
+def _encode_with_cache(embedder: Embedder, batch: list[Item], cached: dict[str, np.ndarray]) -> np.ndarray:
+    out = np.zeros((len(batch), embedder.dim), dtype=np.float32)
+    missing = []
+    for j, it in enumerate(batch):
+        vec = cached.get(it.content_hash())
+        if vec is not None and vec.shape == (embedder.dim,):
+            out[j] = vec / max(float(np.linalg.norm(vec)), 1e-12)
+        else:
+            missing.append(j)
+    if missing:
+        out[missing] = embedder.encode([batch[j].text() for j in missing], batch_size=64)
+    return out
 
 
 def _read_manifest_or_none(index_dir: Path) -> dict | None:

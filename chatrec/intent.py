@@ -110,6 +110,7 @@ _CRITIQUES = [
     ("other", re.compile(r"\b(something else|other (ones|options|suggestions)|different ones?|another|others|"
                          r"more options|show me more|more please|next)\b", re.I)),
 ]
+_REFINING = re.compile(r"\b(only|just|make it|but|instead|also|rather|too|as well|now|same)\b", re.I)
 _DECADE = re.compile(r"\b(?:(19|20)?(\d)0'?s)\b", re.I)
 _DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
                  "seventies": 1970, "eighties": 1980, "nineties": 1990}
@@ -318,6 +319,8 @@ class RuleParser:
         critiques = [name for name, rx in _CRITIQUES if rx.search(text)] if has_list else []
         if "more_like" in critiques and "less_like" in critiques:
             critiques.remove("more_like")
+        if not refs:  # "like the matrix" names a title; "more like #2" points into the list
+            critiques = [c for c in critiques if c not in ("more_like", "less_like")]
         wish, avoid = self._wish(text, titles, soft)
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
@@ -338,7 +341,9 @@ class RuleParser:
             intent.kind = "feedback"
             intent.sentiment = "dislike" if negative else "like"
             return intent
-        if has_list and (critiques or (constraints and not liked)):
+        # after a list, a critique or a bare constraint ("no horror", "only 90s") narrows it; a fresh genre
+        # wish with no refining word ("comedies from the 90s") starts a new request
+        if has_list and (critiques or (constraints and not liked and (not genres_in or _REFINING.search(text)))):
             intent.kind = "refine"
             return intent
         if titles or constraints or _REQUEST.search(text):
@@ -376,8 +381,9 @@ class RuleParser:
             if phrase:
                 avoid.append(phrase)
         rest = re.sub(r"\b(?:less|fewer|not too|not so|without|no|too much)\s+\w+(?:\s+(?:stuff|scenes|violence|gore))?", " ", rest)
-        for word in self.genre_words:
-            rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
+        for word, genre in self.genre_words.items():
+            if normalize_title(genre).startswith(word[:4]):  # "comedies" -> Comedy is fully said by the filter
+                rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
         rest = _BETWEEN.sub(" ", rest)
         rest = re.sub(r"\b(19|20)?\d0 ?s\b|\b(19|20)\d\d\b|\b(after|since|before|until|from|in)\b", " ", rest)
         rest = _REF.sub(" ", rest)

@@ -66,3 +66,29 @@ def test_impossible_filters_are_relaxed_and_reported(recommender):
     _, hits, notes = retriever.candidates(req, None, k=10, min_results=1)
     assert hits and notes == ["the year range"]
     assert all("Western" in recommender.catalog.items[p].genres for p, _ in hits)
+
+
+def test_embedding_cache_skips_the_encoder(tmp_path, monkeypatch):
+    from chatrec.index import cache_path, save_embedding_cache
+
+    config = make_config(tmp_path)
+    cat, emb = load_table(TINY), HashingEmbedder()
+    build_index(cat, emb, config, progress=False)
+    index = VectorIndex.open(cat, emb, config)
+    path = tmp_path / "cache" / "vectors.npz"
+    save_embedding_cache(index, path)
+
+    class Counting(HashingEmbedder):
+        calls = 0
+        def encode(self, texts, batch_size=64, progress=False):
+            Counting.calls += len(texts)
+            return super().encode(texts)
+
+    import chatrec.index as idx
+    other = make_config(tmp_path / "second")
+    monkeypatch.setattr(idx, "cache_path", lambda c, e: path)
+    stats = build_index(cat, Counting(), other, progress=False)
+    assert stats.embedded == 42 and Counting.calls == 0
+    again = VectorIndex.open(cat, emb, other)
+    np.testing.assert_allclose(again.vectors, index.vectors, atol=2e-3)  # float16 in the cache
+    assert cache_path(config, emb).name == "hashing-256.npz"

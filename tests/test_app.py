@@ -1,0 +1,64 @@
+"""A launched app, driven by gradio_client: two clients, each holding its own conversation."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import cli_env
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    port = free_port()
+    env = cli_env(tmp)
+    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    log = open(tmp / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("app exited:\n" + (tmp / "app.log").read_text())
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not start:\n" + (tmp / "app.log").read_text())
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_gradio_client_conversation(app_url):
+    from gradio_client import Client
+
+    alice, bob = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    r = alice.predict("comedies from the 90s", api_name="/chat")
+    assert set(r) == {"reply", "intent", "items"} and len(r["items"]) == 5
+    assert all("Comedy" in it["genres"] and 1990 <= it["year"] <= 1999 for it in r["items"])
+    first = r["items"][0]["item_id"]
+    fb = alice.predict(1, "dislike", api_name="/feedback")
+    assert fb["intent"]["kind"] == "feedback" and "won't come back" in fb["reply"]
+    assert "no item 9" in alice.predict(9, "like", api_name="/feedback")["reply"]
+    r2 = alice.predict("more comedies please", api_name="/chat")
+    assert first not in [it["item_id"] for it in r2["items"]]
+    # bob has his own session: no list yet, so feedback has nothing to act on
+    assert "no list" in bob.predict(1, "like", api_name="/feedback")["reply"]
+    assert bob.predict("", api_name="/chat")["items"] == []
