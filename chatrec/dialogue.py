@@ -43,6 +43,7 @@ class DialogueState:
     seeds: list[str] = field(default_factory=list)  # items to recommend near (titles the user named, "more like #2")
     negatives: list[str] = field(default_factory=list)  # items to move away from ("less like #1")
     genres_in: list[str] = field(default_factory=list)
+    genres_any: bool = False
     genres_out: list[str] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
@@ -57,6 +58,7 @@ class DialogueState:
         self.seeds = list(intent.liked)
         self.negatives = list(intent.disliked)
         self.genres_in, self.genres_out = list(intent.genres_in), list(intent.genres_out)
+        self.genres_any = intent.genres_any
         self.year_min, self.year_max = intent.year_min, intent.year_max
         self.wish_text, self.avoid_text = intent.wish_text, intent.avoid_text
 
@@ -307,7 +309,8 @@ class ChatSession:
         else:
             req = Request(
                 wish_text=state.wish_text, avoid_text=state.avoid_text, seeds=state.seeds, negatives=state.negatives,
-                genres_in=state.genres_in, genres_out=state.genres_out, year_min=state.year_min,
+                genres_in=state.genres_in, genres_any=state.genres_any, genres_out=state.genres_out,
+                year_min=state.year_min,
                 year_max=state.year_max, exclude=exclude,
             )
         recs, relaxed = self.rec.recommend(req, self.profile)
@@ -333,7 +336,7 @@ class ChatSession:
             if req.seeds:
                 parts.append("like " + ", ".join(cat[i].title for i in req.seeds[:3]))
             if req.genres_in:
-                parts.append(" or ".join(req.genres_in).lower())
+                parts.append((" or " if req.genres_any else " and ").join(req.genres_in).lower())
             if req.genres_out:
                 parts.append("no " + ", ".join(g.lower() for g in req.genres_out))
             if req.year_min or req.year_max:

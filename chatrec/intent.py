@@ -24,6 +24,7 @@ class Intent:
     liked: list[str] = field(default_factory=list)  # catalog item ids
     disliked: list[str] = field(default_factory=list)
     genres_in: list[str] = field(default_factory=list)
+    genres_any: bool = False  # "comedy or drama": any of genres_in will do
     genres_out: list[str] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
@@ -323,6 +324,7 @@ class RuleParser:
             critiques = [c for c in critiques if c not in ("more_like", "less_like")]
         wish, avoid = self._wish(text, titles, soft)
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
+                        genres_any=len(genres_in) > 1 and bool(re.search(r"\b(or|either)\b", norm)),
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques)
         constraints = bool(genres_in or genres_out or year_min or year_max or soft)

@@ -24,6 +24,7 @@ class Request:
     seeds: list[str] = field(default_factory=list)  # item ids to move toward
     negatives: list[str] = field(default_factory=list)  # item ids to move away from
     genres_in: list[str] = field(default_factory=list)
+    genres_any: bool = False  # "comedies or dramas": any of genres_in; otherwise all of them
     genres_out: list[str] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
@@ -66,15 +67,21 @@ class Retriever:
         return _unit(q).astype(np.float32)
 
     @staticmethod
-    def where(req: Request, relax: int = 0) -> dict | None:
-        """Chroma filter; relax=1 drops the year range, relax=2 also drops the wanted genres."""
+    def where(req: Request, relax: frozenset = frozenset()) -> dict | None:
+        """Chroma filter. `relax` may hold "genres_any" (any wanted genre will do), "years" and "genres"
+        (dropped)."""
         clauses: list[dict] = []
-        if req.genres_in and relax < 2:
-            ors = [{genre_key(g): True} for g in req.genres_in]
-            clauses.append(ors[0] if len(ors) == 1 else {"$or": ors})
+        if req.genres_in and "genres" not in relax:
+            wanted = [{genre_key(g): True} for g in req.genres_in]
+            if len(wanted) == 1:
+                clauses.append(wanted[0])
+            elif req.genres_any or "genres_any" in relax:
+                clauses.append({"$or": wanted})
+            else:
+                clauses.extend(wanted)
         for g in req.genres_out:
             clauses.append({genre_key(g): False})
-        if relax < 1:
+        if "years" not in relax:
             if req.year_min is not None:
                 clauses.append({"year": {"$gte": int(req.year_min)}})
             if req.year_max is not None:
@@ -91,16 +98,22 @@ class Retriever:
                    min_results: int = 1) -> tuple[np.ndarray, list[tuple[int, float]], list[str]]:
         """(query vector, [(catalog position, similarity)], notes on relaxed constraints)."""
         q = self.query_vector(req, profile_vector)
+        # Loosen one constraint at a time until something matches; each step is reported to the person.
+        steps: list[tuple[str, str]] = [("", "")]
+        if len(req.genres_in) > 1 and not req.genres_any:
+            steps.append(("genres_any", "“all of those genres” to “any of them”"))
+        if req.year_min is not None or req.year_max is not None:
+            steps.append(("years", "the year range"))
+        if req.genres_in:
+            steps.append(("genres", "the genre filter"))
+        relax: set[str] = set()
         notes: list[str] = []
-        has_years = req.year_min is not None or req.year_max is not None
-        for relax in range(3):
-            if relax == 1 and not has_years:
-                continue
-            if relax == 2 and not req.genres_in:
-                continue
-            hits = self.index.search(q, k, self.where(req, relax))
+        for n, (step, note) in enumerate(steps):
+            if step:
+                relax.add(step)
+                notes.append(note)
+            hits = self.index.search(q, k, self.where(req, frozenset(relax)))
             hits = [(p, s) for p, s in hits if self.catalog.items[p].item_id not in req.exclude]
-            if len(hits) >= min_results or relax == 2:
+            if len(hits) >= min_results:
                 break
-            notes.append("the year range" if relax == 0 and has_years else "the genre filter")
         return q, hits, notes

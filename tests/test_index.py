@@ -68,6 +68,17 @@ def test_impossible_filters_are_relaxed_and_reported(recommender):
     assert all("Western" in recommender.catalog.items[p].genres for p, _ in hits)
 
 
+def test_several_genres_mean_all_of_them_unless_or(recommender):
+    retriever = Retriever(recommender.index, recommender.config)
+    genres = lambda hits: [recommender.catalog.items[p].genres for p, _ in hits]
+    _, hits, notes = retriever.candidates(Request(genres_in=["Animation", "Children"]), None, k=50)
+    assert hits and not notes and all("Animation" in g and "Children" in g for g in genres(hits))
+    _, hits, _ = retriever.candidates(Request(genres_in=["Animation", "Western"], genres_any=True), None, k=50)
+    assert any("Western" in g for g in genres(hits)) and any("Animation" in g for g in genres(hits))
+    _, hits, notes = retriever.candidates(Request(genres_in=["Documentary", "Western"]), None, k=50)
+    assert notes == ["“all of those genres” to “any of them”"] and hits
+
+
 def test_embedding_cache_skips_the_encoder(tmp_path, monkeypatch):
     from chatrec.index import cache_path, save_embedding_cache
 
