@@ -29,7 +29,7 @@ from .index import VectorIndex, open_or_build
 from .intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
 from .llm import get_llm, load_prompt
 from .profile import DISLIKE, LIKE, RATING, SEEN, Profile, ProfileStore, move_vector, open_store
-from .rerank import BaselineScorer, Scorer, select
+from .rerank import BaselineScorer, ScoreContext, Scorer, select
 from .retrieve import Request, Retriever
 
 log = logging.getLogger("chatrec")
@@ -155,7 +155,12 @@ class Recommender:
             return [], relaxed
         positions = np.array([p for p, _ in hits])
         sims = np.array([s for _, s in hits], dtype=np.float32)
-        scores = self.scorer.score(positions, sims, profile.vector)
+        idx = self.catalog.index_of
+        ctx = ScoreContext(
+            query_vector=query, profile_vector=profile.vector,
+            history=[idx[i] for i in profile.liked if i in idx], negatives=[idx[i] for i in profile.disliked if i in idx],
+        )
+        scores = self.scorer.score(positions, sims, ctx)
         order = select(positions, scores, self.index.vectors, n, self.config.mmr_lambda)
         seeds = [self.catalog[i] for i in req.seeds if i in self.catalog.index_of]
         recs = []

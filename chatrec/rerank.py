@@ -11,6 +11,7 @@ do not fill the list.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -19,10 +20,20 @@ from .catalog import Catalog
 from .config import Config
 
 
+@dataclass
+class ScoreContext:
+    """Everything a scorer may know about the person and the request."""
+    query_vector: np.ndarray | None = None  # the retrieval query: wish + named titles + profile
+    profile_vector: np.ndarray | None = None  # the stored profile vector (EMA of liked items)
+    history: list[int] = field(default_factory=list)  # catalog positions liked / rated well, oldest first
+    negatives: list[int] = field(default_factory=list)  # catalog positions disliked
+    user_key: str | None = None  # a user id the model was trained on, if any; chat-only users have None
+
+
 class Scorer(Protocol):
     name: str
 
-    def score(self, positions: np.ndarray, similarities: np.ndarray, profile_vector: np.ndarray | None) -> np.ndarray: ...
+    def score(self, positions: np.ndarray, similarities: np.ndarray, ctx: ScoreContext) -> np.ndarray: ...
 
 
 class BaselineScorer:
@@ -39,7 +50,8 @@ class BaselineScorer:
         shrunk = (means * counts + global_mean * prior_strength) / (counts + prior_strength)
         self.quality = ((shrunk - 3.0) / 2.0).astype(np.float32)
 
-    def score(self, positions, similarities, profile_vector):
+    def score(self, positions, similarities, ctx: ScoreContext):
+        profile_vector = ctx.profile_vector
         positions = np.asarray(positions, dtype=np.int64)
         s = np.asarray(similarities, dtype=np.float32).copy()
         if profile_vector is not None and profile_vector.shape[0] == self.vectors.shape[1]:
