@@ -28,13 +28,15 @@ from .explain import LLMExplainer, template_reason
 from .index import VectorIndex, open_or_build
 from .intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
 from .llm import get_llm, load_prompt
-from .profile import DISLIKE, LIKE, RATING, SEEN, Profile, ProfileStore, move_vector, open_store
+from .profile import (CLEAR, CRITIQUE, DISLIKE, LIKE, RATING, SEEN, Profile, ProfileStore, move_vector, open_store,
+                      replay_vector)
 from .rerank import BaselineScorer, ScoreContext, Scorer, select
 from .retrieve import Request, Retriever
 
 log = logging.getLogger("chatrec")
 
 FEEDBACK_KINDS = (LIKE, DISLIKE, SEEN, RATING)
+CRITIQUES = ("newer", "older", "lighter", "darker", "more_like", "less_like", "other")
 
 
 @dataclass
@@ -217,16 +219,85 @@ class ChatSession:
         if not text:
             return self._reply("I couldn't read any text in that message. Tell me what you'd like to watch.",
                                Intent("chitchat", unclear=True))
+        return self._guarded(lambda: self._turn(text), text)
+
+    def critique(self, name: str, position: int | None = None) -> dict:
+        """A one-click critique of the last list: newer, older, lighter, darker, more_like N, less_like N."""
+        name = str(name).lower().strip().replace(" ", "_")
+        intent = Intent("refine", critiques=[name], refs=[position] if isinstance(position, int) else [])
+        if name not in CRITIQUES:
+            return self._reply(f"Unknown critique {name!r}: use one of {', '.join(CRITIQUES)}.", intent)
+        if not self.state.last_items:
+            return self._reply("There is no list to refine yet: ask me for something first.", intent)
+        if name in ("more_like", "less_like"):
+            n = len(self.state.last_items)
+            if not isinstance(position, int) or not 1 <= position <= n:
+                return self._reply(f"Which item? Give a number from 1 to {n}, e.g. “more like #2”.", intent)
+        return self._guarded(lambda: self._apply_refine(intent), name)
+
+    def remove(self, item_id: str) -> dict:
+        """Take an item out of the profile (undo a like, dislike, seen or rating); the vector is rebuilt."""
+        intent = Intent("feedback", sentiment=CLEAR)
+        item = self.rec.catalog.get(str(item_id))
+        if item is None or item.item_id not in (set(self.profile.liked) | set(self.profile.disliked)
+                                                | set(self.profile.seen) | set(self.profile.ratings)):
+            return self._reply("That item is not in your profile.", intent)
+        def run():
+            store, vectors, index_of = self.rec.store, self.rec.index.vectors, self.rec.catalog.index_of
+            store.record(self.user_id, CLEAR, item.item_id)
+            vec = replay_vector(store.events(self.user_id),
+                                lambda i: vectors[index_of[i]] if i in index_of else None, self.rec.config.profile_rate)
+            store.save_vector(self.user_id, vec)
+            self.profile = store.load(self.user_id)
+            return self._reply(f"Removed {item.label} from your profile.", intent)
+        return self._guarded(run, "remove")
+
+    def forget(self) -> dict:
+        """Delete everything stored about this user and start the conversation afresh."""
+        def run():
+            n = self.rec.store.forget(self.user_id)
+            self.state = DialogueState()
+            self.profile = self.rec.store.load(self.user_id)
+            return self._reply(f"Done: I deleted your profile and {n} feedback events. We start from scratch.",
+                               Intent("chitchat"))
+        return self._guarded(run, "forget")
+
+    def onboard(self, genres: list[str] | None = None, favourites: str = "") -> dict:
+        """Cold start: a few genres and/or titles the person loves become likes and a first request."""
+        cat = self.rec.catalog
+        genres = [g for g in (genres or []) if g in cat.genres]
+        favourites = clean_message(favourites or "", self.rec.config.max_message_chars)
+        found = [t[0] for t in self.rec.rules.find_titles(favourites)] if favourites else []
+        if not genres and not found:
+            if favourites:
+                return self._reply("I couldn't find those titles in the catalog. Try the exact title, or pick "
+                                   "a few genres.", Intent("chitchat", unclear=True))
+            intent = Intent("recommend", unclear=False)
+            return self._guarded(lambda: self._recommend(intent), "onboard")
+        intent = Intent("recommend", liked=list(dict.fromkeys(found)), genres_in=genres, genres_any=True)
+        def run():
+            for item_id in intent.liked:
+                if item_id not in self.profile.liked:
+                    self._record(LIKE, cat[item_id])
+            self.state.start_request(intent)
+            return self._recommend(intent)
+        return self._guarded(run, "onboard")
+
+    def export(self) -> dict:
+        return self.rec.store.export(self.user_id)
+
+    def _guarded(self, fn, what: str) -> dict:
+        """Run one step under the user's lock; on any failure restore the dialogue state and say so plainly."""
         saved = copy.deepcopy(self.state)
         try:
             with self.rec.user_lock(self.user_id):
-                return self._turn(text)
+                return fn()
         except ChatrecError as exc:
             self.state = saved
             return self._reply(f"Sorry, I can't do that right now: {exc}", Intent("chitchat", unclear=True))
         except Exception:
             self.state = saved
-            log.exception("turn failed for message %r", text[:200])
+            log.exception("step failed for %r", str(what)[:200])
             return self._reply("Sorry, something went wrong on my side. Nothing you told me was lost; "
                                "please try again.", Intent("chitchat", unclear=True))
 
@@ -242,9 +313,12 @@ class ChatSession:
                                f"item{'s' if n != 1 else ''} (1–{n}).", intent)
         if kind == RATING and (value is None or not 1 <= value <= 5):
             return self._reply("A rating is a number of stars from 1 to 5, e.g. /rate 2 4.", intent)
+        item = self.rec.catalog[self.state.last_items[position - 1]]
+        already = {LIKE: self.profile.liked, DISLIKE: self.profile.disliked, SEEN: self.profile.seen}.get(kind, [])
+        if item.item_id in already:  # a double click must not move the profile twice
+            return self._reply(f"Already noted: {item.label} is in your {kind}s.", intent)
         try:
             with self.rec.user_lock(self.user_id):
-                item = self.rec.catalog[self.state.last_items[position - 1]]
                 self._record(kind, item, value)
         except ChatrecError as exc:
             return self._reply(f"Sorry, I could not save that: {exc}", intent)
@@ -259,12 +333,24 @@ class ChatSession:
         return self._reply(words[kind], intent)
 
     def profile_json(self) -> dict:
-        cat = self.rec.catalog
+        """What chatrec believes about this user, in words a person can check."""
+        cat, p = self.rec.catalog, self.profile
         def labels(ids):
             return [{"item_id": i, "title": cat[i].label if i in cat.index_of else i} for i in ids]
-        return {"user_id": self.user_id, "liked": labels(self.profile.liked),
-                "disliked": labels(self.profile.disliked), "seen": labels(self.profile.seen),
-                "ratings": self.profile.ratings}
+        genres: dict[str, int] = {}
+        for i in list(p.liked) + [i for i, r in p.ratings.items() if r >= 4 and i not in p.liked]:
+            for g in cat[i].genres if i in cat.index_of else ():
+                genres[g] = genres.get(g, 0) + 1
+        def critique_words(label: str) -> str:
+            name, _, item_id = label.partition(":")
+            words = name.replace("_", " ")
+            return f"{words} {cat[item_id].title}" if item_id in cat.index_of else words
+        return {"user_id": self.user_id, "liked": labels(p.liked), "disliked": labels(p.disliked),
+                "seen": labels(p.seen),
+                "ratings": [{"item_id": i, "title": cat[i].label if i in cat.index_of else i, "stars": r}
+                            for i, r in p.ratings.items()],
+                "favourite_genres": [g for g, _ in sorted(genres.items(), key=lambda kv: (-kv[1], kv[0]))[:5]],
+                "recent_critiques": [critique_words(c) for c in p.critiques[-5:]]}
 
     # ------------------------------------------------------------ internals
     def _record(self, kind: str, item: Item, value: float | None = None) -> None:
@@ -301,9 +387,20 @@ class ChatSession:
                 if item_id not in self.profile.disliked:
                     self._record(DISLIKE, self.rec.catalog[item_id])
         if kind == "refine" and state.last_items:
-            state.refine(intent, self.rec.catalog)
-        elif not intent.unclear:
+            return self._apply_refine(intent)
+        if not intent.unclear:
             state.start_request(intent)
+        return self._recommend(intent)
+
+    def _apply_refine(self, intent: Intent) -> dict:
+        state = self.state
+        for critique in intent.critiques:
+            label = critique
+            if critique in ("more_like", "less_like") and intent.refs and 0 < intent.refs[0] <= len(state.last_items):
+                label = f"{critique}:{state.last_items[intent.refs[0] - 1]}"
+            self.rec.store.record(self.user_id, CRITIQUE, label)
+            self.profile.critiques = (self.profile.critiques + [label])[-10:]
+        state.refine(intent, self.rec.catalog)
         return self._recommend(intent)
 
     def _recommend(self, intent: Intent) -> dict:

@@ -21,7 +21,9 @@ import numpy as np
 from .errors import StoreError
 
 LIKE, DISLIKE, SEEN, RATING = "like", "dislike", "seen", "rating"
-EVENT_KINDS = (LIKE, DISLIKE, SEEN, RATING)
+CLEAR = "clear"  # the person removed an item from their profile: earlier events about it no longer count
+CRITIQUE = "critique"  # "older", "darker", "more_like:<item id>": kept so the profile panel can show them
+EVENT_KINDS = (LIKE, DISLIKE, SEEN, RATING, CLEAR, CRITIQUE)
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Profile:
     disliked: list[str] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
     ratings: dict[str, float] = field(default_factory=dict)
+    critiques: list[str] = field(default_factory=list)  # most recent last
     vector: np.ndarray | None = None
 
     @property
@@ -45,6 +48,7 @@ class Profile:
             "disliked": list(self.disliked),
             "seen": list(self.seen),
             "ratings": dict(self.ratings),
+            "critiques": list(self.critiques),
             "has_vector": self.vector is not None,
         }
 
@@ -73,9 +77,28 @@ def move_vector(vector: np.ndarray | None, item_vector: np.ndarray, kind: str, r
     return None if norm < 1e-9 else (new / norm).astype(np.float32)
 
 
+def replay_vector(events: list[dict], vector_of, rate: float) -> np.ndarray | None:
+    """The profile vector rebuilt from the event log (used after an entry is removed from the profile).
+
+    `vector_of(item_id)` gives an item's embedding or None (an item no longer in the catalog)."""
+    cleared_after: dict[str, int] = {}
+    for n, ev in enumerate(events):
+        if ev["kind"] == CLEAR:
+            cleared_after[ev["item_id"]] = n
+    vector = None
+    for n, ev in enumerate(events):
+        if ev["kind"] not in (LIKE, DISLIKE, RATING) or n < cleared_after.get(ev["item_id"], -1):
+            continue
+        item_vector = vector_of(ev["item_id"])
+        if item_vector is not None:
+            vector = move_vector(vector, item_vector, ev["kind"], rate, ev["value"])
+    return vector
+
+
 class ProfileStore(Protocol):
     def record(self, user_id: str, kind: str, item_id: str, value: float | None = None) -> int: ...
     def load(self, user_id: str) -> Profile: ...
+    def events(self, user_id: str) -> list[dict]: ...
     def save_vector(self, user_id: str, vector: np.ndarray | None) -> None: ...
     def export(self, user_id: str) -> dict: ...
     def forget(self, user_id: str) -> int: ...
@@ -151,7 +174,12 @@ class SQLiteStore:
         state: dict[str, str] = {}
         for ev in self.events(user_id):
             item, kind = ev["item_id"], ev["kind"]
-            if kind == RATING and ev["value"] is not None:
+            if kind == CRITIQUE:
+                profile.critiques = (profile.critiques + [item])[-10:]
+            elif kind == CLEAR:
+                state.pop(item, None)
+                profile.ratings.pop(item, None)
+            elif kind == RATING and ev["value"] is not None:
                 profile.ratings[item] = float(ev["value"])
                 if ev["value"] >= 4:
                     state[item] = LIKE

@@ -176,3 +176,62 @@ def test_unwritable_profile_store_is_a_clear_reply(fresh_recommender, monkeypatc
     r = s.handle("/like 1")
     assert "could not save" in r["reply"] and "disk full" in r["reply"]
     assert s.profile.liked == []
+
+
+def test_critique_buttons_shift_the_list(fresh_recommender):
+    rec = fresh_recommender
+    s = rec.session()
+    first = s.turn("movies from the 80s and 90s")
+    years = sorted(it["year"] for it in first["items"])
+    older = s.critique("older")
+    assert older["intent"]["kind"] == "refine" and older["items"]
+    assert all(it["year"] < years[len(years) // 2] for it in older["items"])
+    newer = s.critique("newer")
+    assert all(it["year"] > sorted(i["year"] for i in older["items"])[2] for it in newer["items"])
+    anchor = newer["items"][1]["item_id"]
+    closer = s.critique("more_like", 2)
+    v, idx = rec.index.vectors, rec.catalog.index_of
+    def sim(result):  # the anchor itself (in the earlier list only) does not count
+        return np.mean([v[idx[i["item_id"]]] @ v[idx[anchor]] for i in result["items"] if i["item_id"] != anchor])
+    assert sim(closer) > sim(newer)
+    assert "Which item" in s.critique("less_like", 9)["reply"]
+    assert "Unknown critique" in s.critique("sideways")["reply"]
+    assert s.profile.critiques == ["older", "newer", f"more_like:{anchor}"]
+    assert s.profile_json()["recent_critiques"][-1] == f"more like {rec.catalog[anchor].title}"
+
+
+def test_profile_entries_can_be_removed_and_forgotten(fresh_recommender):
+    rec = fresh_recommender
+    s = rec.session()
+    r = s.turn("comedy")
+    a, b = r["items"][0]["item_id"], r["items"][1]["item_id"]
+    s.handle("/like 1")
+    assert "Already noted" in s.handle("/like 1")["reply"]  # double click: one event, one move
+    assert [e["kind"] for e in rec.store.events(s.user_id)] == ["like"]
+    s.handle("/like 2")
+    s.handle("/rate 3 2")
+    data = s.profile_json()
+    assert [e["item_id"] for e in data["liked"]] == [a, b] and "Comedy" in data["favourite_genres"]
+    s.remove(a)
+    assert s.profile.liked == [b]
+    from chatrec.profile import move_vector
+    vec = lambda i: rec.index.vectors[rec.catalog.index_of[i]]
+    expected = move_vector(vec(b), vec(r["items"][2]["item_id"]), "rating", rec.config.profile_rate, 2.0)
+    np.testing.assert_allclose(s.profile.vector, expected, atol=1e-6)  # as if the like of `a` never happened
+    assert "not in your profile" in s.remove("no-such-id")["reply"]
+    exported = s.export()
+    assert exported["user_id"] == s.user_id and len(exported["events"]) == 4
+    assert "deleted your profile" in s.forget()["reply"]
+    assert rec.store.load(s.user_id).liked == [] and rec.store.events(s.user_id) == []
+    assert "no list" in s.handle("/like 1")["reply"]
+
+
+def test_cold_start_onboarding(fresh_recommender):
+    s = fresh_recommender.session()
+    r = s.onboard(["Animation"], "I love Spirited Away and Toy Story")
+    assert {fresh_recommender.catalog[i].title for i in s.profile.liked} == {"Spirited Away", "Toy Story"}
+    assert r["items"] and all("Animation" in it["genres"] for it in r["items"])
+    assert "couldn't find" in fresh_recommender.session().onboard([], "Zzyzx Qwerty")["reply"]
+    skipped = fresh_recommender.session().onboard()
+    assert len(skipped["items"]) == 5  # skipping: popular, diverse picks
+    assert len({tuple(it["genres"]) for it in skipped["items"]}) >= 3
