@@ -62,3 +62,23 @@ def test_gradio_client_conversation(app_url):
     # bob has his own session: no list yet, so feedback has nothing to act on
     assert "no list" in bob.predict(1, "like", api_name="/feedback")["reply"]
     assert bob.predict("", api_name="/chat")["items"] == []
+
+
+def test_api_critique_rate_profile_forget(app_url):
+    from gradio_client import Client
+
+    c = Client(app_url, verbose=False)
+    first = c.predict("movies from the 80s and 90s", api_name="/chat")
+    years = sorted(it["year"] for it in first["items"])
+    older = c.predict("older", None, api_name="/critique")
+    assert older["intent"]["kind"] == "refine"
+    assert all(it["year"] < years[len(years) // 2] for it in older["items"])
+    rated = c.predict(2, 5, api_name="/rate")
+    assert "5/5" in rated["reply"]
+    profile = c.predict(api_name="/profile")
+    assert [r["item_id"] for r in profile["ratings"]] == [older["items"][1]["item_id"]]
+    assert profile["recent_critiques"] == ["older"]
+    other = Client(app_url, verbose=False).predict(api_name="/profile")
+    assert other["ratings"] == [] and other["user_id"] != profile["user_id"]
+    assert "deleted your profile" in c.predict(api_name="/forget")["reply"]
+    assert c.predict(api_name="/profile")["ratings"] == []
