@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,6 +21,7 @@ class Config:
     index_dir: str = str(ROOT / "index")
     profile_db: str = str(ROOT / "state" / "profiles.sqlite3")
     prompts_dir: str = str(ROOT / "prompts")
+    model_dir: str = str(ROOT / "models")  # trained fusion reranker checkpoints (`chatrec train`)
     chroma_host: str = ""  # empty: embedded PersistentClient under index_dir; else host of `chroma run`
     chroma_port: int = 8000
     # models
@@ -36,6 +37,7 @@ class Config:
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
     # input limits
     max_message_chars: int = 4000
+    rate_limit_per_minute: int = 60  # messages per session; more get a "slow down" reply, nothing is lost
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":

@@ -16,6 +16,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from .catalog import Catalog, Item, load_catalog
 from .config import Config
 from .embed import get_embedder
-from .errors import ChatrecError, LLMError
+from .errors import ChatrecError
 from .explain import LLMExplainer, template_reason
 from .index import VectorIndex, open_or_build
 from .intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
@@ -192,6 +193,7 @@ class ChatSession:
         self.state = DialogueState()
         self.profile = recommender.store.load(user_id)
         self.llm_notice_given = False
+        self._recent: list[float] = []  # times of recent messages, for the per-session rate limit
 
     # ------------------------------------------------------------ public verbs
     def handle(self, line: str) -> dict:
@@ -205,7 +207,21 @@ class ChatSession:
             return self._reply("Commands: /like N, /dislike N, /seen N, /rate N STARS (1-5).", Intent("chitchat"))
         return self.turn(line)
 
+    def _rate_limited(self) -> bool:
+        limit = self.rec.config.rate_limit_per_minute
+        if limit <= 0:
+            return False
+        now = time.monotonic()
+        self._recent = [t for t in self._recent if now - t < 60.0]
+        if len(self._recent) >= limit:
+            return True
+        self._recent.append(now)
+        return False
+
     def turn(self, message) -> dict:
+        if self._rate_limited():
+            return self._reply(f"You're sending messages faster than {self.rec.config.rate_limit_per_minute} a "
+                               "minute; please wait a few seconds and try again.", Intent("chitchat", unclear=True))
         if not isinstance(message, str):
             return self._reply("Please send your message as text.", Intent("chitchat", unclear=True))
         if not message.strip():

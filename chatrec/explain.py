@@ -76,6 +76,14 @@ def grounded(sentence: str, item: Item, catalog: Catalog) -> bool:
     return True
 
 
+def leaks(text: str, secret: str, span: int = 6) -> bool:
+    """Does `text` repeat `span` consecutive words of `secret` (a system prompt)?"""
+    words = normalize_title(secret).split()
+    grams = {" ".join(words[i:i + span]) for i in range(len(words) - span + 1)}
+    said = normalize_title(text).split()
+    return any(" ".join(said[i:i + span]) in grams for i in range(len(said) - span + 1))
+
+
 class LLMExplainer:
     def __init__(self, llm, prompt: str, catalog: Catalog, max_tokens: int = 60):
         self.llm, self.prompt, self.catalog, self.max_tokens = llm, prompt, catalog, max_tokens
@@ -93,4 +101,6 @@ class LLMExplainer:
             return fallback
         text = re.sub(r"\s+", " ", text).strip()
         first = re.split(r"(?<=[.!?])\s", text)[0] if text else ""
-        return first if grounded(first, item, self.catalog) else fallback
+        if leaks(first, self.prompt) or not grounded(first, item, self.catalog):
+            return fallback
+        return first

@@ -11,6 +11,7 @@ mismatched index with a message that names the command to run.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from .catalog import Catalog, Item
 from .config import Config
 from .embed import Embedder
 from .errors import ChatrecError, IndexNotReady
+
+log = logging.getLogger("chatrec")
 
 COLLECTION = "items"
 MANIFEST = "manifest.json"
@@ -64,7 +67,13 @@ def make_client(config: Config):
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ChatrecError(f"cannot create the index folder {path}: {exc.strerror}") from exc
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:
+        raise IndexNotReady(
+            f"the Chroma store in {path} is unreadable ({type(exc).__name__}: {exc}); delete that folder and "
+            "run `chatrec build-index` (or restart the app, which rebuilds it)"
+        ) from exc
 
 
 def _read_manifest(index_dir: Path) -> dict | None:
@@ -270,5 +279,19 @@ def open_or_build(catalog: Catalog, embedder: Embedder, config: Config, progress
     try:
         return VectorIndex.open(catalog, embedder, config)
     except IndexNotReady:
+        pass
+    try:
         build_index(catalog, embedder, config, progress=progress)
-        return VectorIndex.open(catalog, embedder, config)
+    except IndexNotReady:
+        # an unreadable embedded store is only derived data: move it aside and build afresh
+        store = Path(config.index_dir) / "chroma"
+        if config.chroma_host or not store.exists():
+            raise
+        aside = store.with_name(f"chroma.corrupt-{int(time.time())}")
+        store.rename(aside)
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # chromadb keeps one client per path per process
+        log.warning("the Chroma store was unreadable; moved it to %s and rebuilt the index", aside)
+        build_index(catalog, embedder, config, progress=progress)
+    return VectorIndex.open(catalog, embedder, config)

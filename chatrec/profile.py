@@ -137,8 +137,8 @@ class SQLiteStore:
             self.conn.commit()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
-                f"cannot open the profile database {path}: {exc}. "
-                "Point CHATREC_PROFILE_DB (or --profile-db) at a writable file."
+                f"cannot open the profile database {path}: {exc}. Point CHATREC_PROFILE_DB (or --profile-db) at a "
+                "writable file; if the file is corrupt, move it aside (a new one is created) and keep it for recovery."
             ) from None
         self._lock = threading.Lock()
 

@@ -255,7 +255,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
                     export_file = gr.File(label="Your data", visible=False)
         # API-only endpoints, each with the same per-client session as the UI uses
         with gr.Row(visible=False):
-            api_text, api_text2 = gr.Textbox(), gr.Textbox()
+            api_text = gr.Textbox()
             api_num, api_num2 = gr.Number(precision=0), gr.Number()
             api_out = gr.JSON()
             api_buttons = [gr.Button() for _ in range(6)]

@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,3 +55,42 @@ def cli_env(tmp: Path) -> dict:
     env.update(CHATREC_CATALOG=str(TINY), CHATREC_INDEX_DIR=str(tmp / "index"),
                CHATREC_PROFILE_DB=str(tmp / "profiles.sqlite3"), CHATREC_EMBEDDER="hashing", CHATREC_LLM="none")
     return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def launched_app(tmp: Path, **env_overrides):
+    """`python app.py` on a free port with the tiny catalog; yields (url, process)."""
+    port = free_port()
+    env = cli_env(tmp)
+    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False", **env_overrides)
+    log_path = tmp / "app.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=Path(__file__).resolve().parents[1], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 180
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("app exited:\n" + log_path.read_text())
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("app did not start:\n" + log_path.read_text())
+                time.sleep(0.5)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()

@@ -2,18 +2,12 @@
 list, like an item, critique, see the list change, reload and find the profile kept."""
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import cli_env
+from conftest import launched_app
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
 
@@ -22,32 +16,10 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    env = cli_env(tmp)
-    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
-    log = open(tmp / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(360):
-        if proc.poll() is not None:
-            raise RuntimeError((tmp / "app.log").read_text())
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with launched_app(tmp_path_factory.mktemp("browser")) as (url, _):
+        yield url
 
 
 def radio_labels(page):
@@ -63,26 +35,26 @@ def test_browser_conversation(app_url, tmp_path):
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(app_url)
-        page.get_by_text("Tell me what you feel like watching").first.wait_for(timeout=30000)
+        page.get_by_text("Tell me what you feel like watching").first.wait_for(timeout=60000)
         box = page.get_by_placeholder("e.g. something like Alien but less gory")
         box.fill("comedies from the 90s")
         box.press("Enter")
-        page.locator("label", has_text="1. ").first.wait_for(timeout=30000)
+        page.locator("label", has_text="1. ").first.wait_for(timeout=60000)
         first = radio_labels(page)
         assert len(first) == 5
         page.screenshot(path=str(shots / "chat.png"), full_page=True)
         page.locator("label", has_text=first[0].strip()).first.click()
         page.get_by_role("button", name="👍 Like").click()
-        page.get_by_text("Noted: you like").first.wait_for(timeout=30000)
+        page.get_by_text("Noted: you like").first.wait_for(timeout=60000)
         page.get_by_role("button", name="Older").click()
         page.wait_for_function(
             "(old) => [...document.querySelectorAll('label')].map(l => l.innerText.trim())"
             ".filter(t => /^\\d\\. /.test(t)).join('|') !== old", arg="|".join(t.strip() for t in first),
-            timeout=30000)
+            timeout=60000)
         assert radio_labels(page) != first
         liked_title = first[0].split(". ", 1)[1].rsplit(" (", 1)[0].strip()
         page.reload()
-        page.get_by_text("Welcome back").first.wait_for(timeout=30000)
+        page.get_by_text("Welcome back").first.wait_for(timeout=60000)
         assert liked_title in page.locator("text=Liked:").first.locator("..").inner_text()
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=str(shots / "phone.png"), full_page=True)
