@@ -304,3 +304,11 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
     # The rule path is fast and thread-safe; the embedded LLM serialises itself with a lock.
     demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
     demo.launch(**launch_kwargs)
+
+
+def mount(app, path: str = "/chatrec", config: Config | None = None):
+    """Mount the chat (UI and API endpoints) inside an existing FastAPI app at `path`."""
+    rec = Recommender.from_config(config or Config.from_env(), progress=True)
+    demo = build_app(rec)
+    demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
+    return gr.mount_gradio_app(app, demo, path=path)
