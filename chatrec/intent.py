@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from .catalog import Catalog, normalize_title
@@ -76,12 +77,88 @@ GENRE_WORDS = {
     "thriller": "Thriller", "thrillers": "Thriller", "suspense": "Thriller",
     "war": "War", "western": "Western", "westerns": "Western", "cowboy": "Western", "imax": "IMAX",
 }
+# phrases that name two genres at once
+MULTI_GENRE_WORDS = {"rom com": ("Romance", "Comedy"), "rom coms": ("Romance", "Comedy"), "romcom": ("Romance", "Comedy"),
+                     "romcoms": ("Romance", "Comedy"), "romantic comedy": ("Romance", "Comedy"),
+                     "romantic comedies": ("Romance", "Comedy")}
+# Chinese genre words (matched as substrings: Chinese has no spaces) -> MovieLens genre
+ZH_GENRE_WORDS = {
+    "喜剧": "Comedy", "搞笑": "Comedy", "恐怖": "Horror", "鬼片": "Horror", "惊悚": "Thriller", "科幻": "Sci-Fi",
+    "太空": "Sci-Fi", "动画": "Animation", "动漫": "Animation", "卡通": "Animation", "爱情": "Romance",
+    "浪漫": "Romance", "动作": "Action", "纪录片": "Documentary", "记录片": "Documentary", "纪录": "Documentary",
+    "悬疑": "Mystery", "推理": "Mystery", "犯罪": "Crime", "黑帮": "Crime", "警匪": "Crime", "战争": "War",
+    "西部": "Western", "奇幻": "Fantasy", "魔幻": "Fantasy", "冒险": "Adventure", "剧情": "Drama",
+    "歌舞": "Musical", "音乐剧": "Musical", "儿童": "Children", "家庭": "Children", "全家": "Children",
+    "孩子": "Children", "小孩": "Children", "黑色电影": "Film-Noir",
+}
+# Chinese release titles of widely known films -> the catalog title; used only when that title is in the catalog
+ZH_TITLES = {
+    "泰坦尼克号": "Titanic", "泰坦尼克": "Titanic", "黑客帝国": "The Matrix", "阿甘正传": "Forrest Gump",
+    "肖申克的救赎": "The Shawshank Redemption", "盗梦空间": "Inception", "千与千寻": "Spirited Away",
+    "玩具总动员": "Toy Story", "狮子王": "The Lion King", "侏罗纪公园": "Jurassic Park", "教父": "The Godfather",
+    "低俗小说": "Pulp Fiction", "星际穿越": "Interstellar", "阿凡达": "Avatar", "异形": "Alien",
+    "搏击俱乐部": "Fight Club", "海底总动员": "Finding Nemo", "怪物史莱克": "Shrek", "史莱克": "Shrek",
+    "楚门的世界": "The Truman Show", "辛德勒的名单": "Schindler's List", "黑暗骑士": "The Dark Knight",
+    "龙猫": "My Neighbor Totoro", "卧虎藏龙": "Crouching Tiger, Hidden Dragon", "无间道": "Infernal Affairs",
+    "花样年华": "In the Mood For Love", "重庆森林": "Chungking Express", "终结者": "The Terminator",
+    "回到未来": "Back to the Future", "沉默的羔羊": "The Silence of the Lambs", "七宗罪": "Seven",
+    "美国丽人": "American Beauty", "拯救大兵瑞恩": "Saving Private Ryan", "勇敢的心": "Braveheart",
+    "阿拉丁": "Aladdin", "飞屋环游记": "Up", "机器人总动员": "WALL·E", "疯狂动物城": "Zootopia",
+    "冰雪奇缘": "Frozen", "寻梦环游记": "Coco", "爱乐之城": "La La Land", "功夫熊猫": "Kung Fu Panda",
+    "大白鲨": "Jaws", "闪灵": "The Shining", "指环王": "The Lord of the Rings: The Fellowship of the Ring",
+    "哈利波特": "Harry Potter and the Sorcerer's Stone", "蝙蝠侠": "Batman", "钢铁侠": "Iron Man",
+    "蜘蛛侠": "Spider-Man", "复仇者联盟": "The Avengers", "死侍": "Deadpool", "角斗士": "Gladiator",
+    "记忆碎片": "Memento", "天使爱美丽": "Amelie", "放牛班的春天": "The Chorus", "这个杀手不太冷": "Léon: The Professional",
+}
+_ZH = re.compile(r"[\u3400-\u9fff]")
+_ZH_NEG = r"(?:不要|不想看?|不看|不喜欢|不爱|讨厌|除了|(?<!有)没有|不需要|不用|受不了|别(?![的人]))"
+_ZH_NEG_BEFORE = re.compile(_ZH_NEG + r"[^，。,.!！?？;；、\s]{0,4}\s*$")
+_ZH_SOFT_BEFORE = re.compile(r"(?:不要太|别太|不太|不那么|少一?点)\s*$")
+_ZH_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ZH_ORDINAL = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:部|个|项|条|名|本|号)?")
+_ZH_LAST = re.compile(r"最后(?:一|那)?(?:部|个|项|条)")
+_ZH_FIRST_N = re.compile(r"前\s*([两二三四五]|\d)\s*(?:部|个|项|条)")
+_ZH_DECADE = re.compile(r"(?:(19|20)?(\d)0|([一二三四五六七八九零])十)\s*年代")
+_ZH_YEAR = re.compile(r"((?:19|20)\d\d)\s*年\s*(以后|之后|后|以来|起|以前|之前|前)?")
+_ZH_GOODBYE = re.compile(r"(再见|拜拜|回头见|下次见|晚安|先这样|就这样吧|不聊了)")
+_ZH_GREETING = re.compile(r"^\s*(你好|您好|嗨|哈喽|哈啰|早上好|下午好|晚上好|谢谢|多谢|感谢)|你是谁|你能做什么|你会做?什么|你叫什么|怎么用")
+_ZH_REQUEST = re.compile(r"推荐|来几部|来点|来一部|想看|有没有|有什么|找几部|找一部|给我|电影|片子|影片|看什么|片")
+_ZH_ASK = re.compile(r"讲的?是什么|讲什么|是什么|介绍一下|介绍下|谁导演|谁导的|导演是谁|谁演的|主演|哪一?年|多长|好看吗|怎么样|适合")
+_ZH_POSITIVE = re.compile(r"(?<!不)喜欢|不错|好看(?!吗)|太好了|很棒|真棒|挺好|爱了")
+_ZH_NEGATIVE = re.compile(r"不喜欢|不好看|没意思|无聊|一般般|讨厌|难看|不感兴趣|不行")
+_ZH_SEEN = re.compile(r"看过|已经看|都看了|看了")
+_ZH_REFINING = re.compile(r"只要|只看|就要|换成|改成|也|还是|再|别推荐|不要再")
+_ZH_CRITIQUES = [
+    ("older", re.compile(r"老一?点|更老|早一?点|更早|经典一?点|旧一?点")),
+    ("newer", re.compile(r"新一?点|更新|最近的|最新")),
+    ("lighter", re.compile(r"轻松一?点|轻松点|欢乐一?点|开心一?点|轻松的")),
+    ("darker", re.compile(r"黑暗一?点|沉重一?点|严肃一?点|暗黑")),
+    ("more_like", re.compile(r"更像|类似|像")),
+    ("other", re.compile(r"换一批|换几部|换一部|别的|其他|其它|再来")),
+]
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules?|prompts?|directions)\b|\bsystem prompt\b|"
+    r"\b(reveal|print|show|output|repeat|leak)\b.{0,30}\b(prompt|instructions?|rules|text above)\b|^\s*system\s*:|"
+    r"\byou are now\b|\bdeveloper mode\b|\bjailbreak|\bpretend (you|to be)\b|\bno (rules|restrictions|filters)\b|"
+    r"\bact as (a|an)\b|\bDAN\b|忽略.{0,8}(指令|规则|提示|设定)|系统提示|提示词|你现在是|扮演", re.I)
+_OFF_TOPIC = re.compile(
+    r"^\s*(please\s+|can you\s+|could you\s+)?(write|translate|calculate|compute|solve|book|order|call|email|send|"
+    r"summari[sz]e|define|draw|sing|code|program|tell me a (joke|story)|reset|install|fix)\b|"
+    r"\b(weather|password|capital of|stock|recipe|python|javascript|sql|homework|world cup)\b|"
+    r"<\s*/?\s*\w+[^>]*>|\bdrop table\b|\bselect\b.+\bfrom\b|[{};=]\s*$|^\W+$|"
+    r"天气|代码|写一|翻译|计算|几点|股票|新闻|密码", re.I)
+_QUESTION = re.compile(r"^\s*(what|what's|whats|who|whom|when|where|why|how|which|is|are|can|could|do|does|will|"
+                       r"would)\b|\?\s*$|[吗呢]\s*[？?]?\s*$|怎么样", re.I)
+_FILM_WORDS = re.compile(r"\b(movies?|films?|cinema|watch|watching|flicks?|recommend\w*|suggest\w*|series)\b|电影|片|推荐", re.I)
+_STRICT_REQUEST = re.compile(r"\b(recommend|suggest|show me|give me|find me|looking for|in the mood for|movies?|films?)\b|推荐|电影", re.I)
+_FIRST_N = re.compile(r"\b(?:the\s+)?(first|last|top)\s+(two|three|four|2|3|4)\b", re.I)
+_SMALL = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _NEGATORS = ("no", "not", "without", "except", "nothing", "avoid", "skip", "hate", "hates", "dislike",
              "don't want", "dont want", "do not want", "no more", "none", "never", "anything but", "not into",
              "not a fan of", "less", "fewer", "too much")
 _SOFT_NEGATORS = ("less", "fewer", "not too", "not so", "too much", "not as", "less of")
 
-_GOODBYE = re.compile(r"^\s*(bye|goodbye|good bye|see (you|ya)|cya|quit|exit|ciao|good ?night|farewell|"
+_GOODBYE = re.compile(r"^\s*(?:(?:ok(?:ay)?|alright|right|well|great|thanks|thank you|cool)[,.! ]+)?(bye|goodbye|good bye|see (you|ya)|cya|quit|exit|ciao|good ?night|farewell|"
                       r"that'?s all|i'?m done|thanks,? bye|thank you,? bye)\b", re.I)
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|howdy|yo|good (morning|afternoon|evening)|thanks|thank you|"
                        r"thx|cheers|how are you|what'?s up|who are you|what can you do|help)\b", re.I)
@@ -89,13 +166,15 @@ _REQUEST = re.compile(r"\b(recommend|suggest|suggestion|show me|give me|find me|
                       r"wanna|need|in the mood|something|anything|movie|movies|film|films|watch|any ideas|"
                       r"what should|options|picks?|more)\b", re.I)
 _ASK = re.compile(r"\b(tell me (more )?about|what(?:'s| is) .+ about|what is it about|more info|details|"
-                  r"who (directed|stars|is in|plays)|when was|what year|how long|is it (good|scary|funny)|"
-                  r"info on|information (on|about)|describe)\b", re.I)
+                  r"who (directed|stars|is in|plays|made|wrote)|when was|what year|how long|"
+                  r"is (it|that|this|that one|this one) (any )?(good|scary|funny|violent|sad|long|ok|okay|worth|suitable|for kids)|"
+                  r"info on|information (on|about)|describe)\b|^\s*(is|was|does|did|has)\b.+\?\s*$", re.I)
 _POSITIVE = re.compile(r"\b(loved?|liked?|like (that|this|it)|enjoyed|great|awesome|amazing|perfect|good one|"
                        r"nice|fantastic|brilliant|favou?rite|yes|yeah|thumbs up)\b", re.I)
-_NEGATIVE = re.compile(r"\b(hated?|dislike[sd]?|didn'?t like|don'?t like|do not like|not (for me|interested|that one)|"
+_NEGATIVE = re.compile(r"\b(hated?|dislike[sd]?|didn'?t like|don'?t like|do not like|not (for me|interested|that one)|not my (thing|cup of tea|style|taste|type)|"
                        r"boring|awful|terrible|bad|meh|nope|no thanks|thumbs down|not a fan)\b", re.I)
-_SEEN = re.compile(r"\b(seen (it|that|this|them|those|already)|already (seen|watched)|watched (it|that|already))\b", re.I)
+_SEEN = re.compile(r"\b(seen (it|that|this|them|those|already)|already (seen|watched)|watched (it|that|already)|"
+                   r"(i'?ve|i have|have) (already )?(seen|watched))\b|\b(seen|watched)\b.*\balready\b", re.I)
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
              "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
              "ninth": 9, "9th": 9, "tenth": 10, "10th": 10}
@@ -115,11 +194,12 @@ _REFINING = re.compile(r"\b(only|just|make it|but|instead|also|rather|too|as wel
 _DECADE = re.compile(r"\b(?:(19|20)?(\d)0'?s)\b", re.I)
 _DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
                  "seventies": 1970, "eighties": 1980, "nineties": 1990}
-_AFTER = re.compile(r"\b(?:after|since|from|newer than|post|later than)\s+((?:19|20)\d\d)\b", re.I)
+_AFTER = re.compile(r"\b(?:after|since|newer than|post|later than)\s+((?:19|20)\d\d)\b|\bfrom\s+((?:19|20)\d\d)\s+(?:on|onwards?|and later)\b", re.I)
 _BEFORE = re.compile(r"\b(?:before|until|older than|pre|prior to|earlier than)\s+((?:19|20)\d\d)\b", re.I)
 _BETWEEN = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–|until)\s*((?:19|20)\d\d)\b", re.I)
 _IN_YEAR = re.compile(r"\b(?:in|from|of)\s+((?:19|20)\d\d)\b", re.I)
-_TITLE_CUES = ("like", "liked", "love", "loved", "enjoyed", "as", "than", "to", "hated", "hate", "watched",
+_TITLE_CUES = ("like", "liked", "love", "loved", "enjoyed", "as", "than", "to", "hated", "hate", "watched", "describe",
+               "directed", "in", "on",
                "seen", "about", "disliked", "unlike", "adore", "adored")
 _FILLER = re.compile(
     r"\b(please|can you|could you|would you|i'?d like|i would like|i want|i wanna|i need|i'm looking for|"
@@ -154,6 +234,27 @@ def clean_message(text: str, limit: int) -> str:
     return re.sub(r"\s+", " ", text).strip()[:limit]
 
 
+def _space_cjk(text: str) -> str:
+    """Put spaces around CJK characters so that each is one token (Chinese has no spaces between words)."""
+    return re.sub(r"([\u3400-\u9fff\uf900-\ufaff])", r" \1 ", text)
+
+
+def _norm(text: str) -> str:
+    """`normalize_title` with every CJK character a token of its own: the token space of the rule parser."""
+    return normalize_title(_space_cjk(text))
+
+
+def _cased_tokens(text: str) -> list[str]:
+    """The tokens of `_norm(text)` with the case the person typed."""
+    text = unicodedata.normalize("NFKD", _space_cjk(text))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("&", " and ")
+    return re.sub(r"[^\w\s]", " ", text).split()
+
+
+def _is_cjk(token: str) -> bool:
+    return bool(_ZH.match(token))
+
+
 class RuleParser:
     name = "rules"
 
@@ -164,16 +265,47 @@ class RuleParser:
         self.genre_words = {w: g for w, g in GENRE_WORDS.items() if g in catalog.genres}
         for low, g in lower_vocab.items():
             self.genre_words.setdefault(normalize_title(low), g)
+        self.multi_genre_words = {w: gs for w, gs in MULTI_GENRE_WORDS.items() if all(g in catalog.genres for g in gs)}
+        self.zh_genre_words = dict(sorted(((w, g) for w, g in ZH_GENRE_WORDS.items() if g in catalog.genres),
+                                          key=lambda kv: -len(kv[0])))
+        self._fuzzy_genre_keys = [w for w in self.genre_words if len(w) >= 5 and " " not in w]
+        self.zh_titles: dict[str, str] = {}
+        for zh, title in sorted(ZH_TITLES.items(), key=lambda kv: -len(kv[0])):
+            hits = catalog.titles.exact(title)
+            if hits:
+                self.zh_titles[zh] = catalog.items[hits[0]].item_id
+        # How ordinary is a word? Document frequency over the catalog's descriptions: "thing", "night" and
+        # "perfect" are everyday words even though films carry them as titles; "matrix" and "fargo" are not.
+        self._df: dict[str, int] = {}
+        n_docs = 0
+        for it in catalog.items:
+            if it.overview:
+                n_docs += 1
+                for w in set(normalize_title(it.overview).split()):
+                    self._df[w] = self._df.get(w, 0) + 1
+        self._df_limit = max(2, int(0.005 * n_docs))
+        counts = sorted(it.rating_count for it in catalog.items)
+        self._popular = counts[int(0.9 * (len(counts) - 1))] if counts else 0  # top 10% by ratings
 
     # -- slots
     def find_titles(self, text: str) -> list[tuple[str, int, int, str]]:
-        """Catalog titles mentioned in `text`: [(item_id, start, end, polarity)] with word spans of the normalised text."""
-        norm = normalize_title(text)
+        """Catalog titles mentioned in `text`: [(item_id, start, end, polarity)] with token spans of `_norm(text)`."""
+        norm = _norm(text)
         words = norm.split()
-        original_words = re.sub(r"[^\w\s'\"]", " ", text).split()
-        quoted = {normalize_title(q) for q in re.findall(r"[\"“”']([^\"“”']{2,80})[\"“”']", text)}
+        cased = _cased_tokens(text)
+        if len(cased) != len(words):
+            cased = words
+        has_cjk = bool(_ZH.search(text))
+        quoted = {normalize_title(q) for q in re.findall(r"[\"“”'‘’「」『』]([^\"“”'‘’「」『』]{2,80})[\"“”'‘’「」『』]", text)}
         found: list[tuple[str, int, int, str]] = []
         taken = [False] * len(words)
+        for zh, item_id in self.zh_titles.items():  # Chinese names of known films: token runs of characters
+            chars = list(zh)
+            for start in range(0, len(words) - len(chars) + 1):
+                if words[start:start + len(chars)] == chars and not any(taken[start:start + len(chars)]):
+                    found.append((item_id, start, start + len(chars), self._polarity(words, start)))
+                    for j in range(start, start + len(chars)):
+                        taken[j] = True
         max_n = min(self.catalog.titles.max_words, len(words))
         for n in range(max_n, 0, -1):
             for start in range(0, len(words) - n + 1):
@@ -181,11 +313,11 @@ class RuleParser:
                     continue
                 phrase = " ".join(words[start:start + n])
                 positions = self.catalog.titles.keys.get(phrase)
-                if not positions:
-                    continue
-                if not self._plausible(phrase, words, start, n, original_words, quoted):
+                if not positions or _is_cjk(words[start]):
                     continue
                 pos = self._pick_by_year(positions, words[start + n:start + n + 1])
+                if not self._plausible(phrase, words, start, n, cased, quoted, has_cjk, pos):
+                    continue
                 item_id = self.catalog.items[pos].item_id
                 found.append((item_id, start, start + n, self._polarity(words, start)))
                 for j in range(start, start + n):
@@ -195,21 +327,34 @@ class RuleParser:
         found.sort(key=lambda f: f[1])
         return found
 
-    def _plausible(self, phrase, words, start, n, original_words, quoted) -> bool:
+    def _plausible(self, phrase, words, start, n, cased, quoted, has_cjk, pos) -> bool:
+        """Is this word run a mention of the title, or ordinary words that happen to spell one?"""
         tokens = phrase.split()
         if phrase in self.genre_words and phrase not in quoted:
             return False  # "comedy" asks for a genre, not for the film called Comedy
-        if not all(t in _COMMON or t.isdigit() for t in tokens):
-            return len(phrase) >= 3
         if phrase in quoted:
             return True
         prev = words[start - 1] if start > 0 else ""
-        if n >= 3 and prev in _TITLE_CUES:
+        after = words[start + n] if start + n < len(words) else ""
+        cue = prev in _TITLE_CUES
+        capitalised = all(c[:1].isupper() or c[:1].isdigit() or c.lower() in ("of", "the", "a", "an", "and", "in", "on")
+                          for c in cased[start:start + n]) and cased[start][:1].isupper()
+        whole = n == len(words)
+        # a Latin-script run between Chinese words is a deliberate mention: "推荐一些像 The Matrix 的电影"
+        switched = has_cjk and (not prev or _is_cjk(prev)) and (not after or _is_cjk(after))
+        if all(t in _COMMON or t.isdigit() for t in tokens):
+            if n >= 3 and cue:
+                return True
+            # capitalised mid-sentence after a cue ("I loved Up"), or alone / between Chinese words
+            return (capitalised and (cue or whole or switched)) and start > 0 or (whole and capitalised) or \
+                (switched and capitalised)
+        if len(phrase) < 3:
+            return False
+        if cue or whole or switched or (capitalised and start > 0):
             return True
-        # capitalised mid-sentence in what the person typed ("I loved Up")
-        if start > 0 and start < len(original_words) and original_words[start][:1].isupper() and prev in _TITLE_CUES:
-            return True
-        return False
+        # no cue: only a popular film whose name has a word that is rare in ordinary descriptions
+        rare = min(self._df.get(t, 0) for t in tokens if t not in _COMMON) <= self._df_limit
+        return rare and self.catalog.items[pos].rating_count >= self._popular
 
     def _pick_by_year(self, positions: list[int], following: list[str]) -> int:
         if following and following[0].isdigit() and len(following[0]) == 4:
@@ -221,18 +366,26 @@ class RuleParser:
 
     @staticmethod
     def _polarity(words: list[str], start: int) -> str:
-        before = " ".join(words[max(0, start - 4):start])
+        before = " ".join(words[max(0, start - 6):start])
         if re.search(r"\b(not|didn t|didnt|don t|dont|hate|hated|dislike|disliked|unlike|nothing like|except|"
-                     r"no more|boring|awful|terrible|less like)\b", before):
+                     r"no more|boring|awful|terrible|less like|can t stand)\b", before):
+            return "dislike"
+        if re.search(r"不喜欢|讨厌|不要|不想看|没意思|不爱|受不了|难看", before.replace(" ", "")):
             return "dislike"
         return "like"
 
     def _fuzzy_after_cues(self, norm: str) -> list[tuple[str, int, int, str]]:
         out = []
-        for m in re.finditer(r"\b(?:like|loved|liked|enjoyed|similar to|than|hated|as good as)\s+(.+?)(?=\s+(?:but|and|or|with|"
-                             r"without|except|though|only|please|that|which)\b|$)", norm):
+        pattern = (r"\b(?:like|loved|liked|enjoyed|similar to|than|hated|as good as|(?:what|waht|wat|whats)\s+(?:is|s))\s+"
+                   r"(.+?)(?=\s+(?:but|and|or|with|without|except|though|only|please|that|which|about)\b|$)")
+        for m in re.finditer(pattern, norm):
             span = m.group(1).strip()
             words = span.split()
+            cjk = next((i for i, w in enumerate(words) if _is_cjk(w)), len(words))
+            words = words[:cjk]
+            if not words or _REF.match(" ".join(words)) or words[0] in ("the", "a", "an") and len(words) > 1 and \
+                    (words[1] in _ORDINALS or words[1] in ("last", "next", "other")) or words[0] in ("number", "it", "that", "this"):
+                continue  # "more like the second one" points into the list, it names no title
             for cut in range(min(len(words), 8), 0, -1):
                 cand = " ".join(words[:cut])
                 if all(w in _COMMON for w in cand.split()):
@@ -245,21 +398,53 @@ class RuleParser:
                     break
         return out
 
-    def find_genres(self, norm: str) -> tuple[list[str], list[str], list[str]]:
-        """(genres wanted, genres excluded, soft-avoid words) from the normalised message."""
+    def find_genres(self, norm: str, text: str = "") -> tuple[list[str], list[str], list[str]]:
+        """(genres wanted, genres excluded, soft-avoid words) from the normalised message (and the raw text,
+        for Chinese genre words and misspelled English ones)."""
         wanted, excluded, soft = [], [], []
+        hits: list[tuple[int, str, str, str]] = []  # (position in norm, word, genre, text before it)
+        spans: list[tuple[int, int]] = []
+
+        def free(a, b):
+            return all(b <= s or a >= e for s, e in spans)
+
+        for word, genres in sorted(self.multi_genre_words.items(), key=lambda kv: -len(kv[0])):
+            for m in re.finditer(rf"\b{re.escape(word)}\b", norm):
+                if free(m.start(), m.end()):
+                    spans.append((m.start(), m.end()))
+                    hits += [(m.start(), word, g, norm[max(0, m.start() - 24):m.start()]) for g in genres]
         for word, genre in sorted(self.genre_words.items(), key=lambda kv: -len(kv[0])):
             for m in re.finditer(rf"\b{re.escape(word)}\b", norm):
-                before = norm[max(0, m.start() - 24):m.start()]
-                if any(re.search(rf"\b{re.escape(s)}\s+$", before) for s in _SOFT_NEGATORS):
-                    soft.append(word)
-                elif any(re.search(rf"\b{re.escape(n)}\b(\s+\w+)?\s+$", before) for n in _NEGATORS):
-                    if genre not in excluded:
-                        excluded.append(genre)
-                elif genre not in wanted:
-                    wanted.append(genre)
+                if free(m.start(), m.end()):
+                    spans.append((m.start(), m.end()))
+                    hits.append((m.start(), word, genre, norm[max(0, m.start() - 24):m.start()]))
+        compact = re.sub(r"\s+", "", norm)  # Chinese words are matched without the spaces between characters
+        zh_spans: list[tuple[int, int]] = []
+        for word, genre in self.zh_genre_words.items():
+            for m in re.finditer(re.escape(word), compact):
+                if all(m.end() <= s or m.start() >= e for s, e in zh_spans):
+                    zh_spans.append((m.start(), m.end()))
+                    hits.append((-1, word, genre, compact[max(0, m.start() - 8):m.start()]))
+        if self._fuzzy_genre_keys:  # misspelled genre words: "horor", "comdies", "thriler"
+            for m in re.finditer(r"\b[a-z]{5,}\b", norm):
+                token = m.group(0)
+                if token in self.genre_words or token in _COMMON or self._df.get(token, 0) > 0 or not free(m.start(), m.end()):
+                    continue
+                from rapidfuzz import fuzz, process
+                best = process.extractOne(token, self._fuzzy_genre_keys, scorer=fuzz.ratio, score_cutoff=84)
+                if best:
+                    hits.append((m.start(), token, self.genre_words[best[0]], norm[max(0, m.start() - 24):m.start()]))
+        for _, word, genre, before in hits:
+            if any(re.search(rf"\b{re.escape(s)}\s+$", before) for s in _SOFT_NEGATORS) or _ZH_SOFT_BEFORE.search(before):
+                soft.append(word)
+            elif any(re.search(rf"\b{re.escape(n)}\b(\s+\w+)?\s+$", before) for n in _NEGATORS) or \
+                    _ZH_NEG_BEFORE.search(before):
+                if genre not in excluded:
+                    excluded.append(genre)
+            elif genre not in wanted:
+                wanted.append(genre)
         wanted = [g for g in wanted if g not in excluded]
-        return wanted, excluded, soft
+        return wanted, excluded, list(dict.fromkeys(soft))
 
     def find_years(self, text: str) -> tuple[int | None, int | None]:
         low = text.lower()
@@ -270,7 +455,7 @@ class RuleParser:
         lo = hi = None
         m = _AFTER.search(low)
         if m:
-            lo = int(m.group(1))
+            lo = int(m.group(1) or m.group(2))
         m = _BEFORE.search(low)
         if m:
             hi = int(m.group(1)) - 1
@@ -283,6 +468,20 @@ class RuleParser:
                 century = m.group(1) or ("20" if m.group(2) in "012" else "19")
                 start = int(century + m.group(2) + "0")
                 return start, start + 9
+            m = _ZH_DECADE.search(low)
+            if m:
+                digit = m.group(2) if m.group(2) else str(_ZH_NUM.get(m.group(3), 0) % 10)
+                century = m.group(1) or ("20" if digit in "012" else "19")
+                start = int(century + digit + "0")
+                return start, start + 9
+            m = _ZH_YEAR.search(low)
+            if m:
+                year, rel = int(m.group(1)), m.group(2)
+                if rel in ("以后", "之后", "后", "以来", "起"):
+                    return year, None
+                if rel in ("以前", "之前", "前"):
+                    return None, year - 1
+                return year, year
             m = _IN_YEAR.search(low)
             if m:
                 return int(m.group(1)), int(m.group(1))
@@ -299,64 +498,115 @@ class RuleParser:
                 refs.append(n_last if n_last else 1)
             elif m.group(4):
                 refs.append(_ORDINALS[m.group(4).lower()])
-        return list(dict.fromkeys(refs))
+        for m in _FIRST_N.finditer(text):  # "the first two", "the last three"
+            k = _SMALL[m.group(2).lower()]
+            if m.group(1).lower() == "last" and n_last:
+                refs += list(range(max(1, n_last - k + 1), n_last + 1))
+            else:
+                refs += list(range(1, k + 1))
+        for m in _ZH_ORDINAL.finditer(text):  # 第二部
+            value = m.group(1)
+            refs.append(int(value) if value.isdigit() else _ZH_NUM[value])
+        if _ZH_LAST.search(text):  # 最后一部
+            refs.append(n_last if n_last else 1)
+        for m in _ZH_FIRST_N.finditer(text):  # 前两部
+            value = m.group(1)
+            refs += list(range(1, (int(value) if value.isdigit() else _ZH_NUM[value]) + 1))
+        return list(dict.fromkeys(r for r in refs if r > 0))
 
     # -- the whole message
     def parse(self, message: str, context: ParseContext | None = None) -> Intent:
         context = context or ParseContext()
         text = message.strip()
-        norm = normalize_title(text)
+        norm = _norm(text)
         has_list = bool(context.last_items)
+        request = bool(_REQUEST.search(text) or _ZH_REQUEST.search(text))
+        film_words = bool(_FILM_WORDS.search(text))
 
-        if _GOODBYE.search(text) and len(norm.split()) <= 6:
+        if _GOODBYE.search(text) and len(normalize_title(text).split()) <= 6:
+            return Intent("goodbye")
+        if _ZH_GOODBYE.search(text) and len(norm.split()) <= 16 and not (request or film_words):
             return Intent("goodbye")
 
         titles = self.find_titles(text)
-        liked = list(dict.fromkeys(t[0] for t in titles if t[3] == "like"))
-        disliked = list(dict.fromkeys(t[0] for t in titles if t[3] == "dislike"))
-        genres_in, genres_out, soft = self.find_genres(norm)
+        genres_in, genres_out, soft = self.find_genres(normalize_title(text), text)
         year_min, year_max = self.find_years(text)
         refs = self.find_refs(text, len(context.last_items)) if has_list else []
-        critiques = [name for name, rx in _CRITIQUES if rx.search(text)] if has_list else []
+        named_refs = [context.last_items.index(t[0]) + 1 for t in titles if t[0] in context.last_items]
+        refs = list(dict.fromkeys(refs + named_refs))  # a title from the last list points at its place in it
+        strong_cue = bool(genres_in or genres_out or refs or request or film_words)
+
+        # user text is data: an attempt to re-program the bot is small talk, unless it also asks for films
+        if _INJECTION.search(text) and not (genres_in or genres_out or _STRICT_REQUEST.search(text)):
+            return Intent("chitchat")
+        if not strong_cue and _OFF_TOPIC.search(text):
+            return Intent("chitchat")  # "what's the weather like tomorrow?": not about films at all
+
+        liked = list(dict.fromkeys(t[0] for t in titles if t[3] == "like"))
+        disliked = list(dict.fromkeys(t[0] for t in titles if t[3] == "dislike"))
+        critiques = []
+        if has_list:
+            critiques = [name for name, rx in _CRITIQUES if rx.search(text)]
+            critiques += [name for name, rx in _ZH_CRITIQUES if rx.search(text) and name not in critiques]
+            if named_refs and re.search(r"\b(more|less) like\b|更像", text, re.I):
+                critiques.append("less_like" if re.search(r"\bless like\b", text, re.I) else "more_like")
+            critiques = list(dict.fromkeys(critiques))
         if "more_like" in critiques and "less_like" in critiques:
             critiques.remove("more_like")
         if not refs:  # "like the matrix" names a title; "more like #2" points into the list
             critiques = [c for c in critiques if c not in ("more_like", "less_like")]
         wish, avoid = self._wish(text, titles, soft)
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
-                        genres_any=len(genres_in) > 1 and bool(re.search(r"\b(or|either)\b", norm)),
+                        genres_any=len(genres_in) > 1 and bool(re.search(r"\b(or|either)\b|或者|还是", norm)),
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques)
         constraints = bool(genres_in or genres_out or year_min or year_max or soft)
 
-        if _ASK.search(text) and (titles or refs):
-            intent.kind = "ask_about_item"
-            intent.about_item = titles[0][0] if titles else self._ref_id(refs[0], context)
-            return intent
-        if has_list and _SEEN.search(text):
+        if self._asks_about(text, titles, refs):
+            about = titles[0][0] if titles else self._ref_id(refs[0], context)
+            return Intent("ask_about_item", about_item=about, refs=refs)
+        if has_list and (_SEEN.search(text) or (_ZH_SEEN.search(text) and not request)):
             intent.kind, intent.sentiment = "feedback", "seen"
             return intent
-        positive, negative = bool(_POSITIVE.search(text)), bool(_NEGATIVE.search(text))
-        asks_more = bool(_REQUEST.search(text)) and bool(re.search(r"\b(more|another|others|something|similar|else)\b", text, re.I))
-        if has_list and (positive or negative) and not titles and not constraints and not asks_more \
+        positive = bool(_POSITIVE.search(text) or _ZH_POSITIVE.search(text))
+        negative = bool(_NEGATIVE.search(text) or _ZH_NEGATIVE.search(text))
+        asks_more = (bool(_REQUEST.search(text)) and bool(re.search(r"\b(more|another|others|something|similar|else)\b", text, re.I))) \
+            or bool(re.search(r"推荐|类似|再来", text))
+        only_listed = all(t[0] in context.last_items for t in titles)
+        if has_list and (positive or negative) and only_listed and not constraints and not asks_more \
                 and not (set(critiques) - {"other"}):
             intent.kind = "feedback"
             intent.sentiment = "dislike" if negative else "like"
             return intent
+        refining = bool(_REFINING.search(text) or _ZH_REFINING.search(text))
         # after a list, a critique or a bare constraint ("no horror", "only 90s") narrows it; a fresh genre
-        # wish with no refining word ("comedies from the 90s") starts a new request
-        if has_list and (critiques or (constraints and not liked and (not genres_in or _REFINING.search(text)))):
+        # wish with no refining word ("comedies from the 90s", "something different: a western") starts anew
+        fresh = set(critiques) <= {"other"} and genres_in and not refs and not refining
+        if has_list and not fresh and (critiques or (avoid and not liked) or
+                                       (constraints and not liked and (not genres_in or refining))):
             intent.kind = "refine"
             return intent
-        if titles or constraints or _REQUEST.search(text):
+        if titles or constraints or request:
             return intent
-        if _GREETING.search(text):
-            intent.kind, intent.wish_text = "chitchat", ""
-            return intent
+        if _GREETING.search(text) or _ZH_GREETING.search(text):
+            return Intent("chitchat")
+        if not film_words and _QUESTION.search(text):
+            return Intent("chitchat")  # "what is the capital of France?"
         if wish and self.known_words(wish):
             return intent  # "stories about friendship": a wish without a request word
         intent.unclear, intent.wish_text = True, ""  # the traditional recommender answers from the profile
         return intent
+
+    @staticmethod
+    def _asks_about(text: str, titles, refs) -> bool:
+        if not (titles or refs):
+            return False
+        if _ASK.search(text) or _ZH_ASK.search(text):
+            return True
+        # "is Jaws scary?", "is #5 any good?": a yes/no question whose subject is the item
+        return bool(re.match(r"\s*(is|was|does|did|has)\s+", text, re.I)) and text.rstrip().endswith("?") and (
+            (titles and titles[0][1] == 1) or bool(re.match(r"\s*\w+\s+(#\s*\d|number \d|the \w+ one|that one|this one|it)\b",
+                                                             text, re.I)))
 
     def known_words(self, text: str) -> bool:
         """Does `text` share a word of four or more letters with the catalog's own texts?"""
@@ -370,13 +620,14 @@ class RuleParser:
 
     def _wish(self, text: str, titles, soft: list[str]) -> tuple[str, str]:
         """Free-text wish left after titles, genres, years, references and filler are taken out."""
-        norm = normalize_title(text)
+        norm = _norm(text)
         words = norm.split()
         keep = [True] * len(words)
         for _, start, end, _ in titles:
             for j in range(start, min(end, len(words))):
                 keep[j] = False
         rest = " ".join(w for w, k in zip(words, keep) if k)
+        rest = re.sub(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", rest)  # Chinese back to words
         avoid = []
         for m in re.finditer(r"\b(?:less|fewer|not too|not so|without|no|too much)\s+(\w+(?:\s+\w+)?)", rest):
             phrase = " ".join(w for w in m.group(1).split() if w not in self.genre_words and w not in _COMMON)
