@@ -21,7 +21,7 @@ _common = [
     click.option("--index-dir", help="Where the vector index lives (default: ./index in the project)."),
     click.option("--profile-db", help="SQLite file for profiles and feedback."),
     click.option("--embedder", help="minilm (default), hashing, or a sentence-transformers model folder."),
-    click.option("--llm", type=click.Choice(["none", "embedded", "fake"]), help="LLM backend (default: none)."),
+    click.option("--llm", type=click.Choice(["none", "embedded", "openai", "fake"]), help="LLM backend (default: none)."),
 ]
 
 

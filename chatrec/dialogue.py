@@ -193,6 +193,7 @@ class ChatSession:
         self.state = DialogueState()
         self.profile = recommender.store.load(user_id)
         self.llm_notice_given = False
+        self.notice = ""  # a one-time note prepended to the next reply
         self._recent: list[float] = []  # times of recent messages, for the per-session rate limit
 
     # ------------------------------------------------------------ public verbs
@@ -381,7 +382,11 @@ class ChatSession:
     def _turn(self, text: str) -> dict:
         state = self.state
         state.turns += 1
+        failures = getattr(self.rec.parser, "failures", 0)
         intent = self.rec.parser.parse(text, ParseContext(list(state.last_items)))
+        if getattr(self.rec.parser, "failures", 0) > failures and not self.llm_notice_given:
+            self.llm_notice_given = True  # said once per conversation, then the rule path quietly carries on
+            self.notice = "(The language model isn't answering right now, so I'm using my built-in parser.)"
         kind = intent.kind
         if kind == "goodbye":
             return self._reply("Goodbye! Your likes and dislikes are saved for next time.", intent)
@@ -504,4 +509,6 @@ class ChatSession:
         return self._reply(f"Noted: {verb} {', '.join(said)}. Ask for more whenever you like.", intent)
 
     def _reply(self, text: str, intent: Intent, recs: list[Recommendation] | None = None) -> dict:
+        if self.notice:
+            text, self.notice = f"{self.notice}\n{text}", ""
         return {"reply": text, "intent": intent.to_json(self.rec.catalog), "items": [r.to_json() for r in recs or []]}

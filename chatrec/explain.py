@@ -66,7 +66,10 @@ def titles_in_text(text: str, catalog: Catalog, min_words: int = 2) -> set[str]:
 
 def grounded(sentence: str, item: Item, catalog: Catalog) -> bool:
     """Accept an LLM sentence only if it names no catalog title other than the item's own."""
-    if not sentence or len(sentence) > 400:
+    if not sentence or len(sentence) > 400 or len(sentence.split()) < 3:
+        return False
+    letters = sum(ch.isalpha() or ch.isspace() for ch in sentence)
+    if letters < 0.8 * len(sentence):  # markup, code or noise, not a sentence
         return False
     own = {normalize_title(item.title), *(normalize_title(a) for a in item.aliases)}
     for item_id in titles_in_text(sentence, catalog, min_words=2):

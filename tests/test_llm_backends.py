@@ -1,0 +1,61 @@
+"""The OpenAI-compatible backend against a local stand-in server, and the faults it must survive."""
+import pytest
+
+from chatrec.dialogue import Recommender
+from chatrec.errors import LLMError
+from chatrec.llm import get_llm
+from conftest import free_port, make_config
+import fake_openai_server
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    port = free_port()
+    server = fake_openai_server.serve(port)
+    yield f"http://127.0.0.1:{port}/v1"
+    server.should_exit = True
+
+
+def rec_with(tmp_path, url, model, timeout=1.0):
+    return Recommender.from_config(make_config(tmp_path, llm="openai", llm_base_url=url, llm_model=model,
+                                               llm_timeout=timeout), progress=False)
+
+
+def test_generate_and_stream(tmp_path, server_url):
+    llm = get_llm(make_config(tmp_path, llm="openai", llm_base_url=server_url, llm_model="good"))
+    assert llm.generate([{"role": "user", "content": "hi"}]).startswith("A good fit")
+    pieces = list(llm.generate([{"role": "user", "content": "hi"}], stream=True))
+    assert len(pieces) > 3 and "".join(pieces).strip().startswith("A good fit")
+
+
+def test_chat_through_the_server(tmp_path, server_url):
+    rec = rec_with(tmp_path, server_url, "good")
+    r = rec.session().turn("comedies from the 90s")
+    assert r["intent"]["source"] == "llm+rules"
+    assert r["items"] and all("Comedy" in it["genres"] for it in r["items"])
+    assert all(it["explanation"].startswith("A good fit") for it in r["items"])  # server-written, grounded
+    assert any("JSON" in c["messages"][0]["content"] for c in fake_openai_server.calls)
+
+
+@pytest.mark.parametrize("model", ["slow", "junk"])
+def test_slow_or_junk_server_degrades_to_rules(tmp_path, server_url, model):
+    rec = rec_with(tmp_path, server_url, model, timeout=0.5)
+    s = rec.session()
+    r = s.turn("comedies from the 90s")
+    assert r["items"] and all("Comedy" in it["genres"] and 1990 <= it["year"] <= 1999 for it in r["items"])
+    assert not any(it["explanation"].startswith("<<<") for it in r["items"])  # junk never shown
+    if model == "slow":
+        assert "isn't answering" in r["reply"]
+        again = s.turn("westerns")
+        assert "isn't answering" not in again["reply"]  # said once
+
+
+def test_dead_server_degrades_to_rules(tmp_path):
+    rec = rec_with(tmp_path, f"http://127.0.0.1:{free_port()}/v1", "good", timeout=0.5)
+    r = rec.session().turn("bye")
+    assert r["intent"]["kind"] == "goodbye" and "isn't answering" in r["reply"]
+
+
+def test_missing_base_url_is_a_clear_error(tmp_path):
+    with pytest.raises(LLMError, match="CHATREC_LLM_BASE_URL"):
+        get_llm(make_config(tmp_path, llm="openai"))
