@@ -168,7 +168,7 @@ _REQUEST = re.compile(r"\b(recommend|suggest|suggestion|show me|give me|find me|
 _ASK = re.compile(r"\b(tell me (more )?about|what(?:'s| is) .+ about|what is it about|more info|details|"
                   r"who (directed|stars|is in|plays|made|wrote)|when was|what year|how long|"
                   r"is (it|that|this|that one|this one) (any )?(good|scary|funny|violent|sad|long|ok|okay|worth|suitable|for kids)|"
-                  r"info on|information (on|about)|describe)\b|^\s*(is|was|does|did|has)\b.+\?\s*$", re.I)
+                  r"info on|information (on|about)|describe)\b", re.I)
 _POSITIVE = re.compile(r"\b(loved?|liked?|like (that|this|it)|enjoyed|great|awesome|amazing|perfect|good one|"
                        r"nice|fantastic|brilliant|favou?rite|yes|yeah|thumbs up)\b", re.I)
 _NEGATIVE = re.compile(r"\b(hated?|dislike[sd]?|didn'?t like|don'?t like|do not like|not (for me|interested|that one)|not my (thing|cup of tea|style|taste|type)|"
@@ -663,26 +663,36 @@ class LLMParser:
         self.rules = rules or RuleParser(catalog)
         self.failures = 0
 
+    max_tokens = 96  # the JSON answer is ~40 tokens; a bound keeps a rambling model from costing seconds
+
     def parse(self, message: str, context: ParseContext | None = None) -> Intent:
         base = self.rules.parse(message, context)
         try:
             raw = self.llm.generate(
                 [{"role": "system", "content": self.prompt}, {"role": "user", "content": message}],
-                schema=INTENT_SCHEMA,
+                schema=INTENT_SCHEMA, max_tokens=self.max_tokens,
             )
             proposal = json.loads(_first_json_object(raw))
         except Exception:  # dead backend, timeout, junk: the rule result stands
             self.failures += 1
             return base
-        return self.merge(base, proposal, message)
+        return self.merge(base, proposal, message, context)
 
-    def merge(self, base: Intent, proposal: dict, message: str) -> Intent:
+    def merge(self, base: Intent, proposal: dict, message: str, context: ParseContext | None = None) -> Intent:
         if not isinstance(proposal, dict):
             return base
+        base.source = "llm+rules"
         kind = proposal.get("kind") or proposal.get("intent")
-        # The rules are precise when they fire on clear cues; the LLM decides only what they left unclear.
-        if base.unclear and kind in KINDS:
+        has_list = bool(context and context.last_items)
+        # The rules are precise when they fire on clear cues; the LLM decides only what they left unclear, and
+        # only with a kind the dialogue can act on: no feedback or refinement without a list to point at.
+        if base.unclear and isinstance(kind, str) and kind in KINDS and (has_list or kind not in ("refine", "feedback")) \
+                and kind != "ask_about_item":
             base.kind, base.unclear = kind, False
+            if kind in ("chitchat", "goodbye"):
+                return Intent(kind, source="llm+rules")
+        if base.kind not in ("recommend", "refine", "feedback"):
+            return base  # small talk, goodbyes and questions carry no wishes for the LLM to add
         norm_msg = normalize_title(message)
         for slot in ("liked", "disliked"):
             for title in _as_list(proposal.get(slot)):
@@ -693,9 +703,9 @@ class LLMParser:
         for slot in ("genres_in", "genres_out"):
             for g in _as_list(proposal.get(slot)):
                 genre = vocab.get(str(g).lower())
-                if genre and genre.lower() in norm_msg and genre not in base.genres_in + base.genres_out:
+                said = genre and re.search(rf"\b{re.escape(normalize_title(genre))}\b", norm_msg)
+                if said and genre not in base.genres_in + base.genres_out:
                     getattr(base, slot).append(genre)
-        base.source = "llm+rules"
         return base
 
     def _grounded_title(self, title: str, norm_msg: str) -> str | None:
