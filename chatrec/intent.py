@@ -120,11 +120,12 @@ _ZH_LAST = re.compile(r"最后(?:一|那)?(?:部|个|项|条)")
 _ZH_FIRST_N = re.compile(r"前\s*([两二三四五]|\d)\s*(?:部|个|项|条)")
 _ZH_DECADE = re.compile(r"(?:(19|20)?(\d)0|([一二三四五六七八九零])十)\s*年代")
 _ZH_YEAR = re.compile(r"((?:19|20)\d\d)\s*年\s*(以后|之后|后|以来|起|以前|之前|前)?")
+_GOODBYE_END = re.compile(r"\b(bye|goodbye|good bye|see (you|ya)|cya|ciao|farewell|good ?night)\W*$", re.I)
 _ZH_GOODBYE = re.compile(r"(再见|拜拜|回头见|下次见|晚安|先这样|就这样吧|不聊了)")
 _ZH_GREETING = re.compile(r"^\s*(你好|您好|嗨|哈喽|哈啰|早上好|下午好|晚上好|谢谢|多谢|感谢)|你是谁|你能做什么|你会做?什么|你叫什么|怎么用")
 _ZH_REQUEST = re.compile(r"推荐|来几部|来点|来一部|想看|有没有|有什么|找几部|找一部|给我|电影|片子|影片|看什么|片")
 _ZH_ASK = re.compile(r"讲的?是什么|讲什么|是什么|介绍一下|介绍下|谁导演|谁导的|导演是谁|谁演的|主演|哪一?年|多长|好看吗|怎么样|适合")
-_ZH_POSITIVE = re.compile(r"(?<!不)喜欢|不错|好看(?!吗)|太好了|很棒|真棒|挺好|爱了")
+_ZH_POSITIVE = re.compile(r"(?<!不)喜欢|不错|好看(?!吗)|太好了|(?<!不)棒|(?<!不)赞|精彩|挺好|爱了|好极了")
 _ZH_NEGATIVE = re.compile(r"不喜欢|不好看|没意思|无聊|一般般|讨厌|难看|不感兴趣|不行")
 _ZH_SEEN = re.compile(r"看过|已经看|都看了|看了")
 _ZH_REFINING = re.compile(r"只要|只看|就要|换成|改成|也|还是|再|别推荐|不要再")
@@ -150,12 +151,14 @@ _OFF_TOPIC = re.compile(
 _QUESTION = re.compile(r"^\s*(what|what's|whats|who|whom|when|where|why|how|which|is|are|can|could|do|does|will|"
                        r"would)\b|\?\s*$|[吗呢]\s*[？?]?\s*$|怎么样", re.I)
 _FILM_WORDS = re.compile(r"\b(movies?|films?|cinema|watch|watching|flicks?|recommend\w*|suggest\w*|series)\b|电影|片|推荐", re.I)
-_STRICT_REQUEST = re.compile(r"\b(recommend|suggest|show me|give me|find me|looking for|in the mood for|movies?|films?)\b|推荐|电影", re.I)
+_STRICT_REQUEST = re.compile(r"\b(recommend|suggest|movies?|films?)\b|推荐|电影", re.I)
 _FIRST_N = re.compile(r"\b(?:the\s+)?(first|last|top)\s+(two|three|four|2|3|4)\b", re.I)
+_WORD_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
 _SMALL = {"two": 2, "three": 3, "four": 4, "2": 2, "3": 3, "4": 4}
 _NEGATORS = ("no", "not", "without", "except", "nothing", "avoid", "skip", "hate", "hates", "dislike",
              "don't want", "dont want", "do not want", "no more", "none", "never", "anything but", "not into",
-             "not a fan of", "less", "fewer", "too much")
+             "not a fan of", "less", "fewer", "too much", "isn t", "isnt", "aren t", "arent", "wasn t", "doesn t",
+             "don t like", "dont like")
 _SOFT_NEGATORS = ("less", "fewer", "not too", "not so", "too much", "not as", "less of")
 
 _GOODBYE = re.compile(r"^\s*(?:(?:ok(?:ay)?|alright|right|well|great|thanks|thank you|cool)[,.! ]+)?(bye|goodbye|good bye|see (you|ya)|cya|quit|exit|ciao|good ?night|farewell|"
@@ -174,11 +177,11 @@ _POSITIVE = re.compile(r"\b(loved?|liked?|like (that|this|it)|enjoyed|great|awes
 _NEGATIVE = re.compile(r"\b(hated?|dislike[sd]?|didn'?t like|don'?t like|do not like|not (for me|interested|that one)|not my (thing|cup of tea|style|taste|type)|"
                        r"boring|awful|terrible|bad|meh|nope|no thanks|thumbs down|not a fan)\b", re.I)
 _SEEN = re.compile(r"\b(seen (it|that|this|them|those|already)|already (seen|watched)|watched (it|that|already)|"
-                   r"(i'?ve|i have|have) (already )?(seen|watched))\b|\b(seen|watched)\b.*\balready\b", re.I)
+                   r"(i'?ve|i have|have) (already )?(seen|watched)|already saw|saw (it|that|this|them|those) (already|before))\b|\b(seen|watched)\b.*\balready\b", re.I)
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
              "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
              "ninth": 9, "9th": 9, "tenth": 10, "10th": 10}
-_REF = re.compile(r"(?:#\s*(\d{1,2})\b|\b(?:number|no\.?|item|option|pick)\s*(\d{1,2})\b|\bthe (last) one\b|\b("
+_REF = re.compile(r"(?:#\s*(\d{1,2})\b|\b(?:number|no\.?|item|option|pick)\s*(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b|\bthe (last) one\b|\b("
                   + "|".join(_ORDINALS) + r")\b(?:\s+(?:one|movie|film|item|pick|option))?)", re.I)
 _CRITIQUES = [
     ("older", re.compile(r"\b(older|earlier|classic|less recent|from before)\b", re.I)),
@@ -195,7 +198,7 @@ _DECADE = re.compile(r"\b(?:(19|20)?(\d)0'?s)\b", re.I)
 _DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
                  "seventies": 1970, "eighties": 1980, "nineties": 1990}
 _AFTER = re.compile(r"\b(?:after|since|newer than|post|later than)\s+((?:19|20)\d\d)\b|\bfrom\s+((?:19|20)\d\d)\s+(?:on|onwards?|and later)\b", re.I)
-_BEFORE = re.compile(r"\b(?:before|until|older than|pre|prior to|earlier than)\s+((?:19|20)\d\d)\b", re.I)
+_BEFORE = re.compile(r"\b(?:before|until|older than|pre|prior to|earlier than)(?:\s+|-)((?:19|20)\d\d)\b", re.I)
 _BETWEEN = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–|until)\s*((?:19|20)\d\d)\b", re.I)
 _IN_YEAR = re.compile(r"\b(?:in|from|of)\s+((?:19|20)\d\d)\b", re.I)
 _TITLE_CUES = ("like", "liked", "love", "loved", "enjoyed", "as", "than", "to", "hated", "hate", "watched", "describe",
@@ -352,6 +355,8 @@ class RuleParser:
             return False
         if cue or whole or switched or (capitalised and start > 0):
             return True
+        if prev in ("with", "without", "some", "no", "any", "more", "less", "fewer", "many", "of"):
+            return False  # "nothing with aliens", "some heat": what a film contains, said in lower case
         # no cue: only a popular film whose name has a word that is rare in ordinary descriptions
         rare = min(self._df.get(t, 0) for t in tokens if t not in _COMMON) <= self._df_limit
         return rare and self.catalog.items[pos].rating_count >= self._popular
@@ -435,6 +440,8 @@ class RuleParser:
                 if best:
                     hits.append((m.start(), token, self.genre_words[best[0]], norm[max(0, m.start() - 24):m.start()]))
         for _, word, genre, before in hits:
+            if word in ("kid", "kids", "child", "children") and re.search(r"\b(as|was|were)\s+(a\s+)?$", before):
+                continue  # "loved it as a kid" says when, not what
             if any(re.search(rf"\b{re.escape(s)}\s+$", before) for s in _SOFT_NEGATORS) or _ZH_SOFT_BEFORE.search(before):
                 soft.append(word)
             elif any(re.search(rf"\b{re.escape(n)}\b(\s+\w+)?\s+$", before) for n in _NEGATORS) or \
@@ -493,7 +500,7 @@ class RuleParser:
         for m in _REF.finditer(text):
             num = m.group(1) or m.group(2)
             if num:
-                refs.append(int(num))
+                refs.append(int(num) if num.isdigit() else _WORD_NUMBERS[num.lower()])
             elif m.group(3):
                 refs.append(n_last if n_last else 1)
             elif m.group(4):
@@ -523,7 +530,8 @@ class RuleParser:
         request = bool(_REQUEST.search(text) or _ZH_REQUEST.search(text))
         film_words = bool(_FILM_WORDS.search(text))
 
-        if _GOODBYE.search(text) and len(normalize_title(text).split()) <= 6:
+        if (_GOODBYE.search(text) or _GOODBYE_END.search(text)) and len(normalize_title(text).split()) <= 8 \
+                and not (request and _GOODBYE_END.search(text) and not _GOODBYE.search(text)):
             return Intent("goodbye")
         if _ZH_GOODBYE.search(text) and len(norm.split()) <= 16 and not (request or film_words):
             return Intent("goodbye")

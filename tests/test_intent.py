@@ -237,3 +237,16 @@ def test_llm_adds_no_slots_to_small_talk_and_no_feedback_without_a_list():
     fake = FakeLLM([json.dumps({"kind": "recommend", "genres_in": ["Sci-Fi"]})])
     assert LLMParser(CAT, fake, "prompt", RULES).parse("any sci-fi?").genres_in == ["Sci-Fi"]
     assert fake.calls and len(fake.calls) == 1
+
+
+def test_contractions_word_numbers_and_late_goodbyes():
+    intent = RULES.parse("can you suggest a mystery that isn't horror?")
+    assert intent.genres_in == ["Mystery"] and intent.genres_out == ["Horror"]
+    assert RULES.parse("pre-1950 comedies").year_max == 1949
+    assert RULES.parse("loved Jurassic Park as a kid, want more dinosaurs").genres_in == []  # when, not what
+    assert RULES.parse("films for kids").genres_in == ["Children"]
+    intent = RULES.parse("already saw number three", LAST)
+    assert (intent.kind, intent.sentiment, intent.refs) == ("feedback", "seen", [3])
+    assert RULES.parse("thanks, that's all I needed. bye!").kind == "goodbye"
+    assert RULES.parse("第二部太棒了", LAST).sentiment == "like"
+    assert RULES.parse("give me 80s action, nothing with aliens").liked == []  # a creature, not the film

@@ -208,7 +208,7 @@ def table(results: dict) -> str:
     lines = ["| backend | subset | n | intent acc | slot P | slot R | slot F1 | valid | p50 ms | p95 ms |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for backend, res in results.items():
-        for name in ("all", "split:dev", "split:test", "lang:en", "lang:zh", "lang:mixed"):
+        for name in ("all", "split:dev", "split:test", "split:fresh", "lang:en", "lang:zh", "lang:mixed"):
             s = res["groups"].get(name)
             if not s:
                 continue
@@ -249,8 +249,8 @@ def main(argv=None) -> int:
     ap.add_argument("--backend", default="all", choices=["rules", "embedded", "combined", "all"])
     ap.add_argument("--limit", type=int, default=None, help="utterances per backend (spread over the set)")
     ap.add_argument("--llm-limit", type=int, default=60, help="utterances for the LLM backends when --limit is absent")
-    ap.add_argument("--split", choices=["dev", "test", "all"], default="all")
-    ap.add_argument("--show-failures", choices=["dev", "test"], default=None,
+    ap.add_argument("--split", choices=["dev", "test", "fresh", "all"], default="all")
+    ap.add_argument("--show-failures", choices=["dev", "test", "fresh"], default=None,
                     help="print wrong utterances of one split (tune on dev only)")
     ap.add_argument("--report", default=str(ROOT / "reports" / "intent.md"))
     ap.add_argument("--no-report", action="store_true")
