@@ -1,0 +1,826 @@
+"""Conversational evaluation: the ReDial benchmark and a user simulator, both run through the chat pipeline.
+
+ReDial (Li et al., NeurIPS 2018; CC BY 4.0) holds crowd-sourced dialogues in which a seeker asks a
+recommender for films; films appear in the text as `@<id>`. This module has
+
+- a loader for the ReDial JSONL format (`load_redial`) and the replacement of `@id` by the film's title,
+  as a person would type it (`replace_mentions`);
+- a catalog of the 6,924 ReDial films joined to MovieLens by the title+year map shipped beside the data
+  (`build_redial_catalog`): a linked film *is* the MovieLens item (same text, so its vector comes from the
+  bundled embedding cache), an unlinked one has its title and year only. ReDial ids that link to the same
+  MovieLens film, or spell the same title and year, are one catalog item (`RedialCatalog.canonical`);
+- the standard protocol (KBRD, KGSF, UniCRS): at every recommender message that mentions films, the
+  dialogue so far goes through the chat pipeline (each seeker message through `ChatSession.turn`:
+  intent, dialogue state, retrieval, reranking) and the catalog is ranked; the films that message
+  mentions are the targets. `rank_pipeline` builds the `Request` the way `ChatSession._recommend` does
+  and asks `Recommender.retriever` and `Recommender.scorer` for a long list;
+- `DialogueModel`: what the ranking may learn from outside the pipeline: co-mention statistics over the
+  *training* conversations (`train_subset_1401.jsonl`), item-to-item similarity from MovieLens ratings,
+  and mention popularity in the training conversations. It is blended with the pipeline score;
+  `dev_data.jsonl` is only ever used for reporting;
+- metrics (Recall@1/10/50, NDCG@10, MRR, micro-averaged over targets, with conversation-level bootstrap
+  intervals) and the strict variant that drops targets already mentioned earlier in the dialogue;
+- `SimulatedUser`: holds a hidden target film and talks to a `ChatSession` with the target's genres, era
+  and plot words (never its title), likes / dislikes shown items by embedding similarity to the target,
+  and gives up after N turns;
+- `evaluate_crs_cmd`, the `chatrec evaluate-crs` command.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import math
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .catalog import Catalog, Item, clean_movielens_title, load_catalog, normalize_title
+from .config import ROOT, Config
+from .retrieve import Request
+
+log = logging.getLogger("chatrec")
+
+REDIAL_DIR = ROOT.parent / "shared" / "data" / "redial"
+MOVIELENS_DIR = ROOT / "data" / "movielens"
+DEV_FILE = REDIAL_DIR / "dev_data.jsonl"
+TRAIN_FILE = REDIAL_DIR / "train_subset_1401.jsonl"
+MOVIES_FILE = "movies_with_mentions.csv"
+LINK_FILE = "redial_to_ml_latest_small_heuristic.csv"
+KS = (1, 10, 50)
+METRIC_KEYS = ("recall@1", "recall@10", "recall@50", "ndcg@10", "mrr")
+
+_MENTION = re.compile(r"@(\d+)")
+
+
+# ================================================================ the ReDial format
+
+@dataclass
+class Message:
+    sender: int
+    text: str
+    role: str  # "seeker" (the initiator) or "recommender" (the respondent)
+    mentions: list[str]  # ReDial ids in order of first appearance
+
+
+@dataclass
+class Conversation:
+    conv_id: str
+    messages: list[Message]
+    movie_names: dict[str, str]  # ReDial id -> "Title (Year)" as the conversation lists it
+    seeker: int
+    recommender: int
+
+
+def parse_conversation(row: dict) -> Conversation:
+    seeker, recommender = row.get("initiatorWorkerId"), row.get("respondentWorkerId")
+    messages = []
+    for m in row.get("messages") or []:
+        text = str(m.get("text") or "")
+        sender = m.get("senderWorkerId")
+        role = "recommender" if sender == recommender else "seeker"
+        messages.append(Message(sender, text, role, list(dict.fromkeys(_MENTION.findall(text)))))
+    names = {str(k): str(v) for k, v in (row.get("movieMentions") or {}).items() if v}
+    return Conversation(str(row.get("conversationId", "")), messages, names, seeker, recommender)
+
+
+def load_redial(path: str | Path, limit: int | None = None) -> list[Conversation]:
+    """One conversation per JSONL line; a malformed line is an error naming the file and line."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or "messages" not in row:
+                raise ValueError(f"{path}:{n}: not a ReDial conversation (no 'messages')")
+            out.append(parse_conversation(row))
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+def split_name(name: str) -> tuple[str, int | None]:
+    """'Police Academy  (1984)' -> ('Police Academy', 1984); 'Matrix, The (1999)' -> ('The Matrix', 1999)."""
+    title, year, _ = clean_movielens_title(re.sub(r"\s+", " ", name or "").strip())
+    return title or (name or "").strip(), year
+
+
+def replace_mentions(text: str, names: dict[str, str]) -> str:
+    """'a movie like @111776' -> 'a movie like Super Troopers': the title a person would type, no year.
+    An id with no known name is dropped (the person could not have typed it)."""
+    def sub(m):
+        name = names.get(m.group(1))
+        return split_name(name)[0] if name else ""
+    return re.sub(r"\s+", " ", _MENTION.sub(sub, text)).strip()
+
+
+@dataclass
+class EvalTurn:
+    conv_id: str
+    index: int  # position of the recommender message in the conversation
+    targets: list[str]  # catalog ids the message mentions
+    context: list[str]  # catalog ids mentioned earlier in the dialogue, in order of first mention
+    context_by_recommender: list[str]  # those the recommender itself mentioned
+
+    @property
+    def strict_targets(self) -> list[str]:
+        return [t for t in self.targets if t not in self.context]
+
+
+def eval_turns(conv: Conversation, canonical: dict[str, str] | None = None) -> list[EvalTurn]:
+    """Every recommender message that mentions films is one turn (ReDial ids mapped to catalog ids)."""
+    canon = (lambda i: canonical.get(i, i)) if canonical is not None else (lambda i: i)
+    turns, context, by_rec = [], [], []
+    for i, msg in enumerate(conv.messages):
+        ids = list(dict.fromkeys(canon(x) for x in msg.mentions))
+        if msg.role == "recommender" and ids:
+            turns.append(EvalTurn(conv.conv_id, i, ids, list(context), list(by_rec)))
+        for x in ids:
+            if x not in context:
+                context.append(x)
+            if msg.role == "recommender" and x not in by_rec:
+                by_rec.append(x)
+    return turns
+
+
+# ================================================================ the catalog
+
+@dataclass
+class RedialCatalog:
+    catalog: Catalog
+    canonical: dict[str, str]  # every ReDial id -> its catalog item id
+    ml_of: dict[str, str]  # catalog item id -> MovieLens movieId (linked items only)
+
+    @property
+    def linked(self) -> set[str]:
+        return set(self.ml_of)
+
+
+def build_redial_catalog(redial_dir: str | Path = REDIAL_DIR, movielens: str | Path | Catalog = MOVIELENS_DIR,
+                         ) -> RedialCatalog:
+    """The ReDial film list joined to MovieLens. Mention counts in movies_with_mentions.csv are NOT used:
+    they count the test conversations too."""
+    redial_dir = Path(redial_dir)
+    ml = movielens if isinstance(movielens, Catalog) else load_catalog(movielens)
+    names: dict[str, str] = {}
+    with open(redial_dir / MOVIES_FILE, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            names[str(row["movieId"]).strip()] = row["movieName"]
+    link: dict[str, str] = {}
+    link_path = redial_dir / LINK_FILE
+    if link_path.exists():
+        with open(link_path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                mid = (row.get("mlMovieId") or "").strip()
+                if mid and mid in ml.index_of:
+                    link[str(row["redialId"]).strip()] = mid
+    canonical: dict[str, str] = {}
+    first_of_key: dict[tuple, str] = {}
+    for rid in sorted(names, key=int):  # the smallest id of a group is its catalog id: deterministic
+        title, year = split_name(names[rid])
+        key = ("ml", link[rid]) if rid in link else ("t", normalize_title(title), year)
+        canonical[rid] = first_of_key.setdefault(key, rid)
+    items, ml_of = [], {}
+    for rid in sorted(names, key=int):
+        if canonical[rid] != rid:
+            continue
+        title, year = split_name(names[rid])
+        if rid in link:
+            base = ml[link[rid]]
+            alias_titles = {normalize_title(a) for a in (base.title, *base.aliases)}
+            extra = tuple(dict.fromkeys(
+                t for t in (split_name(names[o])[0] for o in names if canonical[o] == rid)
+                if normalize_title(t) not in alias_titles))
+            # same title, year, genres, tags, overview and counts as the MovieLens item: the same text
+            items.append(dataclasses.replace(base, item_id=rid, aliases=base.aliases + extra,
+                                             metadata=(("ml_id", base.item_id),)))
+            ml_of[rid] = base.item_id
+        else:
+            items.append(Item(item_id=rid, title=title, year=year))
+    return RedialCatalog(Catalog(items, name="redial"), canonical, ml_of)
+
+
+def write_catalog_jsonl(catalog: Catalog, path: str | Path) -> Path:
+    """The generic catalog schema (docs/catalog.md); `load_table` reads back items with the same text."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for it in catalog.items:
+            row = {"id": it.item_id, "title": it.title, "year": it.year, "genres": list(it.genres),
+                   "tags": list(it.tags), "description": it.overview, "rating_count": it.rating_count,
+                   "rating_mean": it.rating_mean, "aliases": list(it.aliases), **dict(it.metadata)}
+            f.write(json.dumps({k: v for k, v in row.items() if v not in (None, "", [])}, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def redial_config(base: Config | None = None, index_dir: str | Path | None = None, **overrides) -> Config:
+    """Settings for the ReDial catalog: its own index folder, a throwaway profile store, no rate limit."""
+    base = base or Config.from_env()
+    index_dir = Path(index_dir or Path(base.index_dir) / "redial")
+    values = dataclasses.asdict(base)
+    values.update(index_dir=str(index_dir), catalog=str(index_dir / "catalog.jsonl"), rate_limit_per_minute=0)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Config(**values)
+
+
+def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", progress: bool = False,
+                            movielens_dir: str | Path = MOVIELENS_DIR):
+    """A `Recommender` over the ReDial catalog, its index built (or opened) in `config.index_dir`.
+
+    The MovieLens embedding cache is copied beside the catalog first, so linked films (whose text is that
+    of their MovieLens item) are not embedded again; only unlinked titles are. The full set of vectors is
+    then written back as that folder's cache, so later builds embed nothing."""
+    from .dialogue import Recommender
+    from .embed import get_embedder
+    from .index import cache_path, load_embedding_cache, open_or_build, save_embedding_cache
+    from .llm import get_llm
+    from .profile import open_store
+
+    write_catalog_jsonl(rcat.catalog, config.catalog)
+    embedder = get_embedder(config.embedder)
+    target = cache_path(config, embedder)
+    source = cache_path(dataclasses.replace(config, catalog=str(movielens_dir)), embedder)
+    if target is not None and not target.exists() and source is not None and source.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    index = open_or_build(rcat.catalog, embedder, config, progress=progress)
+    if target is not None:
+        cached = load_embedding_cache(target)
+        if any(it.content_hash() not in cached for it in rcat.catalog.items):
+            save_embedding_cache(index, target)
+    store = open_store(config.profile_db)
+    return Recommender(config, rcat.catalog, index, store, llm=get_llm(config) if llm == "config" else llm)
+
+
+# ================================================================ what the ranking learns from the training side
+
+@dataclass
+class Weights:
+    """Blend of the pipeline score with the dialogue model's signals (picked on the training conversations)."""
+    pipeline: float = 1.0
+    comention: float = 1.0
+    cf: float = 0.5
+    popularity: float = 0.3
+    repeat_recommender: float = 0.5
+    repeat_seeker: float = 0.0
+    recency: float = 0.7  # weight of a context film decays by this factor per newer mention
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class DialogueModel:
+    """Co-mention over training conversations, MovieLens item-item similarity, training mention popularity.
+
+    Both similarities are cosine over a sparse "who mentioned / rated it" matrix X (rows: conversations or
+    users, columns: catalog items): score(t) = sum_c w_c cos(X_c, X_t) = (sum_c w_c X_c/|X_c|) . X_t/|X_t|,
+    computed per turn with one product; no item-item matrix is stored."""
+
+    def __init__(self, catalog: Catalog, train: list[Conversation] | None = None,
+                 canonical: dict[str, str] | None = None, ratings_path: str | Path | None = None,
+                 ml_of: dict[str, str] | None = None, min_rating: float = 0.0):
+        from scipy import sparse
+
+        self.catalog = catalog
+        n = len(catalog)
+        idx = catalog.index_of
+        canonical = canonical or {}
+        rows, cols = [], []
+        self.conv_row: dict[str, int] = {}
+        counts = np.zeros(n, dtype=np.float32)
+        for r, conv in enumerate(train or []):
+            self.conv_row[conv.conv_id] = r
+            ids = {canonical.get(x, x) for m in conv.messages for x in m.mentions}
+            for x in ids:
+                if x in idx:
+                    rows.append(r)
+                    cols.append(idx[x])
+                    counts[idx[x]] += 1
+        n_conv = max(1, len(train or []))
+        self.comention = self._normalised(sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                                                            shape=(n_conv, n)))
+        self.mention_counts = counts
+        self.popularity = (np.log1p(counts) / math.log1p(counts.max())).astype(np.float32) if counts.max() else counts
+        self.cf = None
+        if ratings_path and ml_of and Path(ratings_path).exists():
+            pos_of_ml = {mid: idx[i] for i, mid in ml_of.items() if i in idx}
+            users: dict[str, int] = {}
+            rr, cc = [], []
+            with open(ratings_path, newline="", encoding="utf-8") as f:
+                for row in csv.DictReader(f):
+                    p = pos_of_ml.get(row["movieId"])
+                    if p is not None and float(row["rating"]) >= min_rating:
+                        rr.append(users.setdefault(row["userId"], len(users)))
+                        cc.append(p)
+            if rr:
+                self.cf = self._normalised(sparse.csr_matrix((np.ones(len(rr), np.float32), (rr, cc)),
+                                                             shape=(len(users), n)))
+
+    @staticmethod
+    def _normalised(x):
+        """Columns scaled to unit length, as CSC so column slices are cheap."""
+        from scipy import sparse
+
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
+        norms[norms == 0] = 1.0
+        return (x @ sparse.diags(1.0 / norms)).tocsc().astype(np.float32)
+
+    @staticmethod
+    def _spread(matrix, positions: list[int], weights: np.ndarray, drop_row: int | None = None) -> np.ndarray:
+        if matrix is None or not positions:
+            return np.zeros(matrix.shape[1] if matrix is not None else 0, dtype=np.float32)
+        u = np.asarray(matrix[:, positions] @ weights).ravel()
+        if drop_row is not None and drop_row < u.shape[0]:
+            u[drop_row] = 0.0  # leave-one-out on the training side: a conversation never counts itself
+        return np.asarray(matrix.T @ u).ravel().astype(np.float32)
+
+    def signals(self, context: list[str], recency: float = 0.7, exclude_conv: str | None = None) -> dict:
+        idx = self.catalog.index_of
+        positions = [idx[c] for c in context if c in idx]
+        n = len(self.catalog)
+        if not positions:
+            zero = np.zeros(n, dtype=np.float32)
+            return {"comention": zero, "cf": zero}
+        w = np.array([recency ** (len(positions) - 1 - j) for j in range(len(positions))], dtype=np.float32)
+        drop = self.conv_row.get(exclude_conv) if exclude_conv is not None else None
+        co = self._spread(self.comention, positions, w, drop)
+        cf = self._spread(self.cf, positions, w) if self.cf is not None else np.zeros(n, dtype=np.float32)
+        return {"comention": _scale(co), "cf": _scale(cf)}
+
+
+def _scale(x: np.ndarray) -> np.ndarray:
+    top = float(x.max()) if x.size else 0.0
+    return x / top if top > 0 else x
+
+
+# ================================================================ running a dialogue through the pipeline
+
+def pipeline_request(session) -> Request:
+    """The `Request` `ChatSession._recommend` would build from the dialogue state, without its exclusions
+    (the evaluation ranks the whole catalog; the strict variant removes mentioned films itself)."""
+    s = session.state
+    if not (s.seeds or s.negatives or s.genres_in or s.genres_out or s.year_min or s.year_max or s.wish_text
+            or s.avoid_text):
+        return Request()
+    return Request(wish_text=s.wish_text, avoid_text=s.avoid_text, seeds=list(s.seeds), negatives=list(s.negatives),
+                   genres_in=list(s.genres_in), genres_any=s.genres_any, genres_out=list(s.genres_out),
+                   year_min=s.year_min, year_max=s.year_max)
+
+
+def rank_pipeline(rec, session, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The pipeline's long list: (catalog positions, scores), best first: retrieval with the state's filters,
+    then `rec.scorer` (the same scorer the chat uses), no diversity step (a ranking, not a list of five)."""
+    from .rerank import ScoreContext
+
+    k = k or max(rec.config.n_candidates, 50)
+    req = pipeline_request(session)
+    profile = session.profile
+    query, hits, _ = rec.retriever.candidates(req, profile.vector, k)
+    if not hits:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    positions = np.array([p for p, _ in hits], dtype=np.int64)
+    sims = np.array([s for _, s in hits], dtype=np.float32)
+    idx = rec.catalog.index_of
+    ctx = ScoreContext(query_vector=query, profile_vector=profile.vector,
+                       history=[idx[i] for i in profile.liked if i in idx],
+                       negatives=[idx[i] for i in profile.disliked if i in idx])
+    scores = np.asarray(rec.scorer.score(positions, sims, ctx), dtype=np.float32)
+    order = np.argsort(-scores, kind="stable")
+    return positions[order], scores[order]
+
+
+@dataclass
+class TurnRecord:
+    """What the pipeline produced at one evaluated turn: enough to re-rank with other blend weights."""
+    turn: EvalTurn
+    positions: np.ndarray  # pipeline candidates, best first
+    scores: np.ndarray
+    seeker_text: str  # the seeker's last message as fed to the pipeline
+    state: dict
+
+
+def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_prefix: str = "redial") -> list[TurnRecord]:
+    """Feed the seeker's messages (with titles for @ids) through one `ChatSession`; at each recommender
+    message that mentions films, record the pipeline's ranking before it. The recommender's own messages are
+    what the system "showed": their films become the session's last list, so "the second one" or "I've
+    seen it" refer to them as they would in the chat."""
+    safe_id = re.sub(r"[^\w.-]", "_", conv.conv_id)[:60]
+    session = rec.session(f"{user_prefix}_{safe_id}_{random.getrandbits(32):x}")
+    turns = {t.index: t for t in eval_turns(conv, canonical)}
+    names = dict(conv.movie_names)
+    for rid in (x for m in conv.messages for x in m.mentions):
+        if rid not in names and rid in canonical and canonical[rid] in rec.catalog.index_of:
+            names[rid] = rec.catalog[canonical[rid]].title
+    out, last_text = [], ""
+    for i, msg in enumerate(conv.messages):
+        if msg.role == "seeker":
+            text = replace_mentions(msg.text, names)
+            if text:
+                session.turn(text)
+                last_text = text
+            continue
+        if i in turns:
+            positions, scores = rank_pipeline(rec, session)
+            st = session.state
+            out.append(TurnRecord(turns[i], positions, scores, last_text, {
+                "seeds": list(st.seeds), "genres_in": list(st.genres_in), "genres_out": list(st.genres_out),
+                "years": [st.year_min, st.year_max], "wish_text": st.wish_text}))
+        ids = [canonical.get(x, x) for x in msg.mentions]
+        ids = [x for x in dict.fromkeys(ids) if x in rec.catalog.index_of]
+        if ids:
+            session.state.last_items = ids
+            session.state.shown.extend(x for x in ids if x not in session.state.shown)
+    return out
+
+
+def collect(rec, conversations: list[Conversation], canonical: dict[str, str], progress: bool = False) -> list[TurnRecord]:
+    from tqdm.auto import tqdm
+
+    records = []
+    for conv in tqdm(conversations, desc="Conversations", unit="conv", disable=not progress):
+        records.extend(run_conversation(rec, conv, canonical))
+    return records
+
+
+def final_scores(record: TurnRecord, model: DialogueModel | None, weights: Weights, n: int,
+                 exclude_conv: bool = False) -> np.ndarray:
+    """Score every catalog position: pipeline score (rank-normalised) + dialogue model signals."""
+    score = np.zeros(n, dtype=np.float32)
+    if len(record.positions):
+        # a rank-based pipeline score in (0, 1]: robust to the scorer's scale; items it did not retrieve get 0
+        score[record.positions] = weights.pipeline * (1.0 - np.arange(len(record.positions)) / len(record.positions))
+    if model is not None:
+        sig = model.signals(record.turn.context, weights.recency,
+                            exclude_conv=record.turn.conv_id if exclude_conv else None)
+        score += weights.comention * sig["comention"] + weights.cf * sig["cf"]
+        score += weights.popularity * model.popularity
+        idx = model.catalog.index_of
+        for c in record.turn.context_by_recommender:
+            if c in idx:
+                score[idx[c]] += weights.repeat_recommender
+        for c in record.turn.context:
+            if c in idx and c not in record.turn.context_by_recommender:
+                score[idx[c]] += weights.repeat_seeker
+    return score
+
+
+def target_ranks(score: np.ndarray, targets: list[str], index_of: dict[str, int],
+                 drop: list[str] = ()) -> list[int | None]:
+    """1-based rank of each target in the full ranking (ties broken against the target); `drop`: ids taken
+    out of the ranking first (the strict variant). None: the target is not in the catalog."""
+    score = score.astype(np.float64).copy()
+    for d in drop:
+        if d in index_of:
+            score[index_of[d]] = -np.inf
+    out = []
+    for t in targets:
+        p = index_of.get(t)
+        if p is None:
+            out.append(None)
+            continue
+        out.append(int((score >= score[p]).sum()))
+    return out
+
+
+# ================================================================ metrics
+
+def metrics_from_ranks(ranks: list[int | None]) -> dict:
+    """Micro-averaged over targets; a target missing from the catalog is a miss everywhere."""
+    n = len(ranks)
+    if n == 0:
+        return {k: 0.0 for k in METRIC_KEYS} | {"n_targets": 0}
+    r = np.array([x if x is not None else np.inf for x in ranks], dtype=np.float64)
+    out = {f"recall@{k}": float((r <= k).mean()) for k in KS}
+    out["ndcg@10"] = float(np.where(r <= 10, 1.0 / np.log2(r + 1.0), 0.0).mean())
+    out["mrr"] = float(np.where(np.isfinite(r), 1.0 / r, 0.0).mean())
+    out["n_targets"] = n
+    return out
+
+
+def bootstrap(groups: list[list[int | None]], n_boot: int = 1000, seed: int = 0) -> dict:
+    """95% intervals by resampling conversations (targets in one dialogue are not independent)."""
+    groups = [g for g in groups if g]
+    if not groups or n_boot <= 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    per = [[metrics_from_ranks(g)[k] * len(g) for k in METRIC_KEYS] for g in groups]
+    sums, sizes = np.array(per), np.array([len(g) for g in groups], dtype=np.float64)
+    draws = rng.integers(0, len(groups), size=(n_boot, len(groups)))
+    est = sums[draws].sum(axis=1) / sizes[draws].sum(axis=1)[:, None]
+    lo, hi = np.percentile(est, [2.5, 97.5], axis=0)
+    return {k: [round(float(a), 4), round(float(b), 4)] for k, a, b in zip(METRIC_KEYS, lo, hi)}
+
+
+def evaluate_records(records: list[TurnRecord], model: DialogueModel | None, weights: Weights, catalog: Catalog,
+                     exclude_conv: bool = False, n_boot: int = 1000, with_ranks: bool = False) -> dict:
+    idx = catalog.index_of
+    by_conv: dict[str, list] = defaultdict(list)
+    by_conv_strict: dict[str, list] = defaultdict(list)
+    detail = []
+    for rec in records:
+        score = final_scores(rec, model, weights, len(catalog), exclude_conv)
+        ranks = target_ranks(score, rec.turn.targets, idx)
+        strict = target_ranks(score, rec.turn.strict_targets, idx, drop=rec.turn.context)
+        by_conv[rec.turn.conv_id].extend(ranks)
+        by_conv_strict[rec.turn.conv_id].extend(strict)
+        if with_ranks:
+            top = np.argsort(-score, kind="stable")[:10]
+            detail.append({"conv_id": rec.turn.conv_id, "index": rec.turn.index, "targets": rec.turn.targets,
+                           "ranks": ranks, "strict_targets": rec.turn.strict_targets, "strict_ranks": strict,
+                           "n_context": len(rec.turn.context), "top10": [catalog.items[p].item_id for p in top],
+                           "pipeline_top5": [catalog.items[p].item_id for p in rec.positions[:5]],
+                           "seeker_text": rec.seeker_text, "state": rec.state})
+    all_ranks = [r for g in by_conv.values() for r in g]
+    strict_ranks = [r for g in by_conv_strict.values() for r in g]
+    out = metrics_from_ranks(all_ranks)
+    out["ci95"] = bootstrap(list(by_conv.values()), n_boot)
+    out["strict"] = metrics_from_ranks(strict_ranks)
+    out["strict"]["ci95"] = bootstrap(list(by_conv_strict.values()), n_boot)
+    if with_ranks:
+        out["turns"] = detail
+    return out
+
+
+def tune_weights(records: list[TurnRecord], model: DialogueModel, catalog: Catalog, grid: dict | None = None,
+                 objective: str = "recall@10") -> tuple[Weights, float]:
+    """Coordinate search over the blend weights on TRAINING records (co-mention leave-one-conversation-out)."""
+    grid = grid or {"pipeline": [0.0, 0.25, 0.5, 1.0, 2.0], "comention": [0.0, 0.5, 1.0, 2.0],
+                    "cf": [0.0, 0.25, 0.5, 1.0], "popularity": [0.0, 0.15, 0.3, 0.6],
+                    "repeat_recommender": [0.0, 0.25, 0.5, 1.0, 2.0], "repeat_seeker": [0.0, 0.25, 0.5, 1.0],
+                    "recency": [0.4, 0.7, 1.0]}
+    best = Weights()
+
+    def value(w):
+        return evaluate_records(records, model, w, catalog, exclude_conv=True, n_boot=0)[objective]
+    best_v = value(best)
+    for _ in range(2):
+        for name, options in grid.items():
+            for v in options:
+                w = dataclasses.replace(best, **{name: v})
+                got = value(w)
+                if got > best_v + 1e-9:
+                    best, best_v = w, got
+    return best, best_v
+
+
+# ================================================================ the user simulator
+
+_STOP = set("""a an the and or but of to in on at by for with from as is are was were be been being it its this that
+these those he she his her him they them their who whom which what when where while after before into onto over
+under about than then so such not no nor only own same too very can will just should now one two three his hers
+himself herself itself themselves must has have had having do does did also up out off again further once here
+there all any both each few more most other some new find finds found take takes takes get gets become becomes
+life world story film movie years year time way lives live man woman young old""".split())
+
+
+def _decade(year: int | None) -> str:
+    if not year:
+        return ""
+    return f"{year // 10 * 10}s" if year < 2000 else f"{year // 10 * 10}s" if year >= 2010 else "2000s"
+
+
+class SimulatedUser:
+    """A person looking for one hidden film. Speaks of its genres, era and plot (never its title) and reacts to
+    what is shown by embedding similarity to the target. `said` keeps every message, so tests can check it."""
+
+    def __init__(self, target: Item, target_vector: np.ndarray, vectors: np.ndarray, catalog: Catalog,
+                 seed: int = 0, plot_words_per_turn: int = 4):
+        self.target = target
+        self.vec = target_vector
+        self.vectors = vectors
+        self.catalog = catalog
+        self.rng = random.Random(seed)
+        self.said: list[str] = []
+        banned = {w for name in (target.title, *target.aliases) for w in normalize_title(name).split()}
+        self.banned_title = [normalize_title(name) for name in (target.title, *target.aliases) if normalize_title(name)]
+        words = []
+        for w in re.findall(r"[A-Za-z][A-Za-z'-]+", target.overview):
+            low = w.lower().strip("'-")
+            if (len(low) < 4 or low in _STOP or low in banned or w[0].isupper() and low not in _STOP
+                    and not self._first_word(w, target.overview)):
+                continue  # no names (capitalised mid-sentence), no title words, no filler
+            if low not in words:
+                words.append(low)
+        self.plot_words = words
+        self.k = plot_words_per_turn
+
+    @staticmethod
+    def _first_word(word: str, text: str) -> bool:
+        return bool(re.search(rf"(?:^|[.!?]\s+){re.escape(word)}\b", text))
+
+    def _clean(self, text: str) -> str:
+        """Never the title: a message that would contain it (as a whole phrase) loses the offending words."""
+        norm = f" {normalize_title(text)} "
+        for t in self.banned_title:
+            if f" {t} " in norm:
+                for w in t.split():
+                    text = re.sub(rf"\b{re.escape(w)}\b", "", text, flags=re.I)
+                norm = f" {normalize_title(text)} "
+        return re.sub(r"\s+", " ", text).strip()
+
+    def _plot(self) -> str:
+        take, self.plot_words = self.plot_words[: self.k], self.plot_words[self.k:]
+        return ", ".join(take)
+
+    def opening(self) -> str:
+        genres = " ".join(g.lower() for g in self.target.genres[:2]) or "good"
+        era = _decade(self.target.year)
+        msg = f"I'm looking for a {genres} movie" + (f" from the {era}" if era else "")
+        plot = self._plot()
+        if plot:
+            msg += f", about {plot}"
+        return self._say(msg)
+
+    def react(self, shown_ids: list[str]) -> tuple[list[tuple[int, str]], str]:
+        """(feedback [(1-based position, like|dislike)], next message) for a list that missed the target."""
+        idx = self.catalog.index_of
+        sims = [float(self.vectors[idx[i]] @ self.vec) for i in shown_ids]
+        feedback = []
+        if sims:
+            best = int(np.argmax(sims))
+            worst = int(np.argmin(sims))
+            feedback.append((best + 1, "like"))
+            if worst != best:
+                feedback.append((worst + 1, "dislike"))
+        plot = self._plot()
+        if plot:
+            msg = f"Not quite. Something about {plot}"
+        else:
+            msg = f"Not those. More like number {feedback[0][0]}" if feedback else "Something else please"
+        return feedback, self._say(msg)
+
+    def _say(self, msg: str) -> str:
+        msg = self._clean(msg)
+        self.said.append(msg)
+        return msg
+
+
+def simulate(rec, targets: list[str], max_turns: int = 5, seed: int = 0, progress: bool = False) -> dict:
+    """Each target: a fresh session; success when the target is among the items shown within `max_turns`."""
+    from tqdm.auto import tqdm
+
+    idx = rec.catalog.index_of
+    results = []
+    for n, tid in enumerate(tqdm(targets, desc="Simulated users", disable=not progress)):
+        item = rec.catalog[tid]
+        user = SimulatedUser(item, rec.index.vectors[idx[tid]], rec.index.vectors, rec.catalog, seed=seed + n)
+        session = rec.session(f"sim_{seed}_{n}_{random.getrandbits(32):x}")
+        message, shown, success_at = user.opening(), 0, None
+        transcript = []
+        for turn in range(1, max_turns + 1):
+            out = session.turn(message)
+            ids = [it["item_id"] for it in out["items"]]
+            shown += len(ids)
+            transcript.append({"user": message, "shown": [rec.catalog[i].label for i in ids]})
+            if tid in ids:
+                success_at = turn
+                break
+            feedback, message = user.react(ids)
+            for pos, kind in feedback:
+                session.feedback(pos, kind)
+            transcript[-1]["feedback"] = feedback
+        results.append({"target": tid, "title": item.label, "success_turn": success_at, "shown": shown,
+                        "said": list(user.said), "transcript": transcript})
+    wins = [r for r in results if r["success_turn"]]
+    return {
+        "n": len(results), "max_turns": max_turns,
+        "success_rate": len(wins) / len(results) if results else 0.0,
+        "avg_turns_to_success": float(np.mean([r["success_turn"] for r in wins])) if wins else None,
+        "shown_per_success": (sum(r["shown"] for r in results) / len(wins)) if wins else None,
+        "results": results,
+    }
+
+
+def sample_targets(rcat: RedialCatalog, conversations: list[Conversation], n: int, seed: int = 0) -> list[str]:
+    """Films the dialogues mention that have a plot to talk about (linked, with an overview)."""
+    cat = rcat.catalog
+    pool = sorted({rcat.canonical.get(x, x) for c in conversations for m in c.messages for x in m.mentions})
+    pool = [i for i in pool if i in cat.index_of and cat[i].overview and cat[i].genres]
+    rng = random.Random(seed)
+    return rng.sample(pool, min(n, len(pool)))
+
+
+# ================================================================ putting it together
+
+def default_weights_path() -> Path:
+    return ROOT / "bench" / "crs" / "weights.json"
+
+
+def load_weights(path: str | Path | None = None) -> Weights:
+    path = Path(path) if path else default_weights_path()
+    if path.exists():
+        data = json.loads(path.read_text())
+        return Weights(**{k: v for k, v in data.get("weights", data).items() if k in Weights.__dataclass_fields__})
+    return Weights()
+
+
+def build_model(rcat: RedialCatalog, train_path: str | Path | None = TRAIN_FILE,
+                ratings_path: str | Path | None = MOVIELENS_DIR / "ratings.csv") -> DialogueModel:
+    train = load_redial(train_path) if train_path and Path(train_path).exists() else []
+    return DialogueModel(rcat.catalog, train, rcat.canonical, ratings_path, rcat.ml_of)
+
+
+def _round(d: dict) -> dict:
+    return {k: (round(v, 4) if isinstance(v, float) else _round(v) if isinstance(v, dict) else v) for k, v in d.items()}
+
+
+@click.command("evaluate-crs")
+@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False), default=str(DEV_FILE),
+              show_default=True, help="Conversations in the ReDial JSONL format.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (metrics, strict variant, intervals).")
+@click.option("--limit", type=int, default=None, help="Only the first N conversations.")
+@click.option("--simulate", type=int, default=0, help="Also run N simulated users (hidden targets from the data).")
+@click.option("--max-turns", type=int, default=5, show_default=True, help="Simulated users give up after this.")
+@click.option("--train", "train_path", default=str(TRAIN_FILE), show_default=True,
+              help="Training conversations for co-mention statistics ('' for none). Never the evaluation file.")
+@click.option("--redial-dir", default=str(REDIAL_DIR), show_default=True, help="movies_with_mentions.csv and the link map.")
+@click.option("--movielens", "movielens_path", default=str(MOVIELENS_DIR), show_default=True,
+              help="The catalog ReDial films are linked to (a MovieLens folder; its ratings.csv feeds item similarity).")
+@click.option("--weights", "weights_path", default=None, help="Blend weights JSON (default bench/crs/weights.json).")
+@click.option("--pipeline-only", is_flag=True, help="Rank with the chat pipeline alone (no dialogue model).")
+@click.option("--index-dir", default=None, help="Index folder for the ReDial catalog (default index/redial).")
+@click.option("--embedder", default=None, help="minilm (default) or hashing.")
+@click.option("--llm", type=click.Choice(["none", "embedded", "fake"]), default=None, help="LLM backend.")
+@click.option("--details", type=click.Path(dir_okay=False), default=None, help="Write per-turn ranks and simulator transcripts here.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, train_path, redial_dir, movielens_path, weights_path,
+                     pipeline_only, index_dir, embedder, llm, details, seed):
+    """ReDial benchmark through the chat pipeline (Recall@1/10/50, NDCG@10, MRR, strict) and a user simulator."""
+    import sys
+
+    if train_path and Path(train_path).resolve() == Path(data_path).resolve():
+        raise click.BadParameter("the training conversations must not be the evaluated ones", param_hint="--train")
+    random.seed(seed)
+    t0 = time.time()
+    tmp = tempfile.mkdtemp(prefix="chatrec-crs-")
+    try:
+        config = redial_config(index_dir=index_dir, embedder=embedder, llm=llm,
+                               profile_db=str(Path(tmp) / "profiles.sqlite3"))
+        rcat = build_redial_catalog(redial_dir, movielens_path)
+        rec = open_redial_recommender(config, rcat, progress=not as_json, movielens_dir=movielens_path)
+        conversations = load_redial(data_path, limit)
+        model = None if pipeline_only else build_model(rcat, train_path or None, Path(movielens_path) / "ratings.csv")
+        weights = load_weights(weights_path)
+        records = collect(rec, conversations, rcat.canonical, progress=not as_json)
+        result = evaluate_records(records, model, weights, rcat.catalog, with_ranks=bool(details))
+        turns = result.pop("turns", None)
+        idx = rcat.catalog.index_of
+        linked_targets = sum(1 for r in records for t in r.turn.targets if t in rcat.ml_of)
+        result["setup"] = {
+            "data": str(data_path), "conversations": len(conversations), "turns": len(records),
+            "catalog_items": len(rcat.catalog), "redial_ids": len(rcat.canonical),
+            "linked_items": len(rcat.ml_of), "targets_linked": linked_targets,
+            "targets_in_catalog": sum(1 for r in records for t in r.turn.targets if t in idx),
+            "train": str(train_path) if model else None, "weights": None if pipeline_only else weights.to_json(),
+            "embedder": rec.index.embedder.name, "llm": config.llm, "seconds": round(time.time() - t0, 1),
+        }
+        sim = None
+        if simulate:
+            targets = sample_targets(rcat, conversations, simulate, seed)
+            sim = simulate_fn(rec, targets, max_turns, seed, progress=not as_json)
+            result["simulator"] = {k: v for k, v in sim.items() if k != "results"}
+        if details:
+            Path(details).parent.mkdir(parents=True, exist_ok=True)
+            Path(details).write_text(json.dumps({"summary": result, "turns": turns,
+                                                 "simulator": sim["results"] if sim else None}, ensure_ascii=False))
+        result = _round(result)
+        if as_json:
+            sys.stdout.write(json.dumps(result) + "\n")
+            return
+        click.echo(format_table(result))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+simulate_fn = simulate  # the command's --simulate option shadows the name inside it
+
+
+def format_table(result: dict) -> str:
+    lines = [f"ReDial {result['setup']['data']}: {result['setup']['conversations']} conversations, "
+             f"{result['n_targets']} targets ({result['strict']['n_targets']} strict)",
+             "variant   " + "  ".join(f"{k:>10}" for k in METRIC_KEYS)]
+    for name, block in (("all", result), ("strict", result["strict"])):
+        lines.append(f"{name:<9} " + "  ".join(f"{block[k]:>10.4f}" for k in METRIC_KEYS))
+        ci = block.get("ci95") or {}
+        if ci:
+            lines.append(" 95% CI   " + "  ".join(f"{ci[k][0]:.3f}-{ci[k][1]:.3f}".rjust(10) for k in METRIC_KEYS))
+    if "simulator" in result:
+        s = result["simulator"]
+        lines.append(f"simulator: {s['n']} targets, success within {s['max_turns']} turns {s['success_rate']:.3f}, "
+                     f"avg turns to success {s['avg_turns_to_success']}, shown per success {s['shown_per_success']}")
+    return "\n".join(lines)
