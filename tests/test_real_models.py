@@ -58,3 +58,12 @@ def test_embedded_llm_loads_and_stays_grounded(tmp_path):
     for it in r["items"]:
         others = titles_in_text(it["explanation"], rec.catalog) - {it["item_id"]}
         assert not others, (it, others)  # the explanation names no other film
+
+
+def test_multilingual_embedder_matches_chinese_to_english():
+    from chatrec.embed import get_embedder
+
+    use = get_embedder("use")
+    vecs = use.encode(["宫崎骏的动画电影", "Animated fantasy films by Hayao Miyazaki", "A gangster crime drama"])
+    assert vecs.shape == (3, 512)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.3
