@@ -238,6 +238,27 @@ def redial_config(base: Config | None = None, index_dir: str | Path | None = Non
     return Config(**values)
 
 
+class MemoEmbedder:
+    """Remembers query vectors: the evaluation asks for the same wish text at a seeker turn and again when it
+    ranks before the next recommender message. Same vectors, half the encoder calls."""
+
+    def __init__(self, inner, size: int = 4096):
+        self.inner, self.name, self.dim, self.size = inner, inner.name, inner.dim, size
+        self.memo: dict[str, np.ndarray] = {}
+
+    def encode(self, texts, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if missing:
+            if len(self.memo) + len(missing) > self.size:
+                self.memo.clear()
+            for t, v in zip(missing, self.inner.encode(missing, batch_size=batch_size, progress=progress)):
+                self.memo[t] = v
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.memo[t] for t in texts])
+
+
 def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", progress: bool = False,
                             movielens_dir: str | Path = MOVIELENS_DIR):
     """A `Recommender` over the ReDial catalog, its index built (or opened) in `config.index_dir`.
@@ -263,6 +284,7 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
         cached = load_embedding_cache(target)
         if any(it.content_hash() not in cached for it in rcat.catalog.items):
             save_embedding_cache(index, target)
+    index.embedder = MemoEmbedder(index.embedder)
     store = open_store(config.profile_db)
     return Recommender(config, rcat.catalog, index, store, llm=get_llm(config) if llm == "config" else llm)
 
@@ -618,6 +640,8 @@ class SimulatedUser:
                 words.append(low)
         self.plot_words = words
         self.k = plot_words_per_turn
+        self.revealed: list[str] = []
+        self.revealed_n = 0
 
     @staticmethod
     def _first_word(word: str, text: str) -> bool:
@@ -634,17 +658,20 @@ class SimulatedUser:
         return re.sub(r"\s+", " ", text).strip()
 
     def _plot(self) -> str:
-        take, self.plot_words = self.plot_words[: self.k], self.plot_words[self.k:]
-        return ", ".join(take)
+        """Plot words said so far plus `k` new ones: a person restates what they said and adds a little."""
+        self.revealed += self.plot_words[self.revealed_n: self.revealed_n + self.k]
+        self.revealed_n += self.k
+        return ", ".join(self.revealed)
 
-    def opening(self) -> str:
+    def _wish(self) -> str:
         genres = " ".join(g.lower() for g in self.target.genres[:2]) or "good"
         era = _decade(self.target.year)
-        msg = f"I'm looking for a {genres} movie" + (f" from the {era}" if era else "")
+        msg = f"a {genres} movie" + (f" from the {era}" if era else "")
         plot = self._plot()
-        if plot:
-            msg += f", about {plot}"
-        return self._say(msg)
+        return msg + (f", about {plot}" if plot else "")
+
+    def opening(self) -> str:
+        return self._say(f"I'm looking for {self._wish()}")
 
     def react(self, shown_ids: list[str]) -> tuple[list[tuple[int, str]], str]:
         """(feedback [(1-based position, like|dislike)], next message) for a list that missed the target."""
@@ -657,12 +684,7 @@ class SimulatedUser:
             feedback.append((best + 1, "like"))
             if worst != best:
                 feedback.append((worst + 1, "dislike"))
-        plot = self._plot()
-        if plot:
-            msg = f"Not quite. Something about {plot}"
-        else:
-            msg = f"Not those. More like number {feedback[0][0]}" if feedback else "Something else please"
-        return feedback, self._say(msg)
+        return feedback, self._say(f"Not quite. I want {self._wish()}")
 
     def _say(self, msg: str) -> str:
         msg = self._clean(msg)
@@ -766,6 +788,12 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, train_path,
     if train_path and Path(train_path).resolve() == Path(data_path).resolve():
         raise click.BadParameter("the training conversations must not be the evaluated ones", param_hint="--train")
     random.seed(seed)
+    try:  # on a shared 2-core machine one torch thread per process is faster than two spinning ones
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="chatrec-crs-")
     try:
