@@ -223,3 +223,27 @@ def test_evaluate_crs_command_json_shape(redial_dir, tmp_path, monkeypatch):
 def test_evaluate_crs_refuses_training_on_the_evaluated_file(tmp_path):
     result = CliRunner().invoke(crs.evaluate_crs_cmd, ["--data", str(DIALOGUES), "--train", str(DIALOGUES)])
     assert result.exit_code != 0 and "must not be the evaluated" in result.output
+
+
+def test_simulator_drops_names_and_title_words(rec):
+    from chatrec.catalog import Item
+
+    item = Item("900", "The Waterboy", 1998, ("Comedy",),
+                overview="Bobby Boucher is a waterboy for a struggling college football team. Bobby has a talent "
+                         "for tackling.")
+    vec = np.ones(rec.index.vectors.shape[1], dtype=np.float32)
+    user = crs.SimulatedUser(item, vec, rec.index.vectors, rec.catalog)
+    assert "bobby" not in user.plot_words and "boucher" not in user.plot_words
+    assert "waterboy" not in user.plot_words and "struggling" in user.plot_words
+    first = user.opening()
+    assert first.startswith("I'm looking for a comedy movie from the 1990s, about ")
+    assert "waterboy" not in first.lower()
+
+
+def test_tune_weights_on_training_records(rec, rcat):
+    convs = crs.load_redial(DIALOGUES)
+    records = crs.collect(rec, convs, rcat.canonical)
+    model = crs.DialogueModel(rcat.catalog, convs, rcat.canonical)
+    weights, value = crs.tune_weights(records, model, rcat.catalog, grid={"comention": [0.0, 1.0], "pipeline": [0.0, 1.0]})
+    assert isinstance(weights, crs.Weights) and 0.0 <= value <= 1.5
+    assert "signals" not in model.__dict__  # the memo is removed again

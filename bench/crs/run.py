@@ -1,0 +1,135 @@
+"""The ReDial benchmark behind reports/redial.md: one pass of the dev dialogues through the chat pipeline,
+then every ranking variant from the same pipeline records (so they differ only in the blend), plus the
+user simulator.
+
+    .venv/bin/python bench/crs/run.py --out reports/redial_results.json --details /tmp/redial_details.json \
+        [--limit N] [--simulate 200] [--tune-train 400]
+
+`--tune-train N` first runs N training conversations through the pipeline and picks the blend weights on
+them (co-mention leave-one-conversation-out), writing bench/crs/weights.json. The dev file is never used
+to choose anything.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from chatrec import crs  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(crs.DEV_FILE))
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--simulate", type=int, default=0)
+    ap.add_argument("--max-turns", type=int, default=5)
+    ap.add_argument("--tune-train", type=int, default=0)
+    ap.add_argument("--out", default="reports/redial_results.json")
+    ap.add_argument("--details", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    random.seed(args.seed)
+    t0 = time.time()
+    tmp = tempfile.mkdtemp(prefix="chatrec-crs-")
+    config = crs.redial_config(profile_db=str(Path(tmp) / "profiles.sqlite3"))
+    rcat = crs.build_redial_catalog()
+    rec = crs.open_redial_recommender(config, rcat, llm=None, progress=True)
+    model = crs.build_model(rcat)
+    weights = crs.load_weights()
+    out: dict = {"setup": {"data": args.data, "embedder": rec.index.embedder.name, "llm": config.llm,
+                           "catalog_items": len(rcat.catalog), "linked_items": len(rcat.ml_of),
+                           "train": str(crs.TRAIN_FILE), "ratings": "MovieLens latest-small ratings.csv"}}
+    if args.tune_train:
+        train = crs.load_redial(crs.TRAIN_FILE, args.tune_train)
+        records = crs.collect(rec, train, rcat.canonical, progress=True)
+        weights, value = crs.tune_weights(records, model, rcat.catalog)
+        crs.default_weights_path().write_text(json.dumps(
+            {"weights": weights.to_json(), "picked_on": f"first {args.tune_train} conversations of "
+             "train_subset_1401.jsonl, co-mention leave-one-conversation-out", "objective": "recall@10",
+             "train_value": round(value, 4), "train_turns": len(records)}, indent=2) + "\n")
+        out["tuning"] = {"train_conversations": len(train), "train_turns": len(records),
+                         "train_recall@10": round(value, 4)}
+        print("tuned", weights, value, flush=True)
+    out["setup"]["weights"] = weights.to_json()
+
+    conversations = crs.load_redial(args.data, args.limit)
+    t1 = time.time()
+    records = crs.collect(rec, conversations, rcat.canonical, progress=True)
+    out["setup"].update(conversations=len(conversations), turns=len(records),
+                        pipeline_seconds=round(time.time() - t1, 1))
+    zero = crs.Weights(pipeline=0, comention=0, cf=0, popularity=0, repeat_recommender=0, repeat_seeker=0,
+                       recency=weights.recency)
+    variants = {
+        "chatrec": (model, weights),
+        "pipeline_only": (None, crs.Weights()),
+        "popularity_train_mentions": (model, dataclasses.replace(zero, popularity=1.0)),
+        "comention_only": (model, dataclasses.replace(zero, comention=1.0, popularity=0.01)),
+        "no_pipeline": (model, dataclasses.replace(weights, pipeline=0.0)),
+        "no_comention": (model, dataclasses.replace(weights, comention=0.0)),
+        "no_cf": (model, dataclasses.replace(weights, cf=0.0)),
+        "no_repeat": (model, dataclasses.replace(weights, repeat_recommender=0.0, repeat_seeker=0.0)),
+    }
+    details = None
+    for name, (m, w) in variants.items():
+        res = crs.evaluate_records(records, m, w, rcat.catalog, with_ranks=(name == "chatrec"),
+                                   n_boot=1000 if name in ("chatrec", "pipeline_only") else 0)
+        if name == "chatrec":
+            details = res.pop("turns")
+        out[name] = crs._round(res)
+        print(name, {k: out[name][k] for k in crs.METRIC_KEYS}, "strict",
+              {k: out[name]["strict"][k] for k in crs.METRIC_KEYS}, flush=True)
+    # where do the misses come from? linked vs unlinked targets, and whether the seeker's titles were linked
+    linked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid in rcat.ml_of]
+    unlinked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid not in rcat.ml_of]
+    out["by_link"] = {"linked": crs._round(crs.metrics_from_ranks(linked)),
+                      "unlinked": crs._round(crs.metrics_from_ranks(unlinked))}
+    out["linking"] = seeker_linking(conversations, rcat, records)
+    if args.simulate:
+        targets = crs.sample_targets(rcat, conversations, args.simulate, args.seed)
+        sim = crs.simulate(rec, targets, args.max_turns, args.seed, progress=True)
+        out["simulator"] = {k: v for k, v in sim.items() if k != "results"}
+        out["simulator"]["examples"] = sim["results"][:4]
+        print("simulator", out["simulator"]["success_rate"], flush=True)
+    else:
+        sim = None
+    out["setup"]["seconds"] = round(time.time() - t0, 1)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    if args.details:
+        Path(args.details).write_text(json.dumps({"turns": details, "simulator": sim["results"] if sim else None},
+                                                 ensure_ascii=False))
+
+
+def seeker_linking(conversations, rcat, records) -> dict:
+    """How many films the seeker mentioned did the intent parser link to the right catalog item?
+    (Measured on the dialogue state at evaluated turns: a film counts as linked once it is among the seeds.)"""
+    seeds_by_turn = {(r.turn.conv_id, r.turn.index): set(r.state["seeds"]) for r in records}
+    said = linked = 0
+    for conv in conversations:
+        mentioned: list[str] = []
+        for i, msg in enumerate(conv.messages):
+            if (conv.conv_id, i) in seeds_by_turn and mentioned:
+                seeds = seeds_by_turn[(conv.conv_id, i)]
+                last = mentioned[-1]
+                said += 1
+                linked += last in seeds
+            if msg.role == "seeker":
+                mentioned += [rcat.canonical.get(x, x) for x in msg.mentions]
+    return {"turns_with_a_seeker_title": said, "last_seeker_title_in_state_seeds": linked,
+            "rate": round(linked / said, 4) if said else None}
+
+
+if __name__ == "__main__":
+    main()
