@@ -664,17 +664,24 @@ class LLMParser:
 
     name = "llm"
 
-    def __init__(self, catalog: Catalog, llm, prompt: str, rules: RuleParser | None = None):
+    def __init__(self, catalog: Catalog, llm, prompt: str, rules: RuleParser | None = None, consult: str = "always"):
+        """`consult="unclear"` asks the LLM only when the rules found the message unclear: the only case in which
+        its kind is used at all, so the turn pays seconds of generation only where the LLM can change the answer."""
+        if consult not in ("always", "unclear"):
+            raise ValueError(f"consult must be 'always' or 'unclear', not {consult!r}")
         self.catalog = catalog
         self.llm = llm
         self.prompt = prompt
         self.rules = rules or RuleParser(catalog)
+        self.consult = consult
         self.failures = 0
 
     max_tokens = 96  # the JSON answer is ~40 tokens; a bound keeps a rambling model from costing seconds
 
     def parse(self, message: str, context: ParseContext | None = None) -> Intent:
         base = self.rules.parse(message, context)
+        if self.consult == "unclear" and not base.unclear:
+            return base
         try:
             raw = self.llm.generate(
                 [{"role": "system", "content": self.prompt}, {"role": "user", "content": message}],

@@ -250,3 +250,13 @@ def test_contractions_word_numbers_and_late_goodbyes():
     assert RULES.parse("thanks, that's all I needed. bye!").kind == "goodbye"
     assert RULES.parse("第二部太棒了", LAST).sentiment == "like"
     assert RULES.parse("give me 80s action, nothing with aliens").liked == []  # a creature, not the film
+
+
+def test_llm_consulted_only_when_the_rules_are_unclear():
+    fake = FakeLLM([json.dumps({"kind": "goodbye"}), json.dumps({"kind": "chitchat"})])
+    parser = LLMParser(CAT, fake, "prompt", RULES, consult="unclear")
+    intent = parser.parse("comedies from the 90s")
+    assert fake.calls == [] and intent.source == "rules" and intent.genres_in == ["Comedy"]
+    assert parser.parse("qwzx vbnm").kind == "goodbye" and len(fake.calls) == 1
+    with pytest.raises(ValueError):
+        LLMParser(CAT, fake, "prompt", RULES, consult="sometimes")

@@ -6,7 +6,9 @@ Backends:
 - rules: the deterministic `RuleParser` (the default configuration, CHATREC_LLM=none).
 - embedded: the embedded LLM alone (SmolLM2-135M via transformers, prompts/intent.md); its JSON is mapped to
   catalog ids (exact title match) and the catalog's genres, nothing else is checked.
-- combined: `LLMParser` (LLM + rule parser + grounding), what CHATREC_LLM=embedded runs.
+- combined: `LLMParser` (LLM + rule parser + grounding), what CHATREC_LLM=embedded runs: the LLM on every message.
+- gated: `LLMParser(consult="unclear")`: the LLM only for messages the rules find unclear (the only ones where its
+  kind is used); it runs on the whole set because it calls the model rarely (the model loads on first use).
 The LLM backends run on a bounded, evenly spread subset (--llm-limit, default 60) unless --limit is given:
 one call takes ~2 s on 2 cores. Results of earlier runs of other backends are kept in reports/intent.json, so
 `--backend rules` refreshes the rule numbers without discarding the LLM ones.
@@ -94,6 +96,40 @@ def valid_structure(intent, catalog: Catalog, context: list[str]) -> bool:
         return False
 
 
+class TimedCache:
+    """Wraps the LLM so that `embedded` and `combined` share each (deterministic, greedy) generation: the model
+    runs once per message, and a cache hit is charged the seconds the real call took, so latency stays honest."""
+
+    def __init__(self, llm):
+        self.llm, self.name = llm, "embedded"
+        self.calls = 0
+        self.requests = 0
+        self.cache: dict[str, tuple[str, float]] = {}
+        self.charged = 0.0
+
+    def generate(self, messages, schema=None, stream=False, max_tokens=None):
+        self.requests += 1
+        key = json.dumps([messages, schema, max_tokens], sort_keys=True)
+        if key in self.cache:
+            text, seconds = self.cache[key]
+            self.charged += seconds
+            return text
+        if self.llm is None:
+            from chatrec.llm import get_llm
+            t0 = time.perf_counter()
+            self.llm = get_llm(Config(llm="embedded"))
+            print(f"embedded LLM loaded in {time.perf_counter() - t0:.1f} s (not counted in latency)", flush=True)
+        t0 = time.perf_counter()
+        text = self.llm.generate(messages, schema=schema, stream=False, max_tokens=max_tokens)
+        self.cache[key] = (text, time.perf_counter() - t0)
+        self.calls += 1
+        return text
+
+    def take_charged(self) -> float:
+        seconds, self.charged = self.charged, 0.0
+        return seconds
+
+
 class EmbeddedAlone:
     """The LLM by itself: its JSON, mapped to catalog ids and genres, with no rule parser behind it."""
 
@@ -103,10 +139,12 @@ class EmbeddedAlone:
         self.catalog, self.llm, self.prompt = catalog, llm, prompt
         self.genres = {g.lower(): g for g in catalog.genres}
         self.invented = 0
+        self.raw: list[tuple[str, str]] = []
 
     def parse(self, message: str, context: ParseContext) -> Intent | None:
         raw = self.llm.generate([{"role": "system", "content": self.prompt}, {"role": "user", "content": message}],
-                                schema=INTENT_SCHEMA)
+                                schema=INTENT_SCHEMA, max_tokens=LLMParser.max_tokens)
+        self.raw.append((message, raw))
         try:
             data = json.loads(_first_json_object(raw))
         except Exception:
@@ -155,7 +193,8 @@ def summarise(results: list[dict]) -> dict:
 
 def evaluate(parser, rows: list[dict], catalog: Catalog, show: str | None) -> dict:
     results = []
-    for row in rows:
+    started = time.perf_counter()
+    for k, row in enumerate(rows, 1):
         context = ParseContext(list(row["context_items"]))
         t0 = time.perf_counter()
         try:
@@ -164,6 +203,9 @@ def evaluate(parser, rows: list[dict], catalog: Catalog, show: str | None) -> di
             intent = None
             print(f"  ! {row['id']}: {type(exc).__name__}: {exc}", file=sys.stderr)
         ms = (time.perf_counter() - t0) * 1000
+        llm = getattr(parser, "llm", None)
+        if isinstance(llm, TimedCache):
+            ms += llm.take_charged() * 1000  # a cached generation costs what the real one did
         valid = valid_structure(intent, catalog, row["context_items"])
         gold = gold_slots(catalog, row)
         pred = predicted_slots(intent) if isinstance(intent, Intent) else set()
@@ -174,6 +216,8 @@ def evaluate(parser, rows: list[dict], catalog: Catalog, show: str | None) -> di
                "per_slot": {s: (len({g for g in gold if g[0] == s} & pred), len({p for p in pred if p[0] == s} - gold),
                                 len({g for g in gold if g[0] == s} - pred)) for s in SLOTS}}
         results.append(res)
+        if k % 10 == 0 and time.perf_counter() - started > 5:
+            print(f"  {k}/{len(rows)} in {time.perf_counter() - started:.0f} s", flush=True)
         if show and row["split"] == show and (res["kind"] != row["kind"] or res["fp"] or res["fn"] or not valid):
             print(f"  {row['id']:>3} [{row['lang']}] {row['text']!r}: kind {res['kind']} (gold {row['kind']}); "
                   f"missing {sorted(gold - pred, key=str)} extra {sorted(pred - gold, key=str)}")
@@ -246,7 +290,7 @@ def write_report(results: dict, path_md: Path, meta: dict) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backend", default="all", choices=["rules", "embedded", "combined", "all"])
+    ap.add_argument("--backend", default="all", choices=["rules", "embedded", "combined", "gated", "all"])
     ap.add_argument("--limit", type=int, default=None, help="utterances per backend (spread over the set)")
     ap.add_argument("--llm-limit", type=int, default=60, help="utterances for the LLM backends when --limit is absent")
     ap.add_argument("--split", choices=["dev", "test", "fresh", "all"], default="all")
@@ -261,35 +305,52 @@ def main(argv=None) -> int:
         rows = [r for r in rows if r["split"] == args.split]
     catalog = load_catalog(Config().catalog)
     rules = RuleParser(catalog)
-    backends = ["rules", "embedded", "combined"] if args.backend == "all" else [args.backend]
+    backends = ["rules", "gated", "embedded", "combined"] if args.backend == "all" else [args.backend]
     path_md = Path(args.report)
     path_json = path_md.with_suffix(".json")
     previous = json.loads(path_json.read_text()) if path_json.exists() else {}
     results = previous.get("backends", {})
     llm = prompt = None
+    llm_ids = previous.get("llm_subset_ids")
+    order_names = ("rules", "rules on the LLM subset", "gated", "combined", "embedded")
     for backend in backends:
         if backend == "rules":
             parser, subset = rules, spread(rows, args.limit or len(rows))
-        else:
+        elif backend == "gated":
+            from chatrec.llm import load_prompt
             if llm is None:
-                from chatrec.llm import get_llm, load_prompt
-                config = Config(llm="embedded")
-                t0 = time.perf_counter()
-                llm = get_llm(config)
-                prompt = load_prompt(config, "intent")
-                print(f"embedded LLM loaded in {time.perf_counter() - t0:.1f} s")
+                llm = TimedCache(None)  # loads the model only if a message needs it
+            parser = LLMParser(catalog, llm, load_prompt(Config(llm="embedded"), "intent"), rules, consult="unclear")
+            subset = spread(rows, args.limit or len(rows))
+        else:
+            from chatrec.llm import load_prompt
+            if llm is None:
+                llm = TimedCache(None)
+            prompt = load_prompt(Config(llm="embedded"), "intent")
             subset = spread(rows, args.limit or args.llm_limit)
+            llm_ids = [r["id"] for r in subset]
             parser = EmbeddedAlone(catalog, llm, prompt) if backend == "embedded" else LLMParser(catalog, llm, prompt, rules)
         print(f"{backend}: {len(subset)} utterances")
+        requests_before = llm.requests if llm is not None else 0
         res = evaluate(parser, subset, catalog, args.show_failures)
         run = f"{len(subset)} of {len(rows)} utterances" + ("" if len(subset) == len(rows) else " (evenly spread subset)")
         if backend == "embedded":
-            run += f"; titles the model named that are not catalog titles: {parser.invented}"
-        if backend == "combined":
+            run += f"; titles in parseable answers that are not catalog titles: {parser.invented}"
+            res["samples"] = [{"message": m, "output": o} for m, o in parser.raw[:12]]
+        if backend in ("combined", "gated"):
             run += f"; LLM failures (junk/errors, rule result used): {parser.failures}"
+        if backend == "gated":
+            run += f"; LLM consulted on {llm.requests - requests_before} of {len(subset)} messages"
+        run += f"; run {time.strftime('%Y-%m-%d %H:%M')}"
         results[backend] = {"run": run, "groups": res}
+    if llm_ids and len(llm_ids) < len(rows):
+        # the rule parser on exactly the utterances the LLM backends saw: the like-for-like comparison
+        subset = [r for r in rows if r["id"] in set(llm_ids)]
+        results["rules on the LLM subset"] = {
+            "run": f"{len(subset)} of {len(rows)} utterances (the LLM subset); run {time.strftime('%Y-%m-%d %H:%M')}",
+            "groups": evaluate(rules, subset, catalog, None)}
     print()
-    print(table({b: results[b] for b in backends}))
+    print(table({b: results[b] for b in backends + ["rules on the LLM subset"] if b in results}))
     if not args.no_report:
         path_md.parent.mkdir(parents=True, exist_ok=True)
         import platform
@@ -297,8 +358,9 @@ def main(argv=None) -> int:
         meta = {"n_rows": len(load_rows()), "when": time.strftime("%Y-%m-%d"),
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                 "langs": ", ".join(f"{sum(r['lang'] == l for r in load_rows())} {l}" for l in ("en", "zh", "mixed"))}
-        order = {b: results[b] for b in ("rules", "combined", "embedded") if b in results}
-        path_json.write_text(json.dumps({"meta": meta, "backends": order}, indent=1), encoding="utf-8")
+        order = {b: results[b] for b in order_names if b in results}
+        path_json.write_text(json.dumps({"meta": meta, "llm_subset_ids": llm_ids, "backends": order}, indent=1),
+                             encoding="utf-8")
         write_report(order, path_md, meta)
         print(f"\nwrote {path_md} and {path_json}")
     return 0
