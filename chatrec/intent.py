@@ -128,6 +128,8 @@ _ZH_ASK = re.compile(r"讲的?是什么|讲什么|是什么|介绍一下|介绍�
 _ZH_POSITIVE = re.compile(r"(?<!不)喜欢|不错|好看(?!吗)|太好了|(?<!不)棒|(?<!不)赞|精彩|挺好|爱了|好极了")
 _ZH_NEGATIVE = re.compile(r"不喜欢|不好看|没意思|无聊|一般般|讨厌|难看|不感兴趣|不行")
 _ZH_SEEN = re.compile(r"看过|已经看|都看了|看了")
+_MORE_OF_THE_SAME = re.compile(r"\b(more like (that|this|these|those|them)|more of (the same|that|this|these|those)|"
+                               r"similar ones|more (of them|like these))\b|类似的再来|再来几部类似", re.I)
 _ZH_REFINING = re.compile(r"只要|只看|就要|换成|改成|也|还是|再|别推荐|不要再")
 _ZH_CRITIQUES = [
     ("older", re.compile(r"老一?点|更老|早一?点|更早|经典一?点|旧一?点")),
@@ -145,7 +147,7 @@ _INJECTION = re.compile(
 _OFF_TOPIC = re.compile(
     r"^\s*(please\s+|can you\s+|could you\s+)?(write|translate|calculate|compute|solve|book|order|call|email|send|"
     r"summari[sz]e|define|draw|sing|code|program|tell me a (joke|story)|reset|install|fix)\b|"
-    r"\b(weather|password|capital of|stock|recipe|python|javascript|sql|homework|world cup)\b|"
+    r"\b(weather|password|capital of|stock|recipe|python|javascript|sql|homework|world cup|jokes?)\b|"
     r"<\s*/?\s*\w+[^>]*>|\bdrop table\b|\bselect\b.+\bfrom\b|[{};=]\s*$|^\W+$|"
     r"天气|代码|写一|翻译|计算|几点|股票|新闻|密码", re.I)
 _QUESTION = re.compile(r"^\s*(what|what's|whats|who|whom|when|where|why|how|which|is|are|can|could|do|does|will|"
@@ -167,11 +169,11 @@ _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|howdy|yo|good (morning|afternoon
                        r"thx|cheers|how are you|what'?s up|who are you|what can you do|help)\b", re.I)
 _REQUEST = re.compile(r"\b(recommend|suggest|suggestion|show me|give me|find me|find|looking for|look for|want|"
                       r"wanna|need|in the mood|something|anything|movie|movies|film|films|watch|any ideas|"
-                      r"what should|options|picks?|more)\b", re.I)
+                      r"what should|options|picks?|more|how about|what about|what'?s good|ideas)\b", re.I)
 _ASK = re.compile(r"\b(tell me (more )?about|what(?:'s| is) .+ about|what is it about|more info|details|"
                   r"who (directed|stars|is in|plays|made|wrote)|when was|what year|how long|"
                   r"is (it|that|this|that one|this one) (any )?(good|scary|funny|violent|sad|long|ok|okay|worth|suitable|for kids)|"
-                  r"info on|information (on|about)|describe)\b", re.I)
+                  r"info on|information (on|about)|describe|why (did|do|would) you (pick|choose|chose|recommend|suggest|show))\b", re.I)
 _POSITIVE = re.compile(r"\b(loved?|liked?|like (that|this|it)|enjoyed|great|awesome|amazing|perfect|good one|"
                        r"nice|fantastic|brilliant|favou?rite|yes|yeah|thumbs up)\b", re.I)
 _NEGATIVE = re.compile(r"\b(hated?|dislike[sd]?|didn'?t like|don'?t like|do not like|not (for me|interested|that one)|not my (thing|cup of tea|style|taste|type)|"
@@ -542,12 +544,11 @@ class RuleParser:
         refs = self.find_refs(text, len(context.last_items)) if has_list else []
         named_refs = [context.last_items.index(t[0]) + 1 for t in titles if t[0] in context.last_items]
         refs = list(dict.fromkeys(refs + named_refs))  # a title from the last list points at its place in it
-        strong_cue = bool(genres_in or genres_out or refs or request or film_words)
 
         # user text is data: an attempt to re-program the bot is small talk, unless it also asks for films
         if _INJECTION.search(text) and not (genres_in or genres_out or _STRICT_REQUEST.search(text)):
             return Intent("chitchat")
-        if not strong_cue and _OFF_TOPIC.search(text):
+        if _OFF_TOPIC.search(text) and not (genres_in or genres_out or refs or film_words or _STRICT_REQUEST.search(text)):
             return Intent("chitchat")  # "what's the weather like tomorrow?": not about films at all
 
         liked = list(dict.fromkeys(t[0] for t in titles if t[3] == "like"))
@@ -579,7 +580,7 @@ class RuleParser:
         positive = bool(_POSITIVE.search(text) or _ZH_POSITIVE.search(text))
         negative = bool(_NEGATIVE.search(text) or _ZH_NEGATIVE.search(text))
         asks_more = (bool(_REQUEST.search(text)) and bool(re.search(r"\b(more|another|others|something|similar|else)\b", text, re.I))) \
-            or bool(re.search(r"推荐|类似|再来", text))
+            or bool(re.search(r"(?<!你)推荐(?!的)|类似|再来", text))
         only_listed = all(t[0] in context.last_items for t in titles)
         if has_list and (positive or negative) and only_listed and not constraints and not asks_more \
                 and not (set(critiques) - {"other"}):
@@ -590,7 +591,7 @@ class RuleParser:
         # after a list, a critique or a bare constraint ("no horror", "only 90s") narrows it; a fresh genre
         # wish with no refining word ("comedies from the 90s", "something different: a western") starts anew
         fresh = set(critiques) <= {"other"} and genres_in and not refs and not refining
-        if has_list and not fresh and (critiques or (avoid and not liked) or
+        if has_list and not fresh and (critiques or (avoid and not liked) or _MORE_OF_THE_SAME.search(text) or
                                        (constraints and not liked and (not genres_in or refining))):
             intent.kind = "refine"
             return intent

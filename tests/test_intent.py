@@ -260,3 +260,14 @@ def test_llm_consulted_only_when_the_rules_are_unclear():
     assert parser.parse("qwzx vbnm").kind == "goodbye" and len(fake.calls) == 1
     with pytest.raises(ValueError):
         LLMParser(CAT, fake, "prompt", RULES, consult="sometimes")
+
+
+def test_suggestion_questions_why_questions_and_more_of_the_same():
+    assert RULES.parse("how about Tarantino?").kind == "recommend"  # a question, but a film request
+    assert RULES.parse("what about the weather?").kind == "chitchat"
+    intent = RULES.parse("why did you pick the first one?", LAST)
+    assert intent.kind == "ask_about_item" and intent.about_item == "2"
+    intent = RULES.parse("cool, more like that", LAST)
+    assert intent.kind == "refine" and intent.liked == []  # keeps the request going instead of starting over
+    intent = RULES.parse("你推荐的第一部我很喜欢", LAST)  # "the first one you recommended, I like it"
+    assert (intent.kind, intent.sentiment, intent.refs) == ("feedback", "like", [1])
