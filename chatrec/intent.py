@@ -652,10 +652,27 @@ class RuleParser:
         rest = _FILLER.sub(" ", rest)
         rest = _NOT_A_WISH.sub(" ", rest)
         rest = re.sub(r"\b(recommendations?|suggestions?|watch|see|movie|film|show|genre|kind|type|please|thanks)\b", " ", rest)
+        if _ZH.search(rest):
+            rest, zh_avoid = self._zh_wish(rest)
+            avoid += zh_avoid
         rest = re.sub(r"\s+", " ", rest).strip()
-        if len(rest) < 3:
+        if len(rest) < 3 and not (_ZH.search(rest) and len(rest) >= 2):
             rest = ""
         return rest, " ".join(dict.fromkeys(avoid + soft))
+
+    def _zh_wish(self, rest: str) -> tuple[str, list[str]]:
+        """The Chinese part of a wish without what the filters already say (genres, years, negations, requests)."""
+        avoid = [m.group(1) for m in re.finditer(r"(?:别太|不要太|不太|不那么|少一?点)([\u3400-\u9fff]{2,4}?)(?=[的了吧呢啊]|$|\s|[^\u3400-\u9fff])", rest)]
+        rest = re.sub(r"(?:别太|不要太|不太|不那么|少一?点)[\u3400-\u9fff]{2,4}?(?=[的了吧呢啊]|$|\s|[^\u3400-\u9fff])", " ", rest)
+        rest = re.sub(_ZH_NEG + r"[\u3400-\u9fff]{0,3}?(?:片|电影|的)", " ", rest)
+        for word in self.zh_genre_words:
+            rest = rest.replace(word, " ")
+        rest = _ZH_DECADE.sub(" ", rest)
+        rest = re.sub(r"(?:19|20)?\d*\s*年\s*(以后|之后|后|以来|起|以前|之前|前)?|第\s*[一二两三四五六七八九十\d]+\s*[部个]?", " ", rest)
+        rest = re.sub(r"推荐|给我|我想看|想看|我想|有没有|有什么|来几部|来一部|来点|找几部|找一部|几部|一部|一些|一点|电影|影片|片子|"
+                      r"好看的?|经典的?|关于|类似的?|那种|风格|但是|但|而且|还有|请|谢谢|吧|吗|呢|啊|了|的|片|部|点|我|你|要|也|和",
+                      " ", rest)
+        return re.sub(r"\s+", " ", rest).strip(), avoid
 
 
 # ------------------------------------------------------------------ the LLM parser

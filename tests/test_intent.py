@@ -271,3 +271,10 @@ def test_suggestion_questions_why_questions_and_more_of_the_same():
     assert intent.kind == "refine" and intent.liked == []  # keeps the request going instead of starting over
     intent = RULES.parse("你推荐的第一部我很喜欢", LAST)  # "the first one you recommended, I like it"
     assert (intent.kind, intent.sentiment, intent.refs) == ("feedback", "like", [1])
+
+
+def test_chinese_wish_text_keeps_only_what_the_filters_do_not_say():
+    assert RULES.parse("推荐几部九十年代的喜剧").wish_text == ""  # genre and decade are filters already
+    intent = RULES.parse("我想看恐怖片，但别太血腥")
+    assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "血腥"
+    assert RULES.parse("有没有关于友情的电影").wish_text == "友情"
