@@ -472,10 +472,11 @@ class RuleParser:
             for word, start in _DECADE_WORDS.items():
                 if re.search(rf"\b{word}\b", low):
                     return start, start + 9
-            starts = [int((m.group(1) or ("20" if m.group(2) in "012" else "19")) + m.group(2) + "0")
-                      for m in _DECADE.finditer(low)]
-            if starts:  # "the 80s and 90s" spans both
-                return min(starts), max(starts) + 9
+            m = _DECADE.search(low)
+            if m:
+                century = m.group(1) or ("20" if m.group(2) in "012" else "19")
+                start = int(century + m.group(2) + "0")
+                return start, start + 9
             m = _ZH_DECADE.search(low)
             if m:
                 digit = m.group(2) if m.group(2) else str(_ZH_NUM.get(m.group(3), 0) % 10)

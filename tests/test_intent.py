@@ -278,8 +278,3 @@ def test_chinese_wish_text_keeps_only_what_the_filters_do_not_say():
     intent = RULES.parse("我想看恐怖片，但别太血腥")
     assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "血腥"
     assert RULES.parse("有没有关于友情的电影").wish_text == "友情"
-
-
-def test_several_decades_span_all_of_them():
-    intent = RULES.parse("movies from the 80s and 90s")
-    assert (intent.year_min, intent.year_max) == (1980, 1999)
