@@ -192,7 +192,7 @@ def test_simulator_never_says_the_title(rec):
     # Alien's overview says "alien": the simulator must still never say the title
     targets = [i.item_id for i in cat.items if i.overview][:6]
     assert "100" in targets
-    out = crs.simulate(rec, targets, max_turns=3)
+    out = crs.simulate(rec, targets, max_turns=3, min_df=0)
     assert out["n"] == len(targets)
     for r in out["results"]:
         item = cat[r["target"]]
@@ -232,9 +232,10 @@ def test_simulator_drops_names_and_title_words(rec):
                 overview="Bobby Boucher is a waterboy for a struggling college football team. Bobby has a talent "
                          "for tackling.")
     vec = np.ones(rec.index.vectors.shape[1], dtype=np.float32)
-    user = crs.SimulatedUser(item, vec, rec.index.vectors, rec.catalog)
+    user = crs.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=0)
     assert "bobby" not in user.plot_words and "boucher" not in user.plot_words
     assert "waterboy" not in user.plot_words and "struggling" in user.plot_words
+    assert crs.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=3).plot_words == []  # vague
     first = user.opening()
     assert first.startswith("I'm looking for a comedy movie from the 1990s, about ")
     assert "waterboy" not in first.lower()
@@ -247,3 +248,17 @@ def test_tune_weights_on_training_records(rec, rcat):
     weights, value = crs.tune_weights(records, model, rcat.catalog, grid={"comention": [0.0, 1.0], "pipeline": [0.0, 1.0]})
     assert isinstance(weights, crs.Weights) and 0.0 <= value <= 1.5
     assert "signals" not in model.__dict__  # the memo is removed again
+
+
+def test_leave_out_drops_conversations_of_the_same_workers_and_their_counts(rcat):
+    convs = crs.load_redial(DIALOGUES)
+    twin = crs.parse_conversation(json.loads(DIALOGUES.read_text().splitlines()[1]))
+    twin.conv_id, twin.recommender = "99", 42  # same seeker as conversation 2, another recommender
+    model = crs.DialogueModel(rcat.catalog, convs + [twin], rcat.canonical)
+    idx = rcat.catalog.index_of
+    assert sorted(model.leave_out["2"].tolist()) == [1, 4]
+    sig = model.signals(["109"], exclude_conv="2")
+    assert sig["comention"][idx["110"]] == 0  # the twin shares the seeker: left out as well
+    assert sig["popularity"][idx["110"]] == 0 and model.popularity[idx["110"]] > 0
+    assert sig["target_popularity"][idx["110"]] == 0 and model.target_popularity[idx["110"]] > 0
+    assert model.signals(["109"])["comention"][idx["110"]] > 0
