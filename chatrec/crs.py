@@ -874,6 +874,8 @@ def _round(d: dict) -> dict:
 @click.option("--limit", type=int, default=None, help="Only the first N conversations.")
 @click.option("--simulate", type=int, default=0, help="Also run N simulated users (hidden targets from the data).")
 @click.option("--max-turns", type=int, default=5, show_default=True, help="Simulated users give up after this.")
+@click.option("--sim-min-df", type=int, default=20, show_default=True,
+              help="Simulated users describe the plot only with words at least this many overviews use (2: keywords).")
 @click.option("--train", "train_path", default=str(TRAIN_FILE), show_default=True,
               help="Training conversations for co-mention statistics ('' for none). Never the evaluation file.")
 @click.option("--redial-dir", default=str(REDIAL_DIR), show_default=True, help="movies_with_mentions.csv and the link map.")
@@ -886,7 +888,7 @@ def _round(d: dict) -> dict:
 @click.option("--llm", type=click.Choice(["none", "embedded", "fake"]), default=None, help="LLM backend.")
 @click.option("--details", type=click.Path(dir_okay=False), default=None, help="Write per-turn ranks and simulator transcripts here.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, train_path, redial_dir, movielens_path, weights_path,
+def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df, train_path, redial_dir, movielens_path, weights_path,
                      pipeline_only, index_dir, embedder, llm, details, seed):
     """ReDial benchmark through the chat pipeline (Recall@1/10/50, NDCG@10, MRR, strict) and a user simulator."""
     import sys
@@ -927,7 +929,7 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, train_path,
         sim = None
         if simulate:
             targets = sample_targets(rcat, conversations, simulate, seed)
-            sim = simulate_fn(rec, targets, max_turns, seed, progress=not as_json)
+            sim = simulate_fn(rec, targets, max_turns, seed, progress=not as_json, min_df=sim_min_df)
             result["simulator"] = {k: v for k, v in sim.items() if k != "results"}
         if details:
             Path(details).parent.mkdir(parents=True, exist_ok=True)
