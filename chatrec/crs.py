@@ -38,7 +38,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -268,7 +268,12 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
     then written back as that folder's cache, so later builds embed nothing."""
     from .dialogue import Recommender
     from .embed import get_embedder
-    from .index import cache_path, load_embedding_cache, open_or_build, save_embedding_cache
+    from .index import (
+        cache_path,
+        load_embedding_cache,
+        open_or_build,
+        save_embedding_cache,
+    )
     from .llm import get_llm
     from .profile import open_store
 
@@ -689,18 +694,20 @@ def _coordinate_search(best: Weights, grid: dict, value) -> tuple[Weights, float
 
 # ================================================================ the user simulator
 
-_STOP = set("""a an the and or but of to in on at by for with from as is are was were be been being it its this that
-these those he she his her him they them their who whom which what when where while after before into onto over
-under about than then so such not no nor only own same too very can will just should now one two three his hers
+_STOP = frozenset("""
+a an the and or but of to in on at by for with from as is are was were be been being it its this that these
+those he she his her him they them their who whom which what when where while after before into onto over
+under about than then so such not no nor only own same too very can will just should now one two three hers
 himself herself itself themselves must has have had having do does did also up out off again further once here
-there all any both each few more most other some new find finds found take takes takes get gets become becomes
-life world story film movie years year time way lives live man woman young old""".split())
+there all any both each few more most other some new find finds found take takes get gets become becomes life
+world story film movie years year time way lives live man woman young old
+""".split())  # noqa: SIM905
 
 
 def _decade(year: int | None) -> str:
     if not year:
         return ""
-    return f"{year // 10 * 10}s" if year < 2000 else f"{year // 10 * 10}s" if year >= 2010 else "2000s"
+    return f"{year // 10 * 10}s"
 
 
 _WORD_DF: dict[int, Counter] = {}
@@ -756,7 +763,7 @@ class SimulatedUser:
         for t in self.banned_title:
             if f" {t} " in norm:
                 for w in t.split():
-                    text = re.sub(rf"\b{re.escape(w)}\b", "", text, flags=re.I)
+                    text = re.sub(rf"\b{re.escape(w)}\b", "", text, flags=re.IGNORECASE)
                 norm = f" {normalize_title(text)} "
         return re.sub(r"\s+", " ", text).strip()
 
@@ -948,8 +955,8 @@ simulate_fn = simulate  # the command's --simulate option shadows the name insid
 
 
 def format_table(result: dict) -> str:
-    lines = [f"ReDial {result['setup']['data']}: {result['setup']['conversations']} conversations, "
-             f"{result['n_targets']} targets ({result['strict']['n_targets']} strict)",
+    lines = [(f"ReDial {result['setup']['data']}: {result['setup']['conversations']} conversations, "
+              f"{result['n_targets']} targets ({result['strict']['n_targets']} strict)"),
              "variant   " + "  ".join(f"{k:>10}" for k in METRIC_KEYS)]
     for name, block in (("all", result), ("strict", result["strict"])):
         lines.append(f"{name:<9} " + "  ".join(f"{block[k]:>10.4f}" for k in METRIC_KEYS))

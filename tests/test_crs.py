@@ -8,12 +8,11 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DATA, TINY
 
 from chatrec import crs
 from chatrec.catalog import load_catalog, load_table, normalize_title
 from chatrec.config import Config
-
-from conftest import DATA, TINY
 
 DIALOGUES = DATA / "redial_tiny.jsonl"
 # ReDial id -> (name, linked tiny-catalog id or "")

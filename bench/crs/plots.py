@@ -32,9 +32,12 @@ def main(details: str, out_png: str, baseline: str | None = None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [("chatrec (pipeline + dialogue model)", json.loads(Path(details).read_text())["turns"])]
+    data = json.loads(Path(details).read_text())
+    runs = [("chatrec", data["turns"])]
+    if data.get("pipeline_turns"):
+        runs.append(("pipeline alone", data["pipeline_turns"]))
     if baseline:
-        runs.append(("chat pipeline alone", json.loads(Path(baseline).read_text())["turns"]))
+        runs.append(("baseline", json.loads(Path(baseline).read_text())["turns"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, strict in zip(axes, (False, True)):
         for name, turns in runs:
@@ -50,8 +53,9 @@ def main(details: str, out_png: str, baseline: str | None = None) -> None:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out_png, dpi=110)
-    for strict in (False, True):
-        print("strict" if strict else "all", by_depth(runs[0][1], strict))
+    for name, turns in runs:
+        for strict in (False, True):
+            print(name, "strict" if strict else "all", by_depth(turns, strict))
 
 
 if __name__ == "__main__":

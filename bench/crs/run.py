@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from chatrec import crs  # noqa: E402
+from chatrec import crs
 
 
 def main() -> None:
@@ -100,12 +100,14 @@ def main() -> None:
         "no_cf": (model, dataclasses.replace(weights, cf=0.0)),
         "no_repeat": (model, dataclasses.replace(weights, repeat_recommender=0.0, repeat_seeker=0.0)),
     }
-    details = None
+    details = pipeline_details = None
     for name, (m, w) in variants.items():
-        res = crs.evaluate_records(records, m, w, rcat.catalog, with_ranks=(name == "chatrec"),
+        res = crs.evaluate_records(records, m, w, rcat.catalog, with_ranks=name in ("chatrec", "pipeline_only"),
                                    n_boot=1000 if name in ("chatrec", "pipeline_only") else 0)
         if name == "chatrec":
             details = res.pop("turns")
+        elif name == "pipeline_only":
+            pipeline_details = res.pop("turns")
         out[name] = crs._round(res)
         print(name, {k: out[name][k] for k in crs.METRIC_KEYS}, "strict",
               {k: out[name]["strict"][k] for k in crs.METRIC_KEYS}, flush=True)
@@ -127,8 +129,8 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     if args.details:
-        Path(args.details).write_text(json.dumps({"turns": details, "simulator": sim["results"] if sim else None},
-                                                 ensure_ascii=False))
+        Path(args.details).write_text(json.dumps({"turns": details, "pipeline_turns": pipeline_details,
+                                                 "simulator": sim["results"] if sim else None}, ensure_ascii=False))
 
 
 def seeker_linking(conversations, rcat, rec) -> dict:

@@ -22,7 +22,8 @@ def row(name: str, block: dict, ci: bool = True) -> str:
 
 
 def main(path: str) -> None:
-    d = json.loads(open(path).read())
+    with open(path) as f:
+        d = json.load(f)
     head = "| ranking | " + " | ".join(KEYS) + " | targets |\n|---|" + "---|" * (len(KEYS) + 1)
     for variant in ("all", "strict"):
         print(f"\n### {variant}\n")
