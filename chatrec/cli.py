@@ -4,6 +4,8 @@
     chatrec chat [--json] [--user ID]
     chatrec serve [--host H] [--port P]
     chatrec profile show|export|forget --user ID
+    chatrec train [--loss bce|bpr] [--epochs N]
+    chatrec evaluate [--json] [--seeds N] [--quick] [--report-dir DIR]
 """
 from __future__ import annotations
 
@@ -122,6 +124,57 @@ def serve(host, port):
     from .webapp import launch
 
     launch()
+
+
+@main.command()
+@common_options
+@click.option("--model-dir", help="Where the checkpoint is written (default: ./models in the project).")
+@click.option("--loss", type=click.Choice(["bce", "bpr"]), default=None, help="Training loss (default: bpr).")
+@click.option("--epochs", type=int, default=None, help="Most epochs; early stopping usually ends sooner (default 20).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(loss, epochs, seed, **kwargs):
+    """Train the fusion reranker on the catalog's ratings and save models/fusion.pt."""
+    from .train import train_catalog
+
+    config = make_config(**kwargs)
+    try:
+        summary = train_catalog(config, loss=loss, epochs=epochs, seed=seed, progress=True)
+    except ChatrecError as exc:
+        fail(exc)
+    click.echo(f"checkpoint {summary['path']}: best epoch {summary['best_epoch']} of {summary['epochs_run']}, "
+               f"validation NDCG@10 {summary['val_ndcg@10']:.4f}, {summary['interactions']:,} interactions, "
+               f"{summary['seconds']:.0f} s")
+
+
+@main.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object {protocol: {model: {metric: mean}}}.")
+@click.option("--seeds", type=int, default=3, show_default=True, help="Seeds per model (mean ± std).")
+@click.option("--quick", is_flag=True, help="Two-point grids and 2 epochs: a smoke test, not a benchmark.")
+@click.option("--protocol", "protocols", multiple=True, type=click.Choice(["temporal", "random"]),
+              help="Run only these protocols (default: both).")
+@click.option("--report-dir", default=None, help="Where evaluation.md and the plots go (default: ./reports).")
+def evaluate(as_json, seeds, quick, protocols, report_dir, **kwargs):
+    """Offline evaluation on MovieLens: the fusion model against popularity, ItemKNN, ALS, BPR, text and MF."""
+    from pathlib import Path
+
+    from .config import ROOT
+    from .evaluate import RunOptions, run_all, summarise, write_report
+
+    config = make_config(**kwargs)
+    opts = RunOptions(seeds=seeds, quick=quick, progress=False)
+    if protocols:
+        opts.protocols = tuple(protocols)
+    log = (lambda msg: click.echo(msg, err=True)) if as_json else click.echo
+    try:
+        run = run_all(config, opts, log=log)
+    except ChatrecError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(summarise(run["results"])), flush=True)
+        return
+    path = write_report(run, Path(report_dir) if report_dir else ROOT / "reports")
+    click.echo(f"report written to {path} ({run['seconds'] / 60:.1f} min)")
 
 
 @main.group()

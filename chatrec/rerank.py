@@ -1,7 +1,8 @@
 """Reranking: score retrieved candidates, then pick a diverse final list.
 
-`Scorer` is the interface the trained fusion model will implement. `BaselineScorer` is the untrained
-skeleton scorer:
+`Scorer` is the interface. `FusionScorer` is the trained fusion model (chatrec/fusion.py), loaded by
+`load_scorer` when `chatrec train` has written a checkpoint. `BaselineScorer` is the untrained scorer
+used without one:
 
     score = similarity(query, item) + profile_weight * cos(profile, item)
             + popularity_weight * popularity(item) + 0.1 * (shrunk mean rating - 3) / 2
@@ -75,3 +76,84 @@ def select(positions: np.ndarray, scores: np.ndarray, vectors: np.ndarray, n: in
         chosen.append(nxt)
         max_sim = np.maximum(max_sim, cand @ cand[nxt])
     return chosen
+
+
+class FusionScorer:
+    """The trained fusion model (chatrec/fusion.py) behind the `Scorer` interface.
+
+    The person is a known user (`ctx.user_key` among the checkpoint's users) or, for chat-only people,
+    just their history (`ctx.history`, liked items) and profile vector; the retrieval query plays the
+    part of the "recent taste" vector the model was trained with. The catalog's item tower is computed
+    once at load time, so scoring a candidate list is a few small tensor operations.
+
+    Scores are the model's logits min-max scaled to [0, 1] over the candidates, mixed with the retrieval
+    similarity (`query_weight`): a trained taste model should rerank what was asked for, not overrule the
+    request. [0, 1] scores also keep `select`'s MMR trade-off meaningful.
+    """
+    name = "fusion"
+
+    def __init__(self, model, meta: dict, query_weight: float = 0.3):
+        import torch
+
+        self.torch = torch
+        self.model = model
+        self.cfg = model.cfg
+        self.user_index = {k: i for i, k in enumerate(meta.get("user_keys", []))}
+        self.query_weight = query_weight
+        with torch.inference_mode():
+            self.item_v = model.item_vectors()
+        self.text = model.text  # (n_items + 1, d); the padding row is zero
+
+    def user_batch(self, ctx: ScoreContext):
+        from .fusion import UserBatch
+
+        torch, cfg = self.torch, self.cfg
+        hist = [p for p in ctx.history if 0 <= p < cfg.n_items][-cfg.history_len:]
+        h = torch.full((1, cfg.history_len), cfg.n_items, dtype=torch.long)
+        if hist:
+            h[0, cfg.history_len - len(hist):] = torch.as_tensor(hist, dtype=torch.long)
+        profile = self.text[h[0]].sum(0, keepdim=True)
+        if not hist and ctx.profile_vector is not None and ctx.profile_vector.shape == (cfg.text_dim,):
+            profile = torch.as_tensor(ctx.profile_vector, dtype=torch.float32).unsqueeze(0)
+        if ctx.query_vector is not None and ctx.query_vector.shape == (cfg.text_dim,):
+            recent = torch.as_tensor(ctx.query_vector, dtype=torch.float32).unsqueeze(0)
+        else:
+            recent = self.text[h[0, -cfg.recent_len:]].sum(0, keepdim=True)
+        user = self.user_index.get(ctx.user_key, cfg.n_users) if ctx.user_key is not None else cfg.n_users
+        return UserBatch(users=torch.tensor([user]), history=h, profile=profile, recent=recent,
+                         genres=self.model.item_genres[h[0]].sum(0, keepdim=True),
+                         ref_year=torch.tensor([cfg.ref_year]))
+
+    def score(self, positions, similarities, ctx: ScoreContext):
+        torch = self.torch
+        positions = np.asarray(positions, dtype=np.int64)
+        if len(positions) == 0:
+            return np.zeros(0, dtype=np.float32)
+        with torch.inference_mode():
+            items = torch.as_tensor(positions).unsqueeze(0)
+            logits = self.model(self.user_batch(ctx), items, item_v=self.item_v)[0].numpy()
+        s = _minmax(logits)
+        if self.query_weight:
+            s = (1 - self.query_weight) * s + self.query_weight * _minmax(np.asarray(similarities, dtype=np.float32))
+        return s.astype(np.float32)
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(np.min(x)), float(np.max(x))
+    return (x - lo) / (hi - lo) if hi > lo else np.full_like(x, 0.5, dtype=np.float32)
+
+
+def load_scorer(config: Config, catalog: Catalog, vectors: np.ndarray, embedder_name: str | None = None):
+    """The trained fusion scorer, or None when no checkpoint exists (the caller keeps `BaselineScorer`).
+
+    A checkpoint trained on another catalog or embedder raises `ChatrecError` naming `chatrec train`.
+    `embedder_name` defaults to the name `config.embedder` resolves to (pass `index.embedder.name`).
+    """
+    from .train import checkpoint_path, embedder_name as resolve, load_checkpoint
+
+    path = checkpoint_path(config)
+    if not path.exists():
+        return None
+    model, meta = load_checkpoint(path, catalog=catalog, embedder_name=embedder_name or resolve(config.embedder),
+                                  vectors=np.asarray(vectors, dtype=np.float32))
+    return FusionScorer(model, meta)
