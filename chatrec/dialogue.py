@@ -31,7 +31,7 @@ from .intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
 from .llm import get_llm, load_prompt
 from .profile import (CLEAR, CRITIQUE, DISLIKE, LIKE, RATING, SEEN, Profile, ProfileStore, move_vector, open_store,
                       replay_vector)
-from .rerank import BaselineScorer, ScoreContext, Scorer, select
+from .rerank import BaselineScorer, ScoreContext, Scorer, load_scorer, select
 from .retrieve import Request, Retriever
 
 log = logging.getLogger("chatrec")
@@ -101,6 +101,24 @@ def _add_words(text: str, words: str) -> str:
     return " ".join(dict.fromkeys((text + " " + words).split()))
 
 
+NOVELTY_SCALE = 0.4  # novelty 1.0 outweighs the popularity prior (popularity_weight 0.15) by a wide margin
+
+
+@dataclass
+class Settings:
+    """One person's knobs from the settings panel; None means the configured default."""
+    n_items: int | None = None
+    diversity: float | None = None  # 0 = most relevant only, 1 = as varied as possible (MMR lambda 1.0 → 0.5)
+    novelty: float = 0.0  # 0 = popularity helps, 1 = favour less-known films
+    use_llm: bool = True  # False: rule parser and template reasons even when an LLM is configured
+
+    def clamp(self) -> "Settings":
+        def within(x, lo, hi):
+            return None if x is None else min(hi, max(lo, x))
+        n = within(int(self.n_items), 1, 20) if self.n_items else None
+        return Settings(n, within(self.diversity, 0.0, 1.0), within(self.novelty or 0.0, 0.0, 1.0), bool(self.use_llm))
+
+
 @dataclass
 class Recommendation:
     item: Item
@@ -129,10 +147,11 @@ class Recommender:
         self.parser = self.rules
         self.explainer = None
         if llm is not None:
-            self.parser = LLMParser(catalog, llm, load_prompt(config, "intent"), self.rules)
+            self.parser = LLMParser(catalog, llm, load_prompt(config, "intent"), self.rules, consult=config.llm_consult)
             self.explainer = LLMExplainer(llm, load_prompt(config, "explain"), catalog)
         self._user_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._popularity = np.asarray(catalog.popularity, dtype=np.float32)
 
     @classmethod
     def from_config(cls, config: Config | None = None, progress: bool = True) -> "Recommender":
@@ -142,7 +161,12 @@ class Recommender:
         index = open_or_build(catalog, embedder, config, progress=progress)
         store = open_store(config.profile_db)
         llm = get_llm(config)
-        return cls(config, catalog, index, store, llm=llm)
+        scorer = None
+        try:
+            scorer = load_scorer(config, catalog, index.vectors, index.embedder.name)
+        except ChatrecError as exc:  # a stale checkpoint must not stop the chat: the baseline ranks instead
+            log.warning("not using the trained reranker: %s", exc)
+        return cls(config, catalog, index, store, llm=llm, scorer=scorer)
 
     def session(self, user_id: str | None = None) -> "ChatSession":
         return ChatSession(self, user_id or new_user_id())
@@ -151,8 +175,14 @@ class Recommender:
         with self._locks_guard:
             return self._user_locks.setdefault(user_id, threading.Lock())
 
-    def recommend(self, req: Request, profile: Profile, n: int | None = None) -> tuple[list[Recommendation], list[str]]:
-        n = n or self.config.n_items
+    def recommend(self, req: Request, profile: Profile, n: int | None = None, *, settings: "Settings | None" = None,
+                  explain: bool = True) -> tuple[list[Recommendation], list[str]]:
+        """Retrieve, rerank and pick `n` items for `req`. `settings` are one person's knobs (list length,
+        diversity, novelty, LLM on/off); `explain=False` gives catalog-template reasons only, so a caller can
+        show the list at once and stream the LLM's reasons after it (`ChatSession.handle_stream`)."""
+        settings = settings or Settings()
+        n = n or settings.n_items or self.config.n_items
+        mmr_lambda = self.config.mmr_lambda if settings.diversity is None else 1.0 - 0.5 * settings.diversity
         query, hits, relaxed = self.retriever.candidates(req, profile.vector, self.config.n_candidates)
         if not hits:
             return [], relaxed
@@ -162,15 +192,18 @@ class Recommender:
         ctx = ScoreContext(
             query_vector=query, profile_vector=profile.vector,
             history=[idx[i] for i in profile.liked if i in idx], negatives=[idx[i] for i in profile.disliked if i in idx],
+            user_key=profile.user_id,
         )
         scores = self.scorer.score(positions, sims, ctx)
-        order = select(positions, scores, self.index.vectors, n, self.config.mmr_lambda)
+        if settings.novelty:  # push the long tail up: less-rated films get a bonus, blockbusters a penalty
+            scores = scores - settings.novelty * NOVELTY_SCALE * self._popularity[positions]
+        order = select(positions, scores, self.index.vectors, n, mmr_lambda)
         seeds = [self.catalog[i] for i in req.seeds if i in self.catalog.index_of]
         recs = []
         for j in order:
             item = self.catalog.items[int(positions[j])]
             reason = template_reason(item, req.wish_text, req.genres_in, seeds)
-            if self.explainer is not None:
+            if explain and settings.use_llm and self.explainer is not None:
                 reason = self.explainer.reason(item, req.wish_text, reason)
             recs.append(Recommendation(item, float(scores[j]), reason))
         return recs, relaxed
@@ -194,6 +227,8 @@ class ChatSession:
         self.profile = recommender.store.load(user_id)
         self.llm_notice_given = False
         self.notice = ""  # a one-time note prepended to the next reply
+        self.settings = Settings()
+        self._explain_inline = True  # handle_stream turns this off to show the list before the LLM's reasons
         self._recent: list[float] = []  # times of recent messages, for the per-session rate limit
 
     # ------------------------------------------------------------ public verbs
@@ -207,6 +242,31 @@ class ChatSession:
         if isinstance(line, str) and line.strip().startswith("/"):
             return self._reply("Commands: /like N, /dislike N, /seen N, /rate N STARS (1-5).", Intent("chitchat"))
         return self.turn(line)
+
+    def handle_stream(self, line: str):
+        """Like `handle`, but yields the answer as it grows: first the list with catalog-template reasons (fast),
+        then the same answer again each time the LLM has written and checked one item's reason. Without an
+        LLM (or with it switched off) it yields once."""
+        explainer = self.rec.explainer if self.settings.use_llm else None
+        self._explain_inline = explainer is None
+        try:
+            result = self.handle(line)
+        finally:
+            self._explain_inline = True
+        yield result
+        if explainer is None or not result["items"]:
+            return
+        wish = self.state.wish_text
+        for it in result["items"]:
+            item = self.rec.catalog.get(it["item_id"])
+            old = it["explanation"]
+            new = explainer.reason(item, wish, old) if item is not None else old
+            if new != old:
+                result = copy.deepcopy(result)
+                target = next(x for x in result["items"] if x["item_id"] == it["item_id"])
+                target["explanation"] = new
+                result["reply"] = result["reply"].replace(f"{item.label} — {old}", f"{item.label} — {new}", 1)
+                yield result
 
     def _rate_limited(self) -> bool:
         limit = self.rec.config.rate_limit_per_minute
@@ -382,9 +442,10 @@ class ChatSession:
     def _turn(self, text: str) -> dict:
         state = self.state
         state.turns += 1
-        failures = getattr(self.rec.parser, "failures", 0)
-        intent = self.rec.parser.parse(text, ParseContext(list(state.last_items)))
-        if getattr(self.rec.parser, "failures", 0) > failures and not self.llm_notice_given:
+        parser = self.rec.parser if self.settings.use_llm else self.rec.rules
+        failures = getattr(parser, "failures", 0)
+        intent = parser.parse(text, ParseContext(list(state.last_items)))
+        if getattr(parser, "failures", 0) > failures and not self.llm_notice_given:
             self.llm_notice_given = True  # said once per conversation, then the rule path quietly carries on
             self.notice = "(The language model isn't answering right now, so I'm using my built-in parser.)"
         kind = intent.kind
@@ -436,7 +497,7 @@ class ChatSession:
                 year_min=state.year_min,
                 year_max=state.year_max, exclude=exclude,
             )
-        recs, relaxed = self.rec.recommend(req, self.profile)
+        recs, relaxed = self.rec.recommend(req, self.profile, settings=self.settings, explain=self._explain_inline)
         if not recs:
             return self._reply("I found nothing in the catalog that fits all of that. Try loosening a constraint "
                                "(a genre, the years) or ask for something else.", intent)

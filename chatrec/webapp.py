@@ -29,9 +29,11 @@ from pathlib import Path
 import gradio as gr
 
 from .config import Config
-from .dialogue import ChatSession, Recommender
+from .dialogue import ChatSession, Recommender, Settings
 from .errors import ChatrecError
 
+GREETING = "Hi! Tell me what you feel like watching, or pick a few genres under “New here?”."
+WELCOME_BACK = "Welcome back! I remember what you liked. What are you in the mood for?"
 EXAMPLES = ["something like Alien but less gory", "comedies from the 90s", "a heist film, no horror",
             "animated films for kids", "I loved Spirited Away"]
 
@@ -60,6 +62,17 @@ class SessionRegistry:
                 self._sessions.popitem(last=False)
             return key, session
 
+    def adopt(self, key: str, user_id: str) -> tuple[str, ChatSession | None]:
+        """Point `key` at the stored user `user_id`; None when the id is not a valid one (then nothing changes)."""
+        try:
+            session = self.rec.session(user_id)
+        except ChatrecError:
+            return key, None
+        with self._lock:
+            self._sessions[key] = session
+            self._sessions.move_to_end(key)
+        return key, session
+
 
 def _browser_secret(config: Config) -> str:
     """A stable secret so the browser's stored id survives app restarts; kept beside the profile database."""
@@ -78,16 +91,56 @@ def _browser_secret(config: Config) -> str:
         return secrets.token_urlsafe(32)  # ids then last until the app restarts
 
 
-def _item_choices(result: dict) -> list[str]:
-    return [f"{n}. {it['title']}" + (f" ({it['year']})" if it.get("year") else "")
-            for n, it in enumerate(result.get("items", []), 1)]
+MAX_CARDS = 10
+RATE_PROMPT = "Rate…"
+CSS = """
+.chatrec-card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 4px 6px;
+                margin-bottom: 8px; background: var(--background-fill-primary); }
+.chatrec-card-body p { margin: 2px 0; }
+.chatrec-card-actions { gap: 4px; flex-wrap: wrap; }
+.chatrec-card-actions button { flex: 0 0 auto; }
+@media (max-width: 640px) { .chatrec-card-actions button { min-width: 44px !important; } }
+"""
 
 
-def _position(choice: str | None) -> int | None:
-    try:
-        return int(str(choice).split(".", 1)[0])
-    except (TypeError, ValueError):
-        return None
+def style() -> dict:
+    """Theme and CSS: in Gradio 6 these are `launch()` / `mount_gradio_app()` arguments."""
+    return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS}
+
+STATUS = {"like": "👍 You liked this", "dislike": "👎 Won't come back", "seen": "👁 Seen — won't come back",
+          "rating": "★ You rated it {stars}/5"}
+CRITIQUE_LABELS = {"newer": "Newer", "older": "Older", "lighter": "Lighter", "darker": "Darker",
+                   "more_like": "More like", "less_like": "Less like"}
+
+
+def _short(text: str, limit: int = 220) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _card_markdown(rec: Recommender, n: int, card: dict) -> str:
+    """One card: title, year, genres, a short overview from the catalog, the reason, and what the user did."""
+    item = rec.catalog.get(card["item_id"])
+    title = html.escape(card["title"]) + (f" ({card['year']})" if card.get("year") else "")
+    lines = [f"**{n}. {title}**", "*" + html.escape(" · ".join(card.get("genres") or [])) + "*"
+             if card.get("genres") else ""]
+    if item is not None and item.overview:
+        lines.append(html.escape(_short(item.overview)))
+    lines.append(f"**Why:** {html.escape(card.get('explanation') or '')}")
+    if card.get("status"):
+        lines.append(f"**{card['status']}**")
+    return "\n\n".join(line for line in lines if line)
+
+
+def _card_updates(rec: Recommender, cards: list[dict]) -> list:
+    out = []
+    for n in range(1, MAX_CARDS + 1):
+        if n <= len(cards):
+            out += [gr.update(visible=True), gr.update(value=_card_markdown(rec, n, cards[n - 1])),
+                    gr.update(value=RATE_PROMPT)]
+        else:
+            out += [gr.update(visible=False), gr.update(value=""), gr.update(value=RATE_PROMPT)]
+    return out
 
 
 def _profile_view(session: ChatSession):
@@ -144,43 +197,82 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         return session.forget(), key
 
     # ---------------------------------------------------------------- UI handlers
+    # Every handler returns (key, *ui): ui = chatbot, profile markdown, profile entries, cards state, then one
+    # (visible group, markdown, rating) triple per card slot.
+    def ui_outputs(session: ChatSession, history: list, cards: list[dict] | None, note: str | None = None,
+                   replace_last: bool = False):
+        history = list(history or [])
+        if note is not None:
+            message = {"role": "assistant", "content": note}
+            if replace_last and history and history[-1].get("role") == "assistant":
+                history[-1] = message
+            else:
+                history.append(message)
+        summary, entries = _profile_view(session)
+        if cards is None:  # the list did not change
+            return (history, summary, gr.update(choices=list(entries), value=None), gr.update(),
+                    *[gr.update() for _ in range(3 * MAX_CARDS)])
+        return (history, summary, gr.update(choices=list(entries), value=None), cards,
+                *_card_updates(rec, cards))
+
     def on_load(saved_uid: str | None, key: str | None):
         key, session = registry.get(key, saved_uid or None)
         summary, entries = _profile_view(session)
-        greeting = ("Welcome back! I remember what you liked. What are you in the mood for?" if entries else
-                    "Hi! Tell me what you feel like watching, or pick a few genres under “New here?”.")
+        greeting = WELCOME_BACK if entries else GREETING
         return key, session.user_id, [{"role": "assistant", "content": greeting}], summary, \
             gr.update(choices=list(entries), value=None)
 
-    def ui_outputs(session: ChatSession, history: list, result: dict | None, note: str | None = None):
-        history = list(history or [])
-        if note:
-            history.append({"role": "assistant", "content": note})
-        summary, entries = _profile_view(session)
-        choices = _item_choices(result) if result else []
-        radio = gr.update(choices=choices, value=None) if choices else gr.update()
-        return history, radio, summary, gr.update(choices=list(entries), value=None)
+    def on_uid_change(saved_uid: str | None, key: str | None):
+        """The browser's stored id can arrive after `load` ran (its component mounts lazily; a slow first visit
+        loses that race). Adopt the stored user then, unless this tab already started a profile of its own;
+        with nothing stored, store this session's id."""
+        key, session = registry.get(key, saved_uid or None)
+        if not saved_uid:
+            return key, session.user_id, gr.update(), gr.update(), gr.update()
+        if saved_uid == session.user_id:
+            return key, gr.update(), gr.update(), gr.update(), gr.update()
+        blank = not (session.profile.excluded or session.profile.critiques or session.state.turns)
+        if blank:
+            key, adopted = registry.adopt(key, saved_uid)
+            if adopted is not None:
+                summary, entries = _profile_view(adopted)
+                greeting = [{"role": "assistant", "content": WELCOME_BACK}] if entries else gr.update()
+                return key, gr.update(), greeting, summary, gr.update(choices=list(entries), value=None)
+        return key, session.user_id, gr.update(), gr.update(), gr.update()
 
-    def respond(message: str, history: list, key: str | None):
+    def respond(message: str, history: list, n_items, diversity, novelty, use_llm, key: str | None):
+        """Streams: the user's message and a "thinking" line at once, then the list (template reasons), then
+        each item's LLM-written reason as it is ready."""
         key, session = registry.get(key)
-        result = session.handle(message or "")
-        history = list(history or []) + [{"role": "user", "content": html.escape(message or "")}]
-        return ("", key, *ui_outputs(session, history, result, result["reply"]))
+        session.settings = Settings(n_items, diversity, novelty, bool(use_llm)).clamp()
+        history = list(history or []) + [{"role": "user", "content": html.escape(message or "")},
+                                         {"role": "assistant", "content": "…"}]
+        yield ("", key, *ui_outputs(session, history, None))
+        for result in session.handle_stream(message or ""):
+            cards = result["items"] or None
+            yield ("", key, *ui_outputs(session, history, cards, result["reply"], replace_last=True))
 
-    def item_feedback(choice: str | None, kind: str, stars, history: list, key: str | None):
+    def card_feedback(slot: int, kind: str, stars, history: list, cards: list[dict], key: str | None):
         key, session = registry.get(key)
-        pos = _position(choice)
-        if pos is None:
-            return (key, *ui_outputs(session, history, None, "Pick an item from the last list first."))
-        result = session.feedback(pos, kind, float(stars) if kind == "rating" else None)
-        return (key, *ui_outputs(session, history, None, result["reply"]))
+        if not cards or slot > len(cards):
+            return (key, *ui_outputs(session, history, None, "Ask me for something first."))
+        if kind == "rating" and stars in (None, "", RATE_PROMPT):
+            return (key, *ui_outputs(session, history, None))
+        value = float(str(stars).rstrip("★")) if kind == "rating" else None
+        result = session.feedback(slot, kind, value)
+        cards = [dict(c) for c in cards]
+        if result["intent"]["kind"] == "feedback" and not result["reply"].startswith(("Sorry", "There is")):
+            cards[slot - 1]["status"] = STATUS[kind].format(stars=f"{value:g}" if value else "")
+        return (key, *ui_outputs(session, history, cards, result["reply"]))
 
-    def critique(name: str, choice: str | None, history: list, key: str | None):
+    def critique(name: str, slot: int | None, history: list, n_items, diversity, novelty, use_llm,
+                 key: str | None):
         key, session = registry.get(key)
-        result = session.critique(name, _position(choice))
-        history = list(history or []) + [{"role": "user", "content": name.replace("_", " ") +
-                                          (f" #{_position(choice)}" if name.endswith("_like") and choice else "")}]
-        return (key, *ui_outputs(session, history, result, result["reply"]))
+        session.settings = Settings(n_items, diversity, novelty, bool(use_llm)).clamp()
+        result = session.critique(name, slot)
+        said = CRITIQUE_LABELS.get(name, name) + (f" #{slot}" if slot else "")
+        history = list(history or []) + [{"role": "user", "content": said}]
+        return (key, *ui_outputs(session, history, result["items"] or None, result["reply"]))
 
     def remove_entry(label: str | None, history: list, key: str | None):
         key, session = registry.get(key)
@@ -193,7 +285,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
     def forget(history: list, key: str | None):
         key, session = registry.get(key)
         result = session.forget()
-        return (key, *ui_outputs(session, [], None, result["reply"]))
+        return (key, *ui_outputs(session, [], [], result["reply"]))
 
     def export(key: str | None):
         key, session = registry.get(key)
@@ -206,7 +298,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         result = session.onboard(genres or [], favourites or "")
         said = ", ".join(genres or []) + (f" — {favourites}" if favourites else "")
         history = list(history or []) + [{"role": "user", "content": html.escape(said or "Just show me something")}]
-        return (key, *ui_outputs(session, history, result, result["reply"]))
+        return (key, *ui_outputs(session, history, result["items"] or None, result["reply"]))
 
     def message_vote(data: gr.LikeData, history: list, key: str | None):
         key, session = registry.get(key)
@@ -217,34 +309,45 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
     # ---------------------------------------------------------------- layout
     with gr.Blocks(title="chatrec") as demo:
         key = gr.State(None)
+        cards = gr.State([])
         uid = gr.BrowserState("", storage_key="chatrec_user", secret=secret)
         gr.Markdown("## 🎬 chatrec\nTell me what you feel like watching. I pick from "
                     f"{len(rec.catalog):,} films, say why each fits, and learn from every 👍, 👎 and critique.")
-        with gr.Row():
+        with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(label="Chat", height=460)
+                chatbot = gr.Chatbot(label="Chat", height=460, elem_id="chat")
                 with gr.Row():
                     box = gr.Textbox(placeholder="e.g. something like Alien but less gory", show_label=False,
                                      scale=5, max_length=rec.config.max_message_chars, autofocus=True)
                     send = gr.Button("Send", variant="primary", scale=1, min_width=80)
                 with gr.Row():
-                    crit_buttons = {name: gr.Button(label, size="sm", min_width=60) for name, label in (
-                        ("newer", "Newer"), ("older", "Older"), ("lighter", "Lighter"), ("darker", "Darker"),
-                        ("more_like", "More like selected"), ("less_like", "Less like selected"))}
+                    crit_buttons = {name: gr.Button(CRITIQUE_LABELS[name], size="sm", min_width=60)
+                                    for name in ("newer", "older", "lighter", "darker")}
                 gr.Examples(EXAMPLES, inputs=box, label="Try")
-            with gr.Column(scale=2, min_width=280):
-                items = gr.Radio(choices=[], label="Last recommendations (select one)")
-                with gr.Row():
-                    like_btn = gr.Button("👍 Like", size="sm", min_width=60)
-                    dislike_btn = gr.Button("👎 Dislike", size="sm", min_width=60)
-                    seen_btn = gr.Button("👁 Seen it", size="sm", min_width=60)
-                with gr.Row():
-                    stars = gr.Slider(1, 5, value=4, step=1, label="Stars", scale=3)
-                    rate_btn = gr.Button("Rate", size="sm", scale=1, min_width=60)
-                with gr.Accordion("New here? Pick a few", open=False):
-                    genres = gr.CheckboxGroup(rec.catalog.genres, label="Genres you enjoy")
-                    favourites = gr.Textbox(label="Films you love (optional)", placeholder="e.g. Alien, Toy Story")
-                    start_btn = gr.Button("Start with these")
+            with gr.Column(scale=3, min_width=320):
+                gr.Markdown("### Recommendations", elem_id="cards-title")
+                empty_note = gr.Markdown("*Your picks appear here as cards: 👍, 👎, seen, rate, or ask for more "
+                                         "like one.*", elem_id="cards-empty")
+                slots = []
+                for n in range(1, MAX_CARDS + 1):
+                    with gr.Group(visible=False, elem_id=f"card-{n}", elem_classes=["chatrec-card"]) as group:
+                        body = gr.Markdown(elem_classes=["chatrec-card-body"])
+                        with gr.Row(elem_classes=["chatrec-card-actions"]):
+                            buttons = {
+                                "like": gr.Button("👍 Like", size="sm", min_width=60, elem_id=f"like-{n}"),
+                                "dislike": gr.Button("👎 Dislike", size="sm", min_width=60, elem_id=f"dislike-{n}"),
+                                "seen": gr.Button("Seen it", size="sm", min_width=60, elem_id=f"seen-{n}"),
+                                "more_like": gr.Button("More like this", size="sm", min_width=90,
+                                                       elem_id=f"more-{n}"),
+                                "less_like": gr.Button("Less like this", size="sm", min_width=90,
+                                                       elem_id=f"less-{n}"),
+                            }
+                            rating = gr.Dropdown([RATE_PROMPT, "1★", "2★", "3★", "4★", "5★"], value=RATE_PROMPT,
+                                                 show_label=False, container=False, min_width=80,
+                                                 elem_id=f"rate-{n}", interactive=True)
+                    slots.append((n, group, body, buttons, rating))
+        with gr.Row():
+            with gr.Column(scale=1, min_width=280):
                 with gr.Accordion("Your profile", open=True):
                     profile_md = gr.Markdown("**Liked:** nothing yet")
                     entries = gr.Dropdown(choices=[], label="Remove an entry", interactive=True)
@@ -253,6 +356,21 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
                         export_btn = gr.Button("Export JSON", size="sm")
                         forget_btn = gr.Button("Forget me", size="sm", variant="stop")
                     export_file = gr.File(label="Your data", visible=False)
+            with gr.Column(scale=1, min_width=280):
+                with gr.Accordion("New here? Pick a few", open=False):
+                    genres = gr.CheckboxGroup(rec.catalog.genres, label="Genres you enjoy")
+                    favourites = gr.Textbox(label="Films you love (optional)", placeholder="e.g. Alien, Toy Story")
+                    start_btn = gr.Button("Start with these")
+                with gr.Accordion("Settings", open=False):
+                    n_items = gr.Slider(1, MAX_CARDS, value=min(rec.config.n_items, MAX_CARDS), step=1,
+                                        label="Number of picks")
+                    diversity = gr.Slider(0, 1, value=round(2 * (1 - rec.config.mmr_lambda), 2), step=0.05,
+                                          label="Diversity", info="0: the closest matches; 1: as varied as possible")
+                    novelty = gr.Slider(0, 1, value=0, step=0.05, label="Novelty",
+                                        info="0: popular films help; 1: favour lesser-known films")
+                    use_llm = gr.Checkbox(value=rec.llm is not None, interactive=rec.llm is not None,
+                                          label="Use the language model" + ("" if rec.llm is not None else
+                                                                           " (none configured: rules and templates)"))
         # API-only endpoints, each with the same per-client session as the UI uses
         with gr.Row(visible=False):
             api_text = gr.Textbox()
@@ -260,14 +378,25 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
             api_out = gr.JSON()
             api_buttons = [gr.Button() for _ in range(6)]
 
-        ui = [chatbot, items, profile_md, entries]
+        card_outputs = [c for _, group, body, _, rating in slots for c in (group, body, rating)]
+        ui = [chatbot, profile_md, entries, cards, *card_outputs]
+        knobs = [n_items, diversity, novelty, use_llm]
         demo.load(on_load, [uid, key], [key, uid, chatbot, profile_md, entries], api_name=False)
-        box.submit(respond, [box, chatbot, key], [box, key, *ui], api_name=False)
-        send.click(respond, [box, chatbot, key], [box, key, *ui], api_name=False)
-        for btn, kind in ((like_btn, "like"), (dislike_btn, "dislike"), (seen_btn, "seen"), (rate_btn, "rating")):
-            btn.click(item_feedback, [items, gr.State(kind), stars, chatbot, key], [key, *ui], api_name=False)
+        uid.change(on_uid_change, [uid, key], [key, uid, chatbot, profile_md, entries], api_name=False)
+        cards.change(lambda c: gr.update(visible=not c), [cards], [empty_note], api_name=False, queue=False)
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chatbot, *knobs, key], [box, key, *ui], api_name=False)
         for name, btn in crit_buttons.items():
-            btn.click(critique, [gr.State(name), items, chatbot, key], [key, *ui], api_name=False)
+            btn.click(critique, [gr.State(name), gr.State(None), chatbot, *knobs, key], [key, *ui], api_name=False)
+        for n, _, _, buttons, rating in slots:
+            for kind in ("like", "dislike", "seen"):
+                buttons[kind].click(card_feedback, [gr.State(n), gr.State(kind), gr.State(None), chatbot, cards, key],
+                                    [key, *ui], api_name=False)
+            for name in ("more_like", "less_like"):
+                buttons[name].click(critique, [gr.State(name), gr.State(n), chatbot, *knobs, key], [key, *ui],
+                                    api_name=False)
+            rating.input(card_feedback, [gr.State(n), gr.State("rating"), rating, chatbot, cards, key], [key, *ui],
+                         api_name=False)
         remove_btn.click(remove_entry, [entries, chatbot, key], [key, *ui], api_name=False)
         forget_btn.click(forget, [chatbot, key], [key, *ui], api_name=False)
         export_btn.click(export, [key], [key, export_file], api_name=False)
@@ -303,7 +432,7 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
     demo = build_app(rec)
     # The rule path is fast and thread-safe; the embedded LLM serialises itself with a lock.
     demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
-    demo.launch(**launch_kwargs)
+    demo.launch(**{**style(), **launch_kwargs})
 
 
 def mount(app, path: str = "/chatrec", config: Config | None = None):
@@ -311,4 +440,4 @@ def mount(app, path: str = "/chatrec", config: Config | None = None):
     rec = Recommender.from_config(config or Config.from_env(), progress=True)
     demo = build_app(rec)
     demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
-    return gr.mount_gradio_app(app, demo, path=path)
+    return gr.mount_gradio_app(app, demo, path=path, **style())

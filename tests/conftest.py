@@ -20,7 +20,7 @@ TINY = DATA / "tiny_catalog.jsonl"
 
 def make_config(tmp: Path, **overrides) -> Config:
     values = dict(catalog=str(TINY), index_dir=str(tmp / "index"), profile_db=str(tmp / "profiles.sqlite3"),
-                  embedder="hashing", llm="none")
+                  embedder="hashing", llm="none", model_dir=str(tmp / "models"))
     values.update(overrides)
     return Config(**values)
 

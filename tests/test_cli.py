@@ -46,7 +46,7 @@ def test_scripted_conversation_and_persistence(tmp_path):
     assert data["disliked"] == [disliked] and data["liked"] == [liked]
     forgot = subprocess.run(CHATREC + ["profile", "forget", "--user", "cli-user"], capture_output=True, text=True,
                             env=cli_env(tmp_path), timeout=60)
-    assert "deleted 2 events" in forgot.stdout
+    assert "deleted 4 events" in forgot.stdout  # a like, a dislike and two critiques ("more like", "older")
 
 
 def test_build_index_command_is_incremental(tmp_path):

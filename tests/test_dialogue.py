@@ -235,3 +235,55 @@ def test_cold_start_onboarding(fresh_recommender):
     skipped = fresh_recommender.session().onboard()
     assert len(skipped["items"]) == 5  # skipping: popular, diverse picks
     assert len({tuple(it["genres"]) for it in skipped["items"]}) >= 3
+
+
+def test_settings_change_the_list(recommender):
+    from chatrec.catalog import Catalog  # noqa: F401  (catalog popularity drives novelty)
+    from chatrec.dialogue import Settings
+
+    plain = recommender.session().turn("movies")["items"]
+    s = recommender.session()
+    s.settings = Settings(n_items=3).clamp()
+    assert len(s.turn("movies")["items"]) == 3
+    novel = recommender.session()
+    novel.settings = Settings(novelty=1.0).clamp()
+    novel_items = novel.turn("movies")["items"]
+    pop = {it.item_id: it.rating_count for it in recommender.catalog.items}
+    mean = lambda items: sum(pop[it["item_id"]] for it in items) / len(items)  # noqa: E731
+    assert mean(novel_items) < mean(plain)  # novelty favours lesser-known films
+    varied = recommender.session()
+    varied.settings = Settings(diversity=1.0).clamp()
+    focused = recommender.session()
+    focused.settings = Settings(diversity=0.0).clamp()
+    vec = recommender.index.vectors
+    idx = recommender.catalog.index_of
+    def spread(items):
+        v = vec[[idx[it["item_id"]] for it in items]]
+        sims = v @ v.T
+        return (sims.sum() - np.trace(sims)) / (len(items) * (len(items) - 1))
+    assert spread(varied.turn("movies")["items"]) < spread(focused.turn("movies")["items"])
+    assert Settings(n_items=99, diversity=3, novelty=-1).clamp() == Settings(20, 1.0, 0.0, True)
+
+
+def test_stream_shows_the_list_first_then_llm_reasons(tmp_path):
+    from conftest import make_config
+    from chatrec.dialogue import Recommender
+    from chatrec.llm import FakeLLM
+
+    base = Recommender.from_config(make_config(tmp_path), progress=False)
+    llm = FakeLLM()
+    rec = Recommender(base.config, base.catalog, base.index, base.store, llm=llm)
+    steps = list(rec.session().handle_stream("comedies from the 90s"))
+    first, last = steps[0], steps[-1]
+    assert len(steps) == 1 + len(first["items"])  # the list, then one update per item's reason
+    assert [it["item_id"] for it in first["items"]] == [it["item_id"] for it in last["items"]]
+    assert not any(it["explanation"] == "It matches what you asked for." for it in first["items"])
+    assert all(it["explanation"] == "It matches what you asked for." for it in last["items"])
+    assert last["reply"].count("It matches what you asked for.") == len(last["items"])
+    off = rec.session()
+    from chatrec.dialogue import Settings
+    off.settings = Settings(use_llm=False)
+    calls = len(llm.calls)
+    assert len(list(off.handle_stream("comedies from the 90s"))) == 1 and len(llm.calls) == calls
+    # without an LLM the stream is the plain answer, once
+    assert len(list(base.session().handle_stream("westerns"))) == 1

