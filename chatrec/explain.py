@@ -64,9 +64,47 @@ def titles_in_text(text: str, catalog: Catalog, min_words: int = 2) -> set[str]:
     return found
 
 
-def grounded(sentence: str, item: Item, catalog: Catalog) -> bool:
-    """Accept an LLM sentence only if it names no catalog title other than the item's own."""
+# Words that state facts a model tends to invent ("won three Oscars", "directed by ..."): a sentence may use
+# them only when the item's own fields do.
+_FACT_WORDS = {"oscar", "oscars", "award", "awards", "directed", "director", "starring", "stars", "actor", "actress",
+               "disney", "pixar", "marvel", "sequel", "prequel", "remake", "franchise", "budget", "box"}
+
+
+def unsupported_facts(sentence: str, item: Item, wish_text: str = "") -> list[str]:
+    """Names, numbers and fact words in `sentence` that neither the item's fields nor the wish contain.
+
+    A proper noun is a capitalised word that does not start the sentence; a small model that writes "a Disney
+    classic" for Totoro or "from 1994" for a 1988 film fails here, and the template reason is shown instead."""
+    source = normalize_title(" ".join([item.title, str(item.year or ""), item.overview, " ".join(item.tags),
+                                       " ".join(item.genres), " ".join(item.aliases), wish_text]))
+    known = set(source.split())
+    bad = []
+    words = re.findall(r"[A-Za-z][\w'-]*|\d{2,4}s?", sentence)
+    starts = {m.end() for m in re.finditer(r"(^|[.!?:;]\s+|[\"(]\s*)", sentence)}
+    pos = 0
+    for w in words:
+        at = sentence.index(w, pos)
+        pos = at + len(w)
+        norm = normalize_title(w)
+        if not norm:
+            continue
+        if w[0].isdigit():
+            if norm.rstrip("s") not in known and norm not in known:
+                bad.append(w)
+        elif w[0].isupper() and at not in starts and w not in ("I",):
+            if not all(part in known for part in norm.split()):
+                bad.append(w)
+        elif norm in _FACT_WORDS and norm not in known:
+            bad.append(w)
+    return bad
+
+
+def grounded(sentence: str, item: Item, catalog: Catalog, wish_text: str = "") -> bool:
+    """Accept an LLM sentence only if it names no catalog title other than the item's own and states no name,
+    number or award-like fact that the item's fields (or the wish) don't contain."""
     if not sentence or len(sentence) > 400 or len(sentence.split()) < 3:
+        return False
+    if unsupported_facts(sentence, item, wish_text):
         return False
     letters = sum(ch.isalpha() or ch.isspace() for ch in sentence)
     if letters < 0.8 * len(sentence):  # markup, code or noise, not a sentence
@@ -104,6 +142,6 @@ class LLMExplainer:
             return fallback
         text = re.sub(r"\s+", " ", text).strip()
         first = re.split(r"(?<=[.!?])\s", text)[0] if text else ""
-        if leaks(first, self.prompt) or not grounded(first, item, self.catalog):
+        if leaks(first, self.prompt) or not grounded(first, item, self.catalog, wish_text):
             return fallback
         return first

@@ -1,0 +1,46 @@
+"""Explanations say only what the item's own catalog fields (or the user's wish) support."""
+import pytest
+
+from chatrec.catalog import load_catalog
+from chatrec.explain import LLMExplainer, grounded, template_reason, unsupported_facts
+from chatrec.llm import FakeLLM
+
+from conftest import TINY
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(TINY)
+
+
+@pytest.mark.parametrize("sentence, invented", [
+    ("A Disney classic about a crew.", ["Disney"]),
+    ("It won three Oscars.", ["Oscars"]),
+    ("Directed by Ridley Scott, it is a classic.", ["Directed", "Ridley", "Scott"]),
+    ("From 1994, a great ride.", ["1994"]),
+    ("Alien is a 1979 sci-fi horror film about a deadly creature.", []),
+    ("A tense horror film in deep space, as you asked.", []),
+])
+def test_unsupported_facts_are_caught(catalog, sentence, invented):
+    alien = catalog["1"]
+    assert unsupported_facts(sentence, alien) == invented
+    assert grounded(sentence, alien, catalog) == (not invented)
+
+
+def test_the_wish_may_be_echoed(catalog):
+    alien = catalog["1"]
+    assert not grounded("Just the Ridley Scott mood you wanted.", alien, catalog)
+    assert grounded("Just the Ridley Scott mood you wanted.", alien, catalog, wish_text="like Ridley Scott films")
+
+
+def test_other_titles_are_rejected(catalog):
+    assert not grounded("Much like Star Wars, it is set in space.", catalog["1"], catalog)
+
+
+def test_explainer_falls_back_to_the_template_when_the_llm_invents(catalog):
+    alien = catalog["1"]
+    fallback = template_reason(alien, "scary space film", ["Horror"])
+    invent = LLMExplainer(FakeLLM(["It won four Oscars and a Golden Globe."]), "prompt", catalog)
+    assert invent.reason(alien, "scary space film", fallback) == fallback
+    honest = LLMExplainer(FakeLLM(["A scary Sci-Fi Horror film about a deadly alien creature."]), "prompt", catalog)
+    assert honest.reason(alien, "scary space film", fallback) == "A scary Sci-Fi Horror film about a deadly alien creature."
