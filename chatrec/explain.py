@@ -125,6 +125,24 @@ def leaks(text: str, secret: str, span: int = 6) -> bool:
     return any(" ".join(said[i:i + span]) in grams for i in range(len(said) - span + 1))
 
 
+def _first_sentence(pieces) -> str:
+    """Read a streamed answer only until its first sentence ends: the rest is never shown, so closing the stream
+    there stops the model early (most of an explanation's cost is the tokens after the first sentence)."""
+    if isinstance(pieces, str):
+        pieces = [pieces]
+    text = ""
+    try:
+        for piece in pieces:
+            text += piece
+            if re.search(r"[.!?]\s|[。！？]", text):  # "rated 3." + "5/5" must not end the sentence early
+                break
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+    return re.sub(r"\s+", " ", text).strip()
+
+
 class LLMExplainer:
     def __init__(self, llm, prompt: str, catalog: Catalog, max_tokens: int = 60):
         self.llm, self.prompt, self.catalog, self.max_tokens = llm, prompt, catalog, max_tokens
@@ -135,12 +153,9 @@ class LLMExplainer:
         messages = [{"role": "system", "content": self.prompt},
                     {"role": "user", "content": f"{fields}\n\nThe user asked for: {wish_text or 'a good pick'}"}]
         try:
-            text = self.llm.generate(messages, max_tokens=self.max_tokens)
-            if not isinstance(text, str):
-                text = "".join(text)
+            text = _first_sentence(self.llm.generate(messages, max_tokens=self.max_tokens, stream=True))
         except Exception:
             return fallback
-        text = re.sub(r"\s+", " ", text).strip()
         first = re.split(r"(?<=[.!?])\s", text)[0] if text else ""
         if leaks(first, self.prompt) or not grounded(first, item, self.catalog, wish_text):
             return fallback

@@ -103,13 +103,50 @@ class TransformersLLM:
                                          + "\nAnswer with one JSON object only."}]
         prompt = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         inputs = self.tokenizer(prompt, return_tensors="pt")
-        with self._lock, torch.inference_mode():
-            out = self.model.generate(**inputs, max_new_tokens=max_tokens or self.max_tokens, do_sample=False,
-                                      pad_token_id=self.tokenizer.eos_token_id)
-        text = self.tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+        max_new = max_tokens or self.max_tokens
         if stream:
-            return iter(re.findall(r"\S+\s*", text))
-        return text
+            return self._stream(inputs, max_new)
+        with self._lock, torch.inference_mode():
+            out = self.model.generate(**inputs, max_new_tokens=max_new, do_sample=False,
+                                      pad_token_id=self.tokenizer.eos_token_id)
+        return self.tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+
+    def _stream(self, inputs, max_new: int) -> Iterator[str]:
+        """Pieces of text as the model writes them. Closing the generator early (a caller that has the one
+        sentence it needs) stops the model at its next token instead of letting it run to `max_new`."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        stop = threading.Event()
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return stop.is_set()
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
+        failure: list[BaseException] = []
+
+        def run():
+            try:
+                with self._lock, torch.inference_mode():
+                    self.model.generate(**inputs, max_new_tokens=max_new, do_sample=False, streamer=streamer,
+                                        stopping_criteria=StoppingCriteriaList([_Stop()]),
+                                        pad_token_id=self.tokenizer.eos_token_id)
+            except BaseException as exc:  # surfaced to the reader below, never lost in the thread
+                failure.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="chatrec-llm", daemon=True)
+        worker.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+            if failure:
+                raise LLMError(f"the embedded LLM failed: {failure[0]}")
+        finally:
+            stop.set()
+            worker.join(timeout=30)
 
 
 class OpenAICompatibleLLM:

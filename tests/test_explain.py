@@ -44,3 +44,21 @@ def test_explainer_falls_back_to_the_template_when_the_llm_invents(catalog):
     assert invent.reason(alien, "scary space film", fallback) == fallback
     honest = LLMExplainer(FakeLLM(["A scary Sci-Fi Horror film about a deadly alien creature."]), "prompt", catalog)
     assert honest.reason(alien, "scary space film", fallback) == "A scary Sci-Fi Horror film about a deadly alien creature."
+
+
+def test_reading_stops_after_the_first_sentence():
+    from chatrec.explain import _first_sentence
+
+    closed = []
+
+    def pieces():
+        try:
+            for p in ["Rated 3.", "5/5 by many", ". A second", " sentence.", " A third."]:
+                yield p
+        finally:
+            closed.append(True)
+
+    gen = pieces()
+    assert _first_sentence(gen) == "Rated 3.5/5 by many. A second"
+    assert closed  # the stream was closed, so a real model stops generating
+    assert _first_sentence(iter(["只有", "一句。", "后面"])) == "只有一句。"
