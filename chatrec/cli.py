@@ -4,7 +4,7 @@
     chatrec chat [--json] [--user ID]
     chatrec serve [--host H] [--port P]
     chatrec profile show|export|forget --user ID
-    chatrec train [--loss bce|bpr] [--epochs N]
+    chatrec train [--loss bce|bpr] [--epochs N] [--incremental [--tolerance T]]
     chatrec evaluate [--json] [--seeds N] [--quick] [--report-dir DIR]
 """
 from __future__ import annotations
@@ -132,11 +132,18 @@ def serve(host, port):
 @click.option("--loss", type=click.Choice(["bce", "bpr"]), default=None, help="Training loss (default: bce, the better on temporal validation).")
 @click.option("--epochs", type=int, default=None, help="Most epochs; early stopping usually ends sooner (default 20).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def train(loss, epochs, seed, **kwargs):
+@click.option("--incremental", is_flag=True, help="Fine-tune the existing checkpoint on feedback events it has not "
+              "learned from yet (mixed with replayed ratings); keep it only if validation NDCG@10 does not regress.")
+@click.option("--tolerance", type=float, default=None, help="With --incremental: the largest validation NDCG@10 "
+              "drop still accepted (default: CHATREC_RETRAIN_TOLERANCE).")
+def train(loss, epochs, seed, incremental, tolerance, **kwargs):
     """Train the fusion reranker on the catalog's ratings and save models/fusion.pt."""
     from .train import train_catalog
 
     config = make_config(**kwargs)
+    if incremental:
+        _train_incremental(config, epochs, seed, tolerance, loss)
+        return
     try:
         summary = train_catalog(config, loss=loss, epochs=epochs, seed=seed, progress=True)
     except ChatrecError as exc:
@@ -144,6 +151,26 @@ def train(loss, epochs, seed, **kwargs):
     click.echo(f"checkpoint {summary['path']}: best epoch {summary['best_epoch']} of {summary['epochs_run']}, "
                f"validation NDCG@10 {summary['val_ndcg@10']:.4f}, {summary['interactions']:,} interactions, "
                f"{summary['seconds']:.0f} s")
+
+
+def _train_incremental(config: Config, epochs, seed, tolerance, loss) -> None:
+    from .continual import train_incremental
+
+    if loss is not None:
+        click.echo("note: --loss is ignored with --incremental (fine-tuning keeps the checkpoint's loss)", err=True)
+    try:
+        res = train_incremental(config, epochs=epochs or config.retrain_epochs, seed=seed,
+                                tolerance=config.retrain_tolerance if tolerance is None else tolerance,
+                                replay=config.retrain_replay, progress=True)
+    except ChatrecError as exc:
+        fail(exc)
+    if res.status == "no_new_events":
+        click.echo(res.reason)
+        return
+    click.echo(f"fine-tuned on {res.new_rows:,} new feedback rows ({res.new_events:,} new events, {res.new_users} "
+               f"users the checkpoint did not know) + {res.replay_rows:,} replayed ratings, "
+               f"{len(res.curve)} epochs, {res.seconds:.0f} s")
+    click.echo(f"{res.status}: {res.reason} ({res.path}; events up to #{res.events_until} learned)")
 
 
 @main.command()

@@ -289,8 +289,11 @@ class FusionRunner:
         return cfg
 
     def fit(self, train: Interactions, seed: int = 0):
-        from .train import build_model, fit, score_all, user_table
+        import torch
 
+        from .train import build_model, fit, user_table
+
+        torch.manual_seed(seed)  # the initial weights too: `fit` seeds only what happens after them
         model = build_model(self.model_config(train), self.catalog, self.text, train)
         table = user_table(model, train)
         validate = None if self.validate_on is None else make_validator(table, train, self.validate_on, seed=seed)
@@ -586,6 +589,9 @@ def write_report(run: dict, out_dir: Path) -> Path:
             r = b[name]
             lines.append(f"| {name} | {r['accuracy']:.4f} | {r['f1']:.4f} | {r['auc']:.4f} |")
         lines.append("")
+    continual = out_dir / "continual.json"  # bench/continual_replay.py's result: kept across report rewrites
+    if continual.exists():
+        lines += continual_section(json.loads(continual.read_text())).splitlines() + [""]
     lines += ["## Plots", "", "![NDCG@10 per model](ndcg_per_model.png)", "", "![metric vs K](metric_vs_k.png)", "",
               "![training curves](training_curves.png)", "", "![cold slices](cold_slices.png)", ""]
 
@@ -631,6 +637,90 @@ def write_report(run: dict, out_dir: Path) -> Path:
                                                          "params": {p: {n: e["params"] for n, e in ms.items()}
                                                                     for p, ms in results.items()}}, indent=1))
     return path
+
+
+# ---------------------------------------------------------------- continual learning (bench/continual_replay.py)
+
+CONTINUAL_HEADING = "## Continual learning"
+
+
+def continual_section(run: dict) -> str:
+    """The report section for a bench/continual_replay.py result (its JSON)."""
+    names = {"frozen_stale": "frozen, stale history", "frozen": "frozen (histories up to t1)",
+             "incremental": "**incremental fine-tune**", "full": "full retrain (reference)"}
+    p = run["incremental_params"]
+    lines = [CONTINUAL_HEADING, "",
+             f"Replay of MovieLens ratings as feedback events (`{run['command'].strip()}`, {run['generated']}; "
+             f"{run['catalog']}, embedder {run['embedder']}, seeds 0..{run['seeds'] - 1}, {run['seconds'] / 60:.1f} min "
+             "on 2 shared CPU cores). The model is trained on the base slice (before t0) as `chatrec train` does; "
+             "the next slice (t0..t1) is written to a profile database as `rating` events and `chatrec train "
+             "--incremental`'s code fine-tunes the checkpoint on them "
+             f"({p['epochs']} epochs, lr {p['lr']}, {p['replay']}× replayed base rows, at least {p['min_replay']}; "
+             f"gate tolerance {p['tolerance']}); every model is then ranked on the following slice (t1..t2) with the "
+             "temporal protocol's candidates (full catalog minus everything the user rated before t1; positives = "
+             "ratings ≥ 4). *Frozen* keeps the base weights but sees histories up to t1, as the app does without "
+             "retraining. Means ± std over seeds; Δ = paired difference to *frozen* over test users (per-user "
+             "NDCG@10 averaged over seeds) with a 95% bootstrap interval. Details: "
+             "[docs/evaluation.md](../docs/evaluation.md#continual-learning).", ""]
+    titles = {"user": "Per-user time slices (each user's first 60% / next 20% / last 20% of ratings)",
+              "global": "One clock for everyone (t0, t1 = 80% and 90% quantiles of rating times)"}
+    for protocol, r in run["protocols"].items():
+        title = titles.get(protocol, protocol)
+        if "cuts" in r:
+            title += f": t0 {r['cuts'][0]}, t1 {r['cuts'][1]}, t2 {r['cuts'][2]}"
+        u = r["users"]
+        if r.get("skipped"):
+            lines += [f"### {title}", "", f"Skipped: {r['skipped']}.", ""]
+            continue
+        lines += [f"### {title}", "",
+                  f"{r['rows']['base']:,} base / {r['rows']['feedback']:,} feedback / {r['rows']['test']:,} test "
+                  f"ratings; {u['feedback']} people gave feedback, {u['feedback_unknown']} of them unknown to the "
+                  f"base model (served through the history path); {u['test']} test users "
+                  f"({u['test_known_at_t0']} known at t0).", "",
+                  "| model | NDCG@10 | Recall@10 | NDCG@20 | HR@10 | MRR | Δ NDCG@10 vs frozen [95% CI] |",
+                  "|---|---|---|---|---|---|---|"]
+        seeds = r["seeds"]
+        for name in seeds[0]["metrics"]:
+            cells = []
+            for k in ("ndcg@10", "recall@10", "ndcg@20", "hr@10", "mrr"):
+                v = [s["metrics"][name][k] for s in seeds]
+                cells.append(f"{np.mean(v):.4f} ± {np.std(v):.4f}")
+            d = r["diff_vs_frozen"].get(name)
+            cells.append("—" if d is None else f"{d[0]:+.4f} [{d[1]:+.4f}, {d[2]:+.4f}]")
+            lines.append(f"| {names.get(name, name)} | " + " | ".join(cells) + " |")
+        g = [s["gate"] for s in seeds]
+        lines += ["", "Gate (validation NDCG@10 on the base slice's held-out last 10% per user, old → new): " +
+                  "; ".join(f"seed {s['seed']}: {x['val_old']:.4f} → {x['val_new']:.4f} {x['status']}"
+                            for s, x in zip(seeds, g)) +
+                  f". Fine-tuning rows: {g[0]['new_rows']:,} feedback + {g[0]['replay_rows']:,} replayed; "
+                  f"{g[0]['newly_warm_items']} items turned warm.",
+                  "", "Time per seed (mean): base training {:.0f} s, incremental run {:.0f} s{}.".format(
+                      np.mean([s["base_train_s"] for s in seeds]), np.mean([s["incremental_s"] for s in seeds]),
+                      f", full retrain {np.mean([s['full_train_s'] for s in seeds]):.0f} s"
+                      if "full_train_s" in seeds[0] else "")]
+        n = r.get("by_user_kind_n", {})
+        if n.get("new_after_t0"):
+            bk = r["by_user_kind"]
+            lines += ["", "NDCG@10 by test user (seed means): " + "; ".join(
+                f"{kind.replace('_', ' ')} (n={n[kind]}): " + ", ".join(
+                    f"{name} {v:.4f}" for name, v in bk[kind].items() if v is not None)
+                for kind in ("known_at_t0", "new_after_t0"))]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def splice_section(text: str, section: str, heading: str = CONTINUAL_HEADING) -> str:
+    """`text` with its `heading` section replaced by `section` (or inserted before "## Plots", else appended)."""
+    section = section.rstrip("\n") + "\n"
+    start = text.find(heading + "\n")
+    if start >= 0:
+        nxt = text.find("\n## ", start + len(heading))
+        end = len(text) if nxt < 0 else nxt + 1
+        return text[:start] + section + ("\n" if nxt >= 0 else "") + text[end:]
+    plots = text.find("\n## Plots")
+    if plots >= 0:
+        return text[: plots + 1] + section + "\n" + text[plots + 1:]
+    return text.rstrip("\n") + "\n\n" + section
 
 
 def synthetic_movielens(folder: Path, n_users: int = 40, n_items: int = 60, per_user: int = 20, seed: int = 0) -> Path:

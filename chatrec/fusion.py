@@ -229,6 +229,23 @@ def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
 LOSSES = {"bce": bce_loss, "bpr": bpr_loss}
 
 
+def row_losses(loss: str, pos: torch.Tensor, neg: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """Per-row losses (B,) for rows that may be explicit negatives (label -1: a dislike or a low rating).
+
+    A positive row is exactly what `LOSSES[loss]` averages. A negative row turns the item the person rejected
+    into the negative: for BCE its target is 0, for BPR it should rank below the sampled items (which are
+    merely unobserved, so they count as better than a known miss)."""
+    if loss == "bce":
+        pos_rows = F.softplus(-pos) + F.softplus(neg).mean(1)
+        neg_rows = F.softplus(pos)
+    elif loss == "bpr":
+        pos_rows = F.softplus(neg - pos.unsqueeze(1)).mean(1)
+        neg_rows = F.softplus(pos.unsqueeze(1) - neg).mean(1)
+    else:
+        raise ValueError(f"unknown loss {loss!r}")
+    return torch.where(label > 0, pos_rows, neg_rows)
+
+
 # ---------------------------------------------------------------- user summaries
 
 class UserTable:
@@ -239,7 +256,7 @@ class UserTable:
     """
 
     def __init__(self, histories: list[list[int]], ref_years: np.ndarray, text: torch.Tensor,
-                 item_genres: torch.Tensor, cfg: FusionConfig):
+                 item_genres: torch.Tensor, cfg: FusionConfig, user_ids: np.ndarray | None = None):
         n, L, pad = len(histories), cfg.history_len, cfg.n_items
         hist = np.full((n, L), pad, dtype=np.int64)
         for u, h in enumerate(histories):
@@ -256,6 +273,10 @@ class UserTable:
             self.recent[lo: lo + 256] = text[h[:, -cfg.recent_len:]].sum(1)
             self.genres[lo: lo + 256] = item_genres[h].sum(1)
         self.ref_year = torch.as_tensor(np.asarray(ref_years, dtype=np.float32))
+        # row -> the model's user index. Default: the row itself. Continual training adds rows for people the
+        # checkpoint does not know (chat users), all mapped to n_users, the "unknown" id: like at serving time,
+        # only their history speaks for them.
+        self.user_ids = None if user_ids is None else torch.as_tensor(np.asarray(user_ids, dtype=np.int64))
         self.cfg = cfg
 
     def __len__(self) -> int:
@@ -264,10 +285,15 @@ class UserTable:
     def to(self, device) -> "UserTable":
         for name in ("history", "profile", "recent", "genres", "ref_year"):
             setattr(self, name, getattr(self, name).to(device))
+        if self.user_ids is not None:
+            self.user_ids = self.user_ids.to(device)
         return self
 
     def batch(self, rows: torch.Tensor, user_ids: torch.Tensor | None = None) -> UserBatch:
-        """Rows of this table; `user_ids` are the model's user indices (default: the rows themselves)."""
-        return UserBatch(users=rows if user_ids is None else user_ids, history=self.history[rows],
+        """Rows of this table; `user_ids` are the model's user indices (default: the table's own mapping, else
+        the rows themselves)."""
+        if user_ids is None:
+            user_ids = rows if self.user_ids is None else self.user_ids[rows]
+        return UserBatch(users=user_ids, history=self.history[rows],
                          profile=self.profile[rows], recent=self.recent[rows], genres=self.genres[rows],
                          ref_year=self.ref_year[rows])

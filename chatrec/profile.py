@@ -96,7 +96,12 @@ def replay_vector(events: list[dict], vector_of, rate: float) -> np.ndarray | No
 
 
 class ProfileStore(Protocol):
-    def record(self, user_id: str, kind: str, item_id: str, value: float | None = None) -> int: ...
+    def record(self, user_id: str, kind: str, item_id: str, value: float | None = None,
+               at: float | None = None) -> int: ...
+    def record_many(self, rows) -> int: ...
+    def events_after(self, after_id: int = 0, kinds: tuple[str, ...] | None = None) -> list[dict]: ...
+    def count_after(self, after_id: int = 0, kinds: tuple[str, ...] | None = None) -> int: ...
+    def last_event_id(self) -> int: ...
     def load(self, user_id: str) -> Profile: ...
     def events(self, user_id: str) -> list[dict]: ...
     def save_vector(self, user_id: str, vector: np.ndarray | None) -> None: ...
@@ -152,14 +157,61 @@ class SQLiteStore:
                 self.conn.rollback()
                 raise StoreError(f"could not save to the profile database {self.path}: {exc}") from None
 
-    def record(self, user_id: str, kind: str, item_id: str, value: float | None = None) -> int:
+    def record(self, user_id: str, kind: str, item_id: str, value: float | None = None,
+               at: float | None = None) -> int:
+        """Append one event; `at` (seconds) defaults to now (importers and replays pass the original time)."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown feedback kind {kind!r}; expected one of {EVENT_KINDS}")
         cur = self._write(
             "INSERT INTO events(user_id, item_id, kind, value, created_at) VALUES (?, ?, ?, ?, ?)",
-            (user_id, str(item_id), kind, value, time.time()),
+            (user_id, str(item_id), kind, value, time.time() if at is None else float(at)),
         )
         return int(cur.lastrowid)
+
+    def record_many(self, rows) -> int:
+        """Append (user_id, kind, item_id, value, at) rows in one transaction (one fsync, not one per row:
+        replaying thousands of ratings would otherwise take minutes); returns the last event id."""
+        now = time.time()
+        checked = []
+        for user_id, kind, item_id, value, at in rows:
+            if kind not in EVENT_KINDS:
+                raise ValueError(f"unknown feedback kind {kind!r}; expected one of {EVENT_KINDS}")
+            checked.append((user_id, str(item_id), kind, value, now if at is None else float(at)))
+        with self._lock:
+            try:
+                self.conn.executemany(
+                    "INSERT INTO events(user_id, item_id, kind, value, created_at) VALUES (?, ?, ?, ?, ?)", checked)
+                self.conn.commit()
+            except sqlite3.Error as exc:
+                self.conn.rollback()
+                raise StoreError(f"could not save to the profile database {self.path}: {exc}") from None
+        return self.last_event_id()
+
+    def _kinds_clause(self, kinds) -> tuple[str, tuple]:
+        if not kinds:
+            return "", ()
+        return f" AND kind IN ({', '.join('?' * len(kinds))})", tuple(kinds)
+
+    def events_after(self, after_id: int = 0, kinds: tuple[str, ...] | None = None) -> list[dict]:
+        """Every user's events with id > `after_id`, oldest first (what continual training reads)."""
+        clause, args = self._kinds_clause(kinds)
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, user_id, item_id, kind, value, created_at FROM events WHERE id > ?" + clause + " ORDER BY id",
+                (int(after_id), *args)).fetchall()
+        return [dict(id=r[0], user_id=r[1], item_id=r[2], kind=r[3], value=r[4], created_at=r[5]) for r in rows]
+
+    def count_after(self, after_id: int = 0, kinds: tuple[str, ...] | None = None) -> int:
+        clause, args = self._kinds_clause(kinds)
+        with self._lock:
+            return int(self.conn.execute("SELECT COUNT(*) FROM events WHERE id > ?" + clause,
+                                         (int(after_id), *args)).fetchone()[0])
+
+    def last_event_id(self) -> int:
+        """The newest event id ever handed out (AUTOINCREMENT: ids of forgotten events are never reused)."""
+        with self._lock:
+            row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return int(row[0]) if row else 0
 
     def events(self, user_id: str) -> list[dict]:
         with self._lock:

@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import math
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ import torch
 from .catalog import Catalog
 from .config import Config
 from .errors import ChatrecError
-from .fusion import LOSSES, FusionConfig, FusionModel, UserTable
+from .fusion import LOSSES, FusionConfig, FusionModel, UserTable, row_losses
 
 CHECKPOINT = "fusion.pt"
 TRAIN_HINT = "run `chatrec train` to train the reranker for this catalog and embedder"
@@ -123,8 +124,13 @@ class TrainResult:
 def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str = "bpr", epochs: int = 20,
         batch_size: int = 1024, lr: float = 2e-3, weight_decay: float = 0.1, n_neg: int = 4, seed: int = 0,
         patience: int = 3, validate: Callable[[FusionModel], float] | None = None, progress: bool = True,
-        threads: int = 1) -> TrainResult:
-    """Train on (user, item) positives with uniformly sampled negatives; keep the best epoch by `validate`."""
+        threads: int = 1, weights: np.ndarray | None = None, labels: np.ndarray | None = None,
+        desc: str = "epoch") -> TrainResult:
+    """Train on (user, item) positives with uniformly sampled negatives; keep the best epoch by `validate`.
+
+    `weights` and `labels` (+1 / -1 per row) are for feedback rows (chatrec/continual.py): weak positives
+    count less, and -1 rows are explicit negatives (see `fusion.row_losses`). Without them every row is a
+    positive of weight 1, as in MovieLens training."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
@@ -137,7 +143,12 @@ def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str 
     set_seed(seed)
     accelerator = Accelerator()
     loss_fn = LOSSES[loss]
-    pairs = torch.utils.data.TensorDataset(torch.as_tensor(train.user), torch.as_tensor(train.item))
+    weighted = weights is not None or labels is not None
+    columns = [torch.as_tensor(train.user), torch.as_tensor(train.item)]
+    if weighted:
+        columns.append(torch.as_tensor(np.ones(len(train)) if weights is None else weights, dtype=torch.float32))
+        columns.append(torch.as_tensor(np.ones(len(train)) if labels is None else labels, dtype=torch.float32))
+    pairs = torch.utils.data.TensorDataset(*columns)
     loader = torch.utils.data.DataLoader(pairs, batch_size=batch_size, shuffle=True,
                                          generator=torch.Generator().manual_seed(seed))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -152,12 +163,18 @@ def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str 
         start = time.time()
         model.train()
         total, steps = 0.0, 0
-        bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+        bar = tqdm(loader, desc=f"{desc} {epoch}/{epochs}", unit="batch", leave=False,
                    disable=not progress or not accelerator.is_local_main_process)
-        for users, items in bar:
+        for batch in bar:
+            users, items = batch[0], batch[1]
             neg = torch.randint(0, n_items, (len(users), n_neg), device=users.device)
             logits = model(table.batch(users), torch.cat([items.unsqueeze(1), neg], 1), exclude=items)
-            batch_loss = loss_fn(logits[:, 0], logits[:, 1:])
+            if weighted:
+                w = batch[2]
+                per_row = row_losses(loss, logits[:, 0], logits[:, 1:], batch[3])
+                batch_loss = (w * per_row).sum() / w.sum().clamp_min(1e-9)
+            else:
+                batch_loss = loss_fn(logits[:, 0], logits[:, 1:])
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(batch_loss)
             optimizer.step()
@@ -177,7 +194,7 @@ def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str 
         curve.append(row)
         if progress and accelerator.is_local_main_process:
             extra = f", val {row['val']:.4f}" if "val" in row else ""
-            tqdm.write(f"epoch {epoch}: loss {row['loss']:.4f}{extra} ({row['seconds']:.1f} s)")
+            tqdm.write(f"{desc} {epoch}: loss {row['loss']:.4f}{extra} ({row['seconds']:.1f} s)")
         if validate is not None and bad >= patience:
             break
     if best_state is not None:
@@ -193,14 +210,14 @@ def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str 
 @torch.inference_mode()
 def score_all(model: FusionModel, table: UserTable, rows: np.ndarray, user_ids: np.ndarray | None = None,
               chunk: int = 32) -> np.ndarray:
-    """(len(rows), n_items) scores over the whole catalog; `user_ids` default to the rows (known users)."""
+    """(len(rows), n_items) scores over the whole catalog; `user_ids` default to the table's mapping (the rows)."""
     model.eval()
     iv = model.item_vectors()
     out = np.empty((len(rows), model.cfg.n_items), dtype=np.float32)
     rows_t = torch.as_tensor(np.asarray(rows, dtype=np.int64))
-    ids_t = rows_t if user_ids is None else torch.as_tensor(np.asarray(user_ids, dtype=np.int64))
+    ids_t = None if user_ids is None else torch.as_tensor(np.asarray(user_ids, dtype=np.int64))
     for lo in range(0, len(rows), chunk):
-        ub = table.batch(rows_t[lo: lo + chunk], ids_t[lo: lo + chunk])
+        ub = table.batch(rows_t[lo: lo + chunk], None if ids_t is None else ids_t[lo: lo + chunk])
         out[lo: lo + chunk] = model(ub, None, item_v=iv).numpy()
     return out
 
@@ -226,9 +243,18 @@ def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedde
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "extra": extra or {},
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # atomic: a crash mid-save leaves the previous checkpoint intact
+    # a temp name of its own per writer (a background fine-tune and a CLI run must not share one), in the same
+    # folder so os.replace stays a rename on one file system
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic: a crash mid-save leaves the previous checkpoint intact
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -332,20 +358,17 @@ def holdout_last(data: Interactions, frac: float = 0.1) -> tuple[Interactions, I
     return data.subset(~val), data.subset(val)
 
 
-def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None = None, progress: bool = True,
-                  seed: int = 0, model_params: dict | None = None, train_params: dict | None = None) -> dict:
-    """Train the fusion model on the catalog's interactions and save the checkpoint; returns a summary."""
-    from .catalog import load_catalog
+def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, loss: str | None = None,
+                epochs: int | None = None, progress: bool = True, seed: int = 0, model_params: dict | None = None,
+                train_params: dict | None = None) -> tuple[TrainResult, dict]:
+    """Train a fresh fusion model on `data` (its last 10% per user validate); returns the result and the
+    checkpoint metadata `extra` that continual training relies on."""
     from .evaluate import make_validator
 
-    start = time.time()
-    catalog = load_catalog(config.catalog)
-    folder = Path(config.catalog) if Path(config.catalog).is_dir() else Path(config.catalog).parent
-    data = load_interactions(folder, catalog)
-    vectors, emb_name = item_text_vectors(config, catalog)
     fit_rows, val_rows = holdout_last(data)
     cfg = FusionConfig(n_users=data.n_users, n_items=data.n_items, n_genres=max(1, len(catalog.genres)),
                        text_dim=vectors.shape[1], ref_year=float(data.last_year().max()), **(model_params or {}))
+    torch.manual_seed(seed)  # the initial weights too: `fit` seeds only what happens after them
     model = build_model(cfg, catalog, vectors, fit_rows)
     table = user_table(model, fit_rows)
     kwargs = {k: v for k, v in DEFAULTS.items() if k not in ("loss", "epochs")}
@@ -353,10 +376,37 @@ def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None
     result = fit(model, table, fit_rows, loss=loss or DEFAULTS["loss"], epochs=epochs or DEFAULTS["epochs"],
                  seed=seed, validate=make_validator(table, fit_rows, val_rows, seed=seed), progress=progress,
                  **kwargs)
+    extra = {"loss": loss or DEFAULTS["loss"], "best_epoch": result.best_epoch, "val_ndcg@10": result.best_val,
+             "curve": result.curve, "interactions": len(data), "seed": seed, "train_params": kwargs,
+             # what `chatrec train --incremental` needs to rebuild the same validation slice and to know which
+             # feedback events this checkpoint has learned from (none: full training reads ratings.csv only)
+             "base_stamp": data_stamp(data), "events_until": 0, "events_trained": 0, "incremental_runs": []}
+    return result, extra
+
+
+def data_stamp(data: Interactions) -> dict:
+    """A cheap fingerprint of training interactions: enough to notice that ratings.csv changed."""
+    return {"rows": len(data), "users": int(data.n_users),
+            "time_max": int(data.time.max()) if len(data) else 0,
+            "checksum": int((data.user.astype(np.int64) * 7919 + data.item * 31 + data.time).sum() % (2**61 - 1))}
+
+
+def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None = None, progress: bool = True,
+                  seed: int = 0, model_params: dict | None = None, train_params: dict | None = None) -> dict:
+    """Train the fusion model on the catalog's interactions and save the checkpoint; returns a summary."""
+    from .catalog import load_catalog
+
+    start = time.time()
+    catalog = load_catalog(config.catalog)
+    data = load_interactions(catalog_folder(config), catalog)
+    vectors, emb_name = item_text_vectors(config, catalog)
+    result, extra = train_model(catalog, vectors, data, loss=loss, epochs=epochs, progress=progress, seed=seed,
+                                model_params=model_params, train_params=train_params)
     path = save_checkpoint(result.model, checkpoint_path(config), catalog=catalog, embedder_name=emb_name,
-                           user_keys=data.user_keys,
-                           extra={"loss": loss or DEFAULTS["loss"], "best_epoch": result.best_epoch,
-                                  "val_ndcg@10": result.best_val, "curve": result.curve,
-                                  "interactions": len(data)})
+                           user_keys=data.user_keys, extra=extra)
     return {"path": str(path), "best_epoch": result.best_epoch, "val_ndcg@10": result.best_val,
             "epochs_run": len(result.curve), "seconds": time.time() - start, "interactions": len(data)}
+
+
+def catalog_folder(config: Config) -> Path:
+    return Path(config.catalog) if Path(config.catalog).is_dir() else Path(config.catalog).parent
