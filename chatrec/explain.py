@@ -99,10 +99,24 @@ def unsupported_facts(sentence: str, item: Item, wish_text: str = "") -> list[st
     return bad
 
 
+def _empty_praise(sentence: str) -> bool:
+    """Too short to say why ("A great choice!"), or a small model looping ("title, title, title, ...")."""
+    if re.search(r"[\u4e00-\u9fff]", sentence):
+        return len(re.findall(r"[\u4e00-\u9fff]", sentence)) < 6
+    words = re.findall(r"[a-z']+", sentence.lower())
+    if len(words) < 5:
+        return True
+    counts: dict[str, int] = {}
+    for w in words:
+        if len(w) > 3:
+            counts[w] = counts.get(w, 0) + 1
+    return any(c >= 3 for c in counts.values())
+
+
 def grounded(sentence: str, item: Item, catalog: Catalog, wish_text: str = "") -> bool:
     """Accept an LLM sentence only if it names no catalog title other than the item's own and states no name,
     number or award-like fact that the item's fields (or the wish) don't contain."""
-    if not sentence or len(sentence) > 400 or len(sentence.split()) < 3:
+    if not sentence or len(sentence) > 400 or _empty_praise(sentence):
         return False
     if unsupported_facts(sentence, item, wish_text):
         return False

@@ -62,3 +62,9 @@ def test_reading_stops_after_the_first_sentence():
     assert _first_sentence(gen) == "Rated 3.5/5 by many. A second"
     assert closed  # the stream was closed, so a real model stops generating
     assert _first_sentence(iter(["只有", "一句。", "后面"])) == "只有一句。"
+
+
+@pytest.mark.parametrize("sentence", ["A great choice!", "The film's title, title, title, title, title.",
+                                      "Great film. Great film. Great film. Great film."])
+def test_empty_praise_and_loops_are_rejected(catalog, sentence):
+    assert not grounded(sentence, catalog["1"], catalog)
