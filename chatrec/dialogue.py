@@ -28,6 +28,7 @@ from .errors import ChatrecError
 from .explain import LLMExplainer, template_reason
 from .index import VectorIndex, open_or_build
 from .intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
+from .lang import detect, genre_label, join, t
 from .llm import get_llm, load_prompt
 from .profile import (CLEAR, CRITIQUE, DISLIKE, LIKE, RATING, SEEN, Profile, ProfileStore, move_vector, open_store,
                       replay_vector)
@@ -55,6 +56,8 @@ class DialogueState:
     shown: list[str] = field(default_factory=list)
     last_items: list[str] = field(default_factory=list)
     turns: int = 0
+    within: list[str] = field(default_factory=list)  # only these items: a director's films, a series
+    within_names: list[str] = field(default_factory=list)
 
     def start_request(self, intent: Intent) -> None:
         """A new request replaces the session's constraints (the stored profile stays)."""
@@ -64,6 +67,7 @@ class DialogueState:
         self.genres_any = intent.genres_any
         self.year_min, self.year_max = intent.year_min, intent.year_max
         self.wish_text, self.avoid_text = intent.wish_text, intent.avoid_text
+        self.within, self.within_names = [], []
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:
         """A critique narrows or shifts the current request."""
@@ -100,6 +104,10 @@ class DialogueState:
 def _add_words(text: str, words: str) -> str:
     return " ".join(dict.fromkeys((text + " " + words).split()))
 
+
+# the notes `Retriever.candidates` returns when it loosens a constraint -> their message keys
+_RELAX_KEYS = {"“all of those genres” to “any of them”": "relax_genres_any", "the year range": "relax_years",
+               "the genre filter": "relax_genres", "“only their films”": "relax_within"}
 
 NOVELTY_SCALE = 0.4  # novelty 1.0 outweighs the popularity prior (popularity_weight 0.15) by a wide margin
 
@@ -176,7 +184,7 @@ class Recommender:
             return self._user_locks.setdefault(user_id, threading.Lock())
 
     def recommend(self, req: Request, profile: Profile, n: int | None = None, *, settings: "Settings | None" = None,
-                  explain: bool = True) -> tuple[list[Recommendation], list[str]]:
+                  explain: bool = True, lang: str = "en") -> tuple[list[Recommendation], list[str]]:
         """Retrieve, rerank and pick `n` items for `req`. `settings` are one person's knobs (list length,
         diversity, novelty, LLM on/off); `explain=False` gives catalog-template reasons only, so a caller can
         show the list at once and stream the LLM's reasons after it (`ChatSession.handle_stream`)."""
@@ -202,9 +210,9 @@ class Recommender:
         recs = []
         for j in order:
             item = self.catalog.items[int(positions[j])]
-            reason = template_reason(item, req.wish_text, req.genres_in, seeds)
+            reason = template_reason(item, req.wish_text, req.genres_in, seeds, lang=lang)
             if explain and settings.use_llm and self.explainer is not None:
-                reason = self.explainer.reason(item, req.wish_text, reason)
+                reason = self.explainer.reason(item, req.wish_text, reason, lang=lang)
             recs.append(Recommendation(item, float(scores[j]), reason))
         return recs, relaxed
 
@@ -230,6 +238,7 @@ class ChatSession:
         self.settings = Settings()
         self._explain_inline = True  # handle_stream turns this off to show the list before the LLM's reasons
         self._recent: list[float] = []  # times of recent messages, for the per-session rate limit
+        self.lang = "en"  # the language of the last message with letters in it: replies follow it
 
     # ------------------------------------------------------------ public verbs
     def handle(self, line: str) -> dict:
@@ -240,7 +249,7 @@ class ChatSession:
             kind = RATING if kind == "rate" else kind
             return self.feedback(pos, kind, float(value) if value is not None else None)
         if isinstance(line, str) and line.strip().startswith("/"):
-            return self._reply("Commands: /like N, /dislike N, /seen N, /rate N STARS (1-5).", Intent("chitchat"))
+            return self._reply(t("commands_help", self.lang), Intent("chitchat"))
         return self.turn(line)
 
     def handle_stream(self, line: str):
@@ -260,7 +269,7 @@ class ChatSession:
         for it in result["items"]:
             item = self.rec.catalog.get(it["item_id"])
             old = it["explanation"]
-            new = explainer.reason(item, wish, old) if item is not None else old
+            new = explainer.reason(item, wish, old, lang=self.lang) if item is not None else old
             if new != old:
                 result = copy.deepcopy(result)
                 target = next(x for x in result["items"] if x["item_id"] == it["item_id"])
@@ -280,22 +289,21 @@ class ChatSession:
         return False
 
     def turn(self, message) -> dict:
+        if isinstance(message, str):
+            self.lang = detect(message[:2000]) or self.lang
         if self._rate_limited():
-            return self._reply(f"You're sending messages faster than {self.rec.config.rate_limit_per_minute} a "
-                               "minute; please wait a few seconds and try again.", Intent("chitchat", unclear=True))
+            return self._reply(t("rate_limited", self.lang, limit=self.rec.config.rate_limit_per_minute),
+                               Intent("chitchat", unclear=True))
         if not isinstance(message, str):
-            return self._reply("Please send your message as text.", Intent("chitchat", unclear=True))
+            return self._reply(t("not_text", self.lang), Intent("chitchat", unclear=True))
         if not message.strip():
-            return self._reply("Tell me what you feel like watching, for example “something like Alien but "
-                               "less gory” or “comedies from the 90s”.", Intent("chitchat", unclear=True))
+            return self._reply(t("empty", self.lang), Intent("chitchat", unclear=True))
         limit = self.rec.config.max_message_chars
         if len(message) > limit:
-            return self._reply(f"That message is {len(message):,} characters long; please keep it under "
-                               f"{limit:,} characters.", Intent("chitchat", unclear=True))
+            return self._reply(t("too_long", self.lang, n=len(message), limit=limit), Intent("chitchat", unclear=True))
         text = clean_message(message, limit)
         if not text:
-            return self._reply("I couldn't read any text in that message. Tell me what you'd like to watch.",
-                               Intent("chitchat", unclear=True))
+            return self._reply(t("unreadable", self.lang), Intent("chitchat", unclear=True))
         return self._guarded(lambda: self._turn(text), text)
 
     def critique(self, name: str, position: int | None = None) -> dict:
@@ -303,13 +311,13 @@ class ChatSession:
         name = str(name).lower().strip().replace(" ", "_")
         intent = Intent("refine", critiques=[name], refs=[position] if isinstance(position, int) else [])
         if name not in CRITIQUES:
-            return self._reply(f"Unknown critique {name!r}: use one of {', '.join(CRITIQUES)}.", intent)
+            return self._reply(t("unknown_critique", self.lang, name=name, names=", ".join(CRITIQUES)), intent)
         if not self.state.last_items:
-            return self._reply("There is no list to refine yet: ask me for something first.", intent)
+            return self._reply(t("no_list_refine", self.lang), intent)
         if name in ("more_like", "less_like"):
             n = len(self.state.last_items)
             if not isinstance(position, int) or not 1 <= position <= n:
-                return self._reply(f"Which item? Give a number from 1 to {n}, e.g. “more like #2”.", intent)
+                return self._reply(t("which_item", self.lang, n=n), intent)
         return self._guarded(lambda: self._apply_refine(intent), name)
 
     def remove(self, item_id: str) -> dict:
@@ -318,7 +326,7 @@ class ChatSession:
         item = self.rec.catalog.get(str(item_id))
         if item is None or item.item_id not in (set(self.profile.liked) | set(self.profile.disliked)
                                                 | set(self.profile.seen) | set(self.profile.ratings)):
-            return self._reply("That item is not in your profile.", intent)
+            return self._reply(t("not_in_profile", self.lang), intent)
         def run():
             store, vectors, index_of = self.rec.store, self.rec.index.vectors, self.rec.catalog.index_of
             store.record(self.user_id, CLEAR, item.item_id)
@@ -326,7 +334,7 @@ class ChatSession:
                                 lambda i: vectors[index_of[i]] if i in index_of else None, self.rec.config.profile_rate)
             store.save_vector(self.user_id, vec)
             self.profile = store.load(self.user_id)
-            return self._reply(f"Removed {item.label} from your profile.", intent)
+            return self._reply(t("removed", self.lang, item=item.label), intent)
         return self._guarded(run, "remove")
 
     def forget(self) -> dict:
@@ -335,8 +343,7 @@ class ChatSession:
             n = self.rec.store.forget(self.user_id)
             self.state = DialogueState()
             self.profile = self.rec.store.load(self.user_id)
-            return self._reply(f"Done: I deleted your profile and {n} feedback events. We start from scratch.",
-                               Intent("chitchat"))
+            return self._reply(t("forgot", self.lang, n=n), Intent("chitchat"))
         return self._guarded(run, "forget")
 
     def onboard(self, genres: list[str] | None = None, favourites: str = "") -> dict:
@@ -347,8 +354,7 @@ class ChatSession:
         found = [t[0] for t in self.rec.rules.find_titles(favourites)] if favourites else []
         if not genres and not found:
             if favourites:
-                return self._reply("I couldn't find those titles in the catalog. Try the exact title, or pick "
-                                   "a few genres.", Intent("chitchat", unclear=True))
+                return self._reply(t("onboard_none", self.lang), Intent("chitchat", unclear=True))
             intent = Intent("recommend", unclear=False)
             return self._guarded(lambda: self._recommend(intent), "onboard")
         intent = Intent("recommend", liked=list(dict.fromkeys(found)), genres_in=genres, genres_any=True)
@@ -371,43 +377,39 @@ class ChatSession:
                 return fn()
         except ChatrecError as exc:
             self.state = saved
-            return self._reply(f"Sorry, I can't do that right now: {exc}", Intent("chitchat", unclear=True))
+            return self._reply(t("cant_now", self.lang, exc=exc), Intent("chitchat", unclear=True))
         except Exception:
             self.state = saved
             log.exception("step failed for %r", str(what)[:200])
-            return self._reply("Sorry, something went wrong on my side. Nothing you told me was lost; "
-                               "please try again.", Intent("chitchat", unclear=True))
+            return self._reply(t("oops", self.lang), Intent("chitchat", unclear=True))
 
     def feedback(self, position: int, kind: str, value: float | None = None) -> dict:
         intent = Intent("feedback", sentiment=kind, refs=[position] if isinstance(position, int) else [])
         if kind not in FEEDBACK_KINDS:
-            return self._reply(f"Unknown feedback {kind!r}: use like, dislike, seen or rating.", intent)
+            return self._reply(t("unknown_feedback", self.lang, kind=kind), intent)
         if not self.state.last_items:
-            return self._reply("There is no list to give feedback on yet: ask me for something first.", intent)
+            return self._reply(t("no_list", self.lang), intent)
         n = len(self.state.last_items)
         if not isinstance(position, int) or isinstance(position, bool) or not 1 <= position <= n:
-            return self._reply(f"There is no item {position} in the last list; it has {n} "
-                               f"item{'s' if n != 1 else ''} (1–{n}).", intent)
+            return self._reply(t("no_item", self.lang, pos=position, n=n, s="s" if n != 1 else ""), intent)
         if kind == RATING and (value is None or not 1 <= value <= 5):
-            return self._reply("A rating is a number of stars from 1 to 5, e.g. /rate 2 4.", intent)
+            return self._reply(t("rating_range", self.lang), intent)
         item = self.rec.catalog[self.state.last_items[position - 1]]
         already = {LIKE: self.profile.liked, DISLIKE: self.profile.disliked, SEEN: self.profile.seen}.get(kind, [])
         if item.item_id in already:  # a double click must not move the profile twice
-            return self._reply(f"Already noted: {item.label} is in your {kind}s.", intent)
+            return self._reply(t("already", self.lang, item=item.label, kind=kind), intent)
         try:
             with self.rec.user_lock(self.user_id):
                 self._record(kind, item, value)
         except ChatrecError as exc:
-            return self._reply(f"Sorry, I could not save that: {exc}", intent)
+            return self._reply(t("save_failed", self.lang, exc=exc), intent)
         except Exception:
             log.exception("feedback failed")
-            return self._reply("Sorry, I could not save that feedback; please try again.", intent)
+            return self._reply(t("save_failed_retry", self.lang), intent)
         if kind == RATING:
-            return self._reply(f"Saved: {item.label}, {value:g}/5.", intent)
-        words = {LIKE: f"Noted: you like {item.label}. I'll look for more like it.",
-                 DISLIKE: f"Got it: {item.label} won't come back, and I'll steer away from it.",
-                 SEEN: f"Noted: you've seen {item.label}; I won't suggest it again."}
-        return self._reply(words[kind], intent)
+            return self._reply(t("rated", self.lang, item=item.label, stars=f"{value:g}"), intent)
+        words = {LIKE: "liked", DISLIKE: "disliked", SEEN: "seen"}
+        return self._reply(t(words[kind], self.lang, item=item.label), intent)
 
     def profile_json(self) -> dict:
         """What chatrec believes about this user, in words a person can check."""
@@ -447,24 +449,22 @@ class ChatSession:
         intent = parser.parse(text, ParseContext(list(state.last_items)))
         if getattr(parser, "failures", 0) > failures and not self.llm_notice_given:
             self.llm_notice_given = True  # said once per conversation, then the rule path quietly carries on
-            self.notice = "(The language model isn't answering right now, so I'm using my built-in parser.)"
+            self.notice = t("llm_down", self.lang)
         kind = intent.kind
         if kind == "goodbye":
-            return self._reply("Goodbye! Your likes and dislikes are saved for next time.", intent)
+            return self._reply(t("goodbye", self.lang), intent)
         if kind == "chitchat":
-            return self._reply("Hi! I recommend films from a catalog of "
-                               f"{len(self.rec.catalog):,} titles. Tell me a film you love, a genre, a decade or a "
-                               "mood, e.g. “something like Alien but less gory”.", intent)
+            return self._reply(t("chitchat", self.lang, n=len(self.rec.catalog)), intent)
         if kind == "ask_about_item":
             return self._about(intent, text)
         if kind == "feedback":
             return self._text_feedback(intent)
         # durable likes/dislikes of titles the person named with feeling ("I loved Up", "I hated Titanic")
-        if re.search(r"\b(loved?|liked|enjoyed|adored?|favou?rite)\b", text, re.I):
+        if re.search(r"\b(loved?|liked|enjoyed|adored?|favou?rite)\b|(?<!不)(?<!不太)喜欢|(?<!不)爱看|最爱", text, re.I):
             for item_id in intent.liked:
                 if item_id not in self.profile.liked:
                     self._record(LIKE, self.rec.catalog[item_id])
-        if re.search(r"\b(hated?|disliked?|didn'?t like|can'?t stand)\b", text, re.I):
+        if re.search(r"\b(hated?|disliked?|didn'?t like|can'?t stand)\b|不喜欢|讨厌|受不了", text, re.I):
             for item_id in intent.disliked:
                 if item_id not in self.profile.disliked:
                     self._record(DISLIKE, self.rec.catalog[item_id])
@@ -472,7 +472,14 @@ class ChatSession:
             return self._apply_refine(intent)
         if not intent.unclear:
             state.start_request(intent)
+            self._set_within(intent)
         return self._recommend(intent)
+
+    def _set_within(self, intent: Intent) -> None:
+        """A named director, studio or series ("宫崎骏的动画", "Nolan films") limits the picks to their films."""
+        if intent.collections:
+            self.state.within = self.rec.rules.collection_items(intent.collections)
+            self.state.within_names = list(intent.collections)
 
     def _apply_refine(self, intent: Intent) -> dict:
         state = self.state
@@ -483,6 +490,7 @@ class ChatSession:
             self.rec.store.record(self.user_id, CRITIQUE, label)
             self.profile.critiques = (self.profile.critiques + [label])[-10:]
         state.refine(intent, self.rec.catalog)
+        self._set_within(intent)
         return self._recommend(intent)
 
     def _recommend(self, intent: Intent) -> dict:
@@ -495,62 +503,74 @@ class ChatSession:
                 wish_text=state.wish_text, avoid_text=state.avoid_text, seeds=state.seeds, negatives=state.negatives,
                 genres_in=state.genres_in, genres_any=state.genres_any, genres_out=state.genres_out,
                 year_min=state.year_min,
-                year_max=state.year_max, exclude=exclude,
+                year_max=state.year_max, exclude=exclude, within=list(state.within),
             )
-        recs, relaxed = self.rec.recommend(req, self.profile, settings=self.settings, explain=self._explain_inline)
+        recs, relaxed = self.rec.recommend(req, self.profile, settings=self.settings, explain=self._explain_inline,
+                                           lang=self.lang)
         if not recs:
-            return self._reply("I found nothing in the catalog that fits all of that. Try loosening a constraint "
-                               "(a genre, the years) or ask for something else.", intent)
+            return self._reply(t("nothing_found", self.lang), intent)
         state.last_items = [r.item.item_id for r in recs]
         state.shown.extend(i for i in state.last_items if i not in state.shown)
         lines = [self._lead(intent, req, relaxed)]
+        zh_names = self.rec.rules.zh_names if self.lang == "zh" else {}
         for n, r in enumerate(recs, 1):
-            lines.append(f"{n}. {r.item.label} — {r.explanation}")
-        lines.append("Tell me what you think (“I liked the second one”, “older”, “no horror”) or use /like N.")
+            zh = f"《{zh_names[r.item.item_id]}》" if r.item.item_id in zh_names else ""
+            lines.append(f"{n}. {zh}{r.item.label} — {r.explanation}")
+        lines.append(t("list_hint", self.lang))
         return self._reply("\n".join(lines), intent, recs)
 
     def _lead(self, intent: Intent, req: Request, relaxed: list[str]) -> str:
-        cat = self.rec.catalog
+        cat, lang = self.rec.catalog, self.lang
+        zh = lang == "zh"
         if intent.unclear:
-            lead = ("I'm not sure what you meant, so here are picks based on your profile"
-                    if self.profile.vector is not None else "I'm not sure what you meant, so here are some popular, "
-                    "well-liked picks")
+            lead = t("unclear_profile" if self.profile.vector is not None else "unclear_popular", lang)
         else:
             parts = []
             if req.seeds:
-                parts.append("like " + ", ".join(cat[i].title for i in req.seeds[:3]))
+                names = self.rec.rules.zh_names
+                titles = [f"《{names.get(i, cat[i].title)}》" if zh else cat[i].title for i in req.seeds[:3]]
+                parts.append(t("lead_like", lang, titles=("、" if zh else ", ").join(titles)))
+            if self.state.within_names and req.within:
+                parts.append(t("lead_from", lang, names=join([self.rec.rules.collection_name(k, lang)
+                                                              for k in self.state.within_names], lang)))
             if req.genres_in:
-                parts.append((" or " if req.genres_any else " and ").join(req.genres_in).lower())
+                genres = [genre_label(g, lang) if zh else g.lower() for g in req.genres_in]
+                parts.append(("或" if req.genres_any else "、").join(genres) if zh else
+                             (" or " if req.genres_any else " and ").join(genres))
             if req.genres_out:
-                parts.append("no " + ", ".join(g.lower() for g in req.genres_out))
+                genres = [genre_label(g, lang) if zh else g.lower() for g in req.genres_out]
+                parts.append(t("lead_no", lang, genres=("、" if zh else ", ").join(genres)))
             if req.year_min or req.year_max:
                 parts.append(f"{req.year_min or '…'}–{req.year_max or '…'}")
             if req.wish_text:
                 parts.append(f"“{req.wish_text}”")
             if req.avoid_text:
-                parts.append(f"less {req.avoid_text}")
-            lead = "Here are some picks" + (f" ({'; '.join(parts)})" if parts else " for you")
+                parts.append(t("lead_less", lang, words=req.avoid_text))
+            lead = t("picks", lang) + (("（" + "；".join(parts) + "）") if zh else f" ({'; '.join(parts)})") \
+                if parts else t("picks_for_you", lang)
         if relaxed:
-            lead += f". Nothing matched everything, so I loosened {' and '.join(relaxed)}"
-        return lead + ":"
+            what = [t(_RELAX_KEYS[r], lang) if r in _RELAX_KEYS else r for r in relaxed]
+            lead += t("relaxed", lang, what=join(what, lang))
+        return lead + ("：" if zh else ":")
 
     def _about(self, intent: Intent, text: str) -> dict:
         item = self.rec.catalog.get(intent.about_item) if intent.about_item else None
+        lang = self.lang
         if item is None:
-            n = len(self.state.last_items)
-            return self._reply(f"Which film do you mean? Name it, or say “tell me about #2” (the last list has {n}).",
-                               intent)
-        facts = [f"{item.label}"]
+            return self._reply(t("which_film", lang, n=len(self.state.last_items)), intent)
+        zh_name = self.rec.rules.zh_names.get(item.item_id) if lang == "zh" else None
+        facts = [f"《{zh_name}》{item.label}" if zh_name else f"{item.label}"]
         if item.genres:
-            facts.append(f"Genres: {', '.join(item.genres)}.")
+            sep = "、" if lang == "zh" else ", "
+            facts.append(t("about_genres", lang, genres=sep.join(genre_label(g, lang) for g in item.genres)))
         if item.overview:
-            facts.append(item.overview)
+            facts.append(t("about_overview_en", lang) + item.overview)
         if item.tags:
-            facts.append(f"Tags: {', '.join(item.tags)}.")
+            facts.append(t("about_tags", lang, tags=", ".join(item.tags)))
         if item.rating_mean:
-            facts.append(f"Rated {item.rating_mean:.1f}/5 by {item.rating_count} people.")
-        if re.search(r"\b(who|director|directed|cast|stars?|actors?)\b", text, re.I):
-            facts.append("(The catalog doesn't list directors or cast, so I can't tell you who made it.)")
+            facts.append(t("about_rating", lang, mean=item.rating_mean, count=item.rating_count))
+        if re.search(r"\b(who|director|directed|cast|stars?|actors?)\b|导演|谁拍|主演|演员|谁演", text, re.I):
+            facts.append(t("about_no_people", lang))
         return self._reply("\n".join(facts), intent)
 
     def _text_feedback(self, intent: Intent) -> dict:
@@ -559,15 +579,16 @@ class ChatSession:
         if not refs and len(state.last_items) == 1:
             refs = [1]
         if not refs:
-            return self._reply("Which one? Say e.g. “I liked the second one”, or use /like 2 or /dislike 3.", intent)
+            return self._reply(t("which_one", self.lang), intent)
         kind = intent.sentiment or LIKE
         said = []
         for r in refs:
             item = self.rec.catalog[state.last_items[r - 1]]
             self._record(kind, item)
             said.append(item.label)
-        verb = {LIKE: "you like", DISLIKE: "you don't like", SEEN: "you've seen"}[kind]
-        return self._reply(f"Noted: {verb} {', '.join(said)}. Ask for more whenever you like.", intent)
+        verb = t({LIKE: "verb_like", DISLIKE: "verb_dislike", SEEN: "verb_seen"}[kind], self.lang)
+        return self._reply(t("noted_text", self.lang, verb=verb, items=("、" if self.lang == "zh" else ", ").join(said)),
+                           intent)
 
     def _reply(self, text: str, intent: Intent, recs: list[Recommendation] | None = None) -> dict:
         if self.notice:

@@ -13,7 +13,9 @@ from .catalog import Catalog, Item, normalize_title
 
 
 def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | None = None,
-                    seeds: list[Item] | None = None) -> str:
+                    seeds: list[Item] | None = None, lang: str = "en") -> str:
+    if lang == "zh":
+        return _template_reason_zh(item, wish_text, genres_wanted, seeds)
     bits: list[str] = []
     wanted = [g for g in item.genres if g in (genres_wanted or [])]
     if wanted:
@@ -37,6 +39,38 @@ def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | 
         bits.append(f"a {kind} pick{f' from {item.year}' if item.year else ''} close to what you described")
     reason = "; ".join(bits)
     return reason[0].upper() + reason[1:] + "."
+
+
+def _template_reason_zh(item: Item, wish_text: str, genres_wanted: list[str] | None, seeds: list[Item] | None) -> str:
+    """The same facts as the English template, in Simplified Chinese (genres named in Chinese; tags and the
+    words found in the English overview stay as the catalog writes them)."""
+    from .lang import genre_label
+
+    def genres(gs):
+        return "、".join(genre_label(g, "zh") for g in gs)
+
+    bits: list[str] = []
+    wanted = [g for g in item.genres if g in (genres_wanted or [])]
+    if wanted:
+        bits.append(f"是你想要的{genres(wanted)}片")
+    for seed in seeds or []:
+        shared = [g for g in item.genres if g in seed.genres]
+        if shared:
+            bits.append(f"和《{seed.title}》一样是{genres(shared[:3])}片")
+            break
+    words = _wish_words(wish_text)
+    text = normalize_title(" ".join((item.overview, " ".join(item.tags), " ".join(item.genres))))
+    hits = [w for w in words if re.search(rf"\b{re.escape(w)}", text)]
+    if hits:
+        bits.append("简介里提到" + "、".join(f"“{w}”" for w in hits[:3]))
+    if item.tags and not hits:
+        bits.append("观众给它的标签有" + "、".join(f"“{tag}”" for tag in item.tags[:3]))
+    if item.rating_mean and item.rating_count >= 10:
+        bits.append(f"{item.rating_count} 人评分，平均 {item.rating_mean:.1f}/5")
+    if not bits:
+        kind = genres(item.genres[:3]) if item.genres else ""
+        bits.append(f"{f'{item.year} 年的' if item.year else ''}{kind}{'片' if kind else '电影'}，和你描述的接近")
+    return "；".join(bits) + "。"
 
 
 def _join(words: list[str]) -> str:
@@ -68,6 +102,10 @@ def titles_in_text(text: str, catalog: Catalog, min_words: int = 2) -> set[str]:
 # them only when the item's own fields do.
 _FACT_WORDS = {"oscar", "oscars", "award", "awards", "directed", "director", "starring", "stars", "actor", "actress",
                "disney", "pixar", "marvel", "sequel", "prequel", "remake", "franchise", "budget", "box"}
+# the same in Chinese: a Chinese explanation that says any of these is not shown (the item's fields are English,
+# so they can never support one)
+_ZH_FACT_WORDS = re.compile(r"奥斯卡|金球|获奖|得奖|大奖|提名|导演|执导|主演|演员|饰演|出演|迪士尼|皮克斯|漫威|续集|前传|翻拍|"
+                            r"票房|预算|改编自|原著|根据.{0,6}改编|真实事件|真人真事")
 
 
 def unsupported_facts(sentence: str, item: Item, wish_text: str = "") -> list[str]:
@@ -118,7 +156,7 @@ def grounded(sentence: str, item: Item, catalog: Catalog, wish_text: str = "") -
     number or award-like fact that the item's fields (or the wish) don't contain."""
     if not sentence or len(sentence) > 400 or _empty_praise(sentence):
         return False
-    if unsupported_facts(sentence, item, wish_text):
+    if unsupported_facts(sentence, item, wish_text) or _ZH_FACT_WORDS.search(sentence):
         return False
     letters = sum(ch.isalpha() or ch.isspace() for ch in sentence)
     if letters < 0.8 * len(sentence):  # markup, code or noise, not a sentence
@@ -161,16 +199,20 @@ class LLMExplainer:
     def __init__(self, llm, prompt: str, catalog: Catalog, max_tokens: int = 60):
         self.llm, self.prompt, self.catalog, self.max_tokens = llm, prompt, catalog, max_tokens
 
-    def reason(self, item: Item, wish_text: str, fallback: str) -> str:
+    def reason(self, item: Item, wish_text: str, fallback: str, lang: str = "en") -> str:
+        """One sentence from the LLM (in Simplified Chinese when `lang` is "zh"), or `fallback`."""
         fields = (f"Title: {item.title}\nYear: {item.year or 'unknown'}\nGenres: {', '.join(item.genres) or 'unknown'}\n"
                   f"Tags: {', '.join(item.tags) or 'none'}\nOverview: {item.overview or 'none'}")
         messages = [{"role": "system", "content": self.prompt},
-                    {"role": "user", "content": f"{fields}\n\nThe user asked for: {wish_text or 'a good pick'}"}]
+                    {"role": "user", "content": f"{fields}\n\nThe user asked for: {wish_text or 'a good pick'}"
+                     + ("\n\nAnswer in Simplified Chinese (简体中文)." if lang == "zh" else "")}]
         try:
             text = _first_sentence(self.llm.generate(messages, max_tokens=self.max_tokens, stream=True))
         except Exception:
             return fallback
-        first = re.split(r"(?<=[.!?])\s", text)[0] if text else ""
+        first = re.split(r"(?<=[.!?])\s|(?<=[。！？])", text)[0] if text else ""
         if leaks(first, self.prompt) or not grounded(first, item, self.catalog, wish_text):
             return fallback
+        if lang == "zh" and len(re.findall(r"[\u4e00-\u9fff]", first)) < 4:
+            return fallback  # asked for Chinese, answered in English: the Chinese template reads better
         return first

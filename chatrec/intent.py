@@ -9,10 +9,12 @@ An unclear message becomes `recommend` with `unclear=True`: the plain recommende
 """
 from __future__ import annotations
 
+import csv
 import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from .catalog import Catalog, normalize_title
 
@@ -35,6 +37,7 @@ class Intent:
     refs: list[int] = field(default_factory=list)  # 1-based positions in the last list
     sentiment: str | None = None  # feedback: "like" | "dislike" | "seen"
     critiques: list[str] = field(default_factory=list)  # "older", "newer", "lighter", "darker", "more_like", "less_like", "other"
+    collections: list[str] = field(default_factory=list)  # named sets of items: a director's films, a series
     unclear: bool = False
     source: str = "rules"
 
@@ -110,6 +113,156 @@ ZH_TITLES = {
     "蜘蛛侠": "Spider-Man", "复仇者联盟": "The Avengers", "死侍": "Deadpool", "角斗士": "Gladiator",
     "记忆碎片": "Memento", "天使爱美丽": "Amelie", "放牛班的春天": "The Chorus", "这个杀手不太冷": "Léon: The Professional",
 }
+# Chinese words of film wishes -> English words the catalog's texts use (plots, tags), so that an English-only
+# embedder can serve a Chinese wish ("query translation"). Matched longest first as substrings of the Chinese
+# part of the wish; written from general vocabulary, not from the benchmark's requests.
+ZH_WISH_WORDS = {
+    # creatures and beings
+    "恐龙": "dinosaur dinosaurs", "僵尸": "zombie zombies", "丧尸": "zombie zombies", "吸血鬼": "vampire vampires",
+    "狼人": "werewolf", "外星人": "alien aliens extraterrestrial", "外星": "alien aliens", "怪兽": "monster monsters",
+    "怪物": "monster monsters", "鬼魂": "ghost ghosts", "幽灵": "ghost ghosts", "鬼": "ghost ghosts",
+    "机器人": "robot robots", "人工智能": "artificial intelligence AI", "超级英雄": "superhero superheroes",
+    "超能力": "superpowers", "巫师": "wizard wizards", "女巫": "witch witches", "魔法": "magic wizard", "魔法师": "wizard",
+    "龙": "dragon dragons", "鲨鱼": "shark sharks", "狗": "dog dogs", "小狗": "dog puppy", "猫": "cat cats",
+    "马": "horse horses", "熊": "bear", "猴子": "monkey apes", "猩猩": "ape apes gorilla", "企鹅": "penguin penguins",
+    "动物": "animals", "美人鱼": "mermaid", "人鱼": "mermaid", "公主": "princess", "王子": "prince", "国王": "king",
+    "女王": "queen", "骑士": "knight knights", "武士": "samurai", "忍者": "ninja", "海盗": "pirate pirates",
+    "牛仔": "cowboy cowboys", "间谍": "spy spies espionage", "特工": "secret agent spy", "杀手": "hitman assassin killer",
+    "刺客": "assassin", "连环杀手": "serial killer", "警察": "police cop", "侦探": "detective", "律师": "lawyer court",
+    "医生": "doctor", "士兵": "soldier soldiers", "军队": "army soldiers", "黑客": "hacker hackers", "小丑": "clown joker",
+    "圣诞老人": "santa claus christmas", "天使": "angel", "魔鬼": "devil demon", "恶魔": "demon devil possession",
+    "神": "god gods", "上帝": "god", "耶稣": "jesus", "克隆": "clone clones", "变种人": "mutants",
+    # settings and things
+    "太空": "space astronaut", "宇宙": "space universe", "外太空": "outer space", "宇航员": "astronaut astronauts",
+    "火星": "mars", "月球": "moon lunar", "星球": "planet planets", "飞船": "spaceship", "潜艇": "submarine",
+    "海底": "underwater ocean", "大海": "sea ocean", "海洋": "ocean sea", "沙漠": "desert", "丛林": "jungle",
+    "森林": "forest woods", "岛": "island", "荒岛": "deserted island stranded", "山": "mountain", "雪": "snow",
+    "监狱": "prison", "学校": "school", "高中": "high school", "大学": "college university", "医院": "hospital",
+    "法庭": "courtroom trial", "赌场": "casino gambling", "银行": "bank", "城堡": "castle", "火车": "train",
+    "飞机": "airplane plane", "汽车": "car cars", "赛车": "racing race car", "船": "ship boat", "电脑": "computer",
+    "网络": "internet online", "游戏": "game video game", "电子游戏": "video game", "虚拟现实": "virtual reality",
+    "梦境": "dreams dream", "梦": "dream dreams", "时间旅行": "time travel", "穿越时空": "time travel",
+    "穿越": "time travel", "时光机": "time machine", "平行宇宙": "parallel universe", "未来": "future futuristic",
+    "末日": "apocalypse post-apocalyptic end of the world", "世界末日": "apocalypse end of the world",
+    "核战争": "nuclear war", "瘟疫": "plague virus epidemic", "病毒": "virus outbreak", "灾难": "disaster",
+    "地震": "earthquake", "火山": "volcano", "龙卷风": "tornado", "洪水": "flood", "小行星": "asteroid",
+    "纽约": "new york", "巴黎": "paris", "伦敦": "london", "东京": "tokyo", "日本": "japan japanese",
+    "中国": "china chinese", "香港": "hong kong", "印度": "india indian", "韩国": "korea korean", "法国": "france french",
+    "意大利": "italy italian", "德国": "germany german", "俄罗斯": "russia russian", "苏联": "soviet",
+    "美国": "america american", "英国": "britain british england", "非洲": "africa", "墨西哥": "mexico",
+    "拉斯维加斯": "las vegas", "好莱坞": "hollywood", "农村": "rural countryside", "小镇": "small town",
+    "郊区": "suburbs suburban", "城市": "city",
+    # events and themes
+    "抢劫": "heist robbery", "劫案": "heist robbery", "盗窃": "theft heist", "越狱": "prison escape", "逃亡": "escape on the run",
+    "复仇": "revenge", "报仇": "revenge", "谋杀": "murder", "凶杀": "murder", "绑架": "kidnapping",
+    "毒品": "drugs", "贩毒": "drug dealer drugs", "黑手党": "mafia mob", "帮派": "gang gangs", "腐败": "corruption",
+    "阴谋": "conspiracy", "政治": "politics political", "总统": "president", "选举": "election", "革命": "revolution",
+    "二战": "world war ii wwii nazis", "第二次世界大战": "world war ii wwii", "一战": "world war i",
+    "越战": "vietnam war", "越南战争": "vietnam war", "纳粹": "nazis", "大屠杀": "holocaust", "内战": "civil war",
+    "冷战": "cold war", "恐怖分子": "terrorists terrorism", "战斗": "battle fight", "武术": "martial arts",
+    "功夫": "kung fu martial arts", "武侠": "martial arts wuxia swordsman", "拳击": "boxing boxer", "摔跤": "wrestling",
+    "体育": "sports", "运动": "sports", "足球": "soccer football", "橄榄球": "american football", "篮球": "basketball",
+    "棒球": "baseball", "冰球": "hockey", "网球": "tennis", "高尔夫": "golf", "冲浪": "surfing", "滑雪": "skiing",
+    "国际象棋": "chess", "象棋": "chess", "赛马": "horse racing", "奥运": "olympics",
+    "音乐": "music musician", "音乐家": "musician", "摇滚": "rock and roll rock band", "乐队": "band",
+    "爵士": "jazz", "歌手": "singer", "跳舞": "dance dancing", "舞蹈": "dance dancing", "芭蕾": "ballet",
+    "美食": "food cooking", "做饭": "cooking", "厨师": "chef cooking", "烹饪": "cooking chef", "餐厅": "restaurant",
+    "婚礼": "wedding", "结婚": "marriage wedding", "离婚": "divorce", "婚姻": "marriage", "出轨": "affair infidelity",
+    "初恋": "first love", "爱情故事": "love story", "恋爱": "love romance", "约会": "dating",
+    "友情": "friendship friends", "友谊": "friendship", "朋友": "friends", "兄弟": "brothers", "姐妹": "sisters",
+    "父子": "father son", "母女": "mother daughter", "父女": "father daughter", "母子": "mother son", "亲情": "family",
+    "家人": "family", "家庭": "family", "孩子": "children kids", "青春": "coming of age teen youth", "成长": "coming of age",
+    "青少年": "teen teenagers", "校园": "high school campus", "毕业": "graduation", "老人": "old age elderly",
+    "死亡": "death", "自杀": "suicide", "疾病": "illness disease", "癌症": "cancer", "残疾": "disability",
+    "自闭症": "autism", "精神病": "mental illness insanity", "心理": "psychological", "失忆": "amnesia memory loss",
+    "记忆": "memory memories", "梦想": "dreams ambition", "励志": "inspirational", "真实故事": "true story based on a true story",
+    "真实事件": "based on a true story true story", "传记": "biography biopic", "历史": "history historical",
+    "古代": "ancient", "中世纪": "medieval", "古罗马": "ancient rome roman", "罗马": "rome roman", "希腊": "greek greece",
+    "埃及": "egypt", "圣经": "bible biblical", "宗教": "religion religious", "神话": "mythology myth",
+    "童话": "fairy tale", "寓言": "fable", "冒险": "adventure", "探险": "expedition exploration adventure", "寻宝": "treasure hunt",
+    "宝藏": "treasure", "公路": "road trip", "公路旅行": "road trip", "旅行": "journey travel trip", "生存": "survival",
+    "求生": "survival", "反乌托邦": "dystopia dystopian", "乌托邦": "utopia", "赛博朋克": "cyberpunk",
+    "蒸汽朋克": "steampunk", "超现实": "surreal", "黑色幽默": "dark comedy black comedy", "讽刺": "satire",
+    "恶搞": "parody spoof", "模仿": "parody", "荒诞": "absurd", "烧脑": "mind-bending twist", "反转": "plot twist twist ending",
+    "结局反转": "twist ending", "血腥": "gore gory violent", "暴力": "violence violent", "温馨": "heartwarming",
+    "感人": "touching moving emotional", "催泪": "tearjerker sad", "悲伤": "sad", "治愈": "heartwarming feel-good",
+    "轻松": "light-hearted", "搞怪": "quirky", "浪漫": "romantic", "性感": "sexy", "恐怖": "horror scary",
+    "吓人": "scary", "紧张": "tense suspense", "刺激": "thrilling exciting", "动作场面": "action scenes",
+    "特效": "special effects", "视觉效果": "visual effects", "黑白": "black and white", "默片": "silent film",
+    "经典": "classic", "老电影": "old classic", "获奖": "award winning", "奥斯卡": "oscar academy award",
+    "独立电影": "independent indie", "小众": "obscure", "冷门": "underrated", "高分": "highly rated", "好评": "acclaimed",
+    "邪教": "cult", "驱魔": "exorcism", "鬼屋": "haunted house", "闹鬼": "haunted", "诅咒": "curse cursed",
+    "灵异": "supernatural paranormal", "超自然": "supernatural", "外星入侵": "alien invasion", "入侵": "invasion",
+    "实验": "experiment", "科学家": "scientist", "发明": "inventor invention", "疯狂科学家": "mad scientist",
+    "记者": "journalist reporter", "新闻": "news journalism", "作家": "writer author", "画家": "painter artist",
+    "艺术": "art artist", "摄影": "photographer", "演员": "actor actress", "电影拍摄": "filmmaking",
+    "商业": "business", "金融": "finance wall street", "华尔街": "wall street", "股票": "stock market",
+    "骗子": "con man con artist", "诈骗": "con swindle", "骗局": "con scam", "赌博": "gambling", "扑克": "poker",
+    "圣诞": "christmas", "圣诞节": "christmas", "万圣节": "halloween", "感恩节": "thanksgiving", "新年": "new year",
+    "夏天": "summer", "冬天": "winter", "雨": "rain", "夜晚": "night",
+    "女性": "women female", "女权": "feminist feminism", "同性恋": "gay lesbian homosexuality", "种族": "racism race",
+    "移民": "immigrants immigration", "奴隶": "slavery slaves", "贫穷": "poverty", "无家可归": "homeless",
+}
+# Chinese genre words that say more than the genre: the rest is kept in the wish, as the English word is
+ZH_GENRE_SENSE = {"太空": "space", "黑帮": "gangster mafia", "警匪": "cops", "鬼片": "ghost", "家庭": "family",
+                  "全家": "family", "孩子": "kids", "小孩": "kids", "搞笑": "funny", "推理": "detective whodunit",
+                  "动漫": "anime", "卡通": "cartoon"}
+
+ALIASES_PATH = Path(__file__).resolve().parents[1] / "data" / "movielens" / "aliases_zh.csv"
+
+
+@dataclass
+class Collection:
+    """A named set of catalog items: a director's (actor's, studio's) films, or a film series."""
+    key: str
+    kind: str  # "person" | "series"
+    names: list[str]
+    items: list[str]
+
+
+def load_aliases(catalog: Catalog, path: Path | str | None = ALIASES_PATH) -> tuple[dict[str, str], dict[str, Collection]]:
+    """(Chinese film title -> item id, collection key -> Collection) from the shipped alias table, kept only where
+    the film is in `catalog`: the row's id when that id has the row's title, else the title (and year) looked up."""
+    titles: dict[str, str] = {}
+    groups: dict[str, Collection] = {}
+    if path is None or not Path(path).exists():
+        return titles, groups
+    by_title: dict[tuple[str, str], str | None] = {}
+
+    def resolve(row) -> str | None:
+        key = (row["title"], row.get("year") or "")
+        if key in by_title:
+            return by_title[key]
+        item = catalog.get(row["movie_id"])
+        found = None
+        if item is not None and normalize_title(item.title) == normalize_title(row["title"]):
+            found = item.item_id
+        else:
+            year = int(row["year"]) if (row.get("year") or "").isdigit() else None
+            for name in dict.fromkeys([row["title"], row["title"].split(":")[0]]):
+                hits = [p for p in catalog.titles.exact(name) if year is None or catalog.items[p].year in (None, year)]
+                if hits:
+                    found = catalog.items[hits[0]].item_id
+                    break
+        by_title[key] = found
+        return found
+
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            item_id = resolve(row)
+            if item_id is None:
+                continue
+            names = [n for n in row["zh"].split("|") + row["en"].split("|") if n.strip()]
+            if row["kind"] == "title":
+                for name in names:
+                    titles.setdefault(name, item_id)
+                continue
+            group = groups.setdefault(row["key"], Collection(row["key"], row["kind"], names, []))
+            if item_id not in group.items:
+                group.items.append(item_id)
+    return titles, groups
+
+
 _ZH = re.compile(r"[\u3400-\u9fff]")
 _ZH_NEG = r"(?:不要|不想看?|不看|不喜欢|不爱|讨厌|除了|(?<!有)没有|不需要|不用|受不了|别(?![的人]))"
 _ZH_NEG_BEFORE = re.compile(_ZH_NEG + r"[^，。,.!！?？;；、\s]{0,4}\s*$")
@@ -263,7 +416,7 @@ def _is_cjk(token: str) -> bool:
 class RuleParser:
     name = "rules"
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, aliases: Path | str | None = ALIASES_PATH):
         self.catalog = catalog
         self._vocab: set[str] | None = None
         lower_vocab = {g.lower(): g for g in catalog.genres}
@@ -274,11 +427,25 @@ class RuleParser:
         self.zh_genre_words = dict(sorted(((w, g) for w, g in ZH_GENRE_WORDS.items() if g in catalog.genres),
                                           key=lambda kv: -len(kv[0])))
         self._fuzzy_genre_keys = [w for w in self.genre_words if len(w) >= 5 and " " not in w]
-        self.zh_titles: dict[str, str] = {}
-        for zh, title in sorted(ZH_TITLES.items(), key=lambda kv: -len(kv[0])):
+        alias_titles, self.collections = load_aliases(catalog, aliases)
+        zh_titles = dict(alias_titles)
+        self.zh_names: dict[str, str] = {}  # item id -> its usual Chinese title, for Chinese replies
+        for name, item_id in alias_titles.items():
+            if _ZH.search(name):
+                self.zh_names.setdefault(item_id, name)
+        for zh, title in ZH_TITLES.items():  # built-in names for catalogs the shipped table does not cover
             hits = catalog.titles.exact(title)
-            if hits:
-                self.zh_titles[zh] = catalog.items[hits[0]].item_id
+            if hits and zh not in zh_titles:
+                zh_titles[zh] = catalog.items[hits[0]].item_id
+        self.zh_titles = dict(sorted(zh_titles.items(), key=lambda kv: -len(kv[0])))
+        # other names of films (Chinese release titles, short English names) as token runs of `_norm`
+        self._alias_runs = sorted(((tuple(_norm(name).split()), i) for name, i in zh_titles.items() if _norm(name)),
+                                  key=lambda ni: -len("".join(ni[0])))
+        # collection names as token runs of `_norm`, longest first: ("宫","崎","骏") / ("hayao","miyazaki")
+        self._collection_names = sorted(
+            ((tuple(_norm(name).split()), key) for key, c in self.collections.items() for name in c.names if _norm(name)),
+            key=lambda nk: -len("".join(nk[0])))
+        self._wish_words = sorted(ZH_WISH_WORDS.items(), key=lambda kv: -len(kv[0]))
         # How ordinary is a word? Document frequency over the catalog's descriptions: "thing", "night" and
         # "perfect" are everyday words even though films carry them as titles; "matrix" and "fargo" are not.
         self._df: dict[str, int] = {}
@@ -293,6 +460,57 @@ class RuleParser:
         self._popular = counts[int(0.9 * (len(counts) - 1))] if counts else 0  # top 10% by ratings
 
     # -- slots
+    def find_collections(self, text: str) -> list[tuple[str, int, int]]:
+        """Named sets of films in `text`: [(collection key, start, end)] with token spans of `_norm(text)`.
+
+        A person or studio counts wherever named (宫崎骏, Miyazaki, 皮克斯). A series counts only when the
+        message asks for the series (星球大战系列, 星球大战的电影, "the Star Wars films", "all the Bond films");
+        otherwise its name is a title like any other (像星球大战那样的 = films like Star Wars)."""
+        words = _norm(text).split()
+        taken = [False] * len(words)
+        found = []
+        for tokens, key in self._collection_names:
+            n = len(tokens)
+            for start in range(0, len(words) - n + 1):
+                if tuple(words[start:start + n]) != tokens or any(taken[start:start + n]):
+                    continue
+                if not _is_cjk(tokens[0]) and len("".join(tokens)) < 3:
+                    continue
+                if self.collections[key].kind == "series" and not self._asks_for_series(words, start, start + n):
+                    continue
+                found.append((key, start, start + n))
+                for j in range(start, start + n):
+                    taken[j] = True
+        found.sort(key=lambda f: f[1])
+        return found
+
+    @staticmethod
+    def _asks_for_series(words: list[str], start: int, end: int) -> bool:
+        after = "".join(words[end:end + 4])
+        before = " ".join(words[max(0, start - 3):start])
+        if re.match(r"(?:的)?(?:系列|三部曲|全集|所有|全部|电影|影片|片子|几部|每一部)", after) or \
+                re.search(r"(所 有|全 部|整 个)\s*(的\s*)?$", before):
+            return True
+        nxt = " ".join(words[end:end + 2])
+        return bool(re.match(r"(films?|movies?|series|saga|trilogy|franchise)\b", nxt)) or \
+            bool(re.search(r"\b(all|every|each)( of)?( the)?$", before))
+
+    def collection_name(self, key: str, lang: str = "en") -> str:
+        """宫崎骏 / Hayao Miyazaki: how a reply names a collection."""
+        names = self.collections[key].names if key in self.collections else []
+        if lang == "zh":
+            return next((n for n in names if _ZH.search(n)), key)
+        return key
+
+    def collection_items(self, keys: list[str]) -> list[str]:
+        """The catalog ids of the named collections, in the table's order, without repeats."""
+        out: list[str] = []
+        for key in keys:
+            for item_id in self.collections[key].items if key in self.collections else []:
+                if item_id not in out:
+                    out.append(item_id)
+        return out
+
     def find_titles(self, text: str) -> list[tuple[str, int, int, str]]:
         """Catalog titles mentioned in `text`: [(item_id, start, end, polarity)] with token spans of `_norm(text)`."""
         norm = _norm(text)
@@ -304,8 +522,8 @@ class RuleParser:
         quoted = {normalize_title(q) for q in re.findall(r"[\"“”'‘’「」『』]([^\"“”'‘’「」『』]{2,80})[\"“”'‘’「」『』]", text)}
         found: list[tuple[str, int, int, str]] = []
         taken = [False] * len(words)
-        for zh, item_id in self.zh_titles.items():  # Chinese names of known films: token runs of characters
-            chars = list(zh)
+        for chars, item_id in self._alias_runs:  # other names of known films: 千与千寻 -> Spirited Away
+            chars = list(chars)
             for start in range(0, len(words) - len(chars) + 1):
                 if words[start:start + len(chars)] == chars and not any(taken[start:start + len(chars)]):
                     found.append((item_id, start, start + len(chars), self._polarity(words, start)))
@@ -538,7 +756,10 @@ class RuleParser:
         if _ZH_GOODBYE.search(text) and len(norm.split()) <= 16 and not (request or film_words):
             return Intent("goodbye")
 
+        collections = self.find_collections(text)
         titles = self.find_titles(text)
+        if collections:  # "Hitchcock films" names the director, not the 2012 film called Hitchcock
+            titles = [t for t in titles if not any(t[1] < e and s < t[2] for _, s, e in collections)]
         genres_in, genres_out, soft = self.find_genres(normalize_title(text), text)
         year_min, year_max = self.find_years(text)
         refs = self.find_refs(text, len(context.last_items)) if has_list else []
@@ -564,12 +785,13 @@ class RuleParser:
             critiques.remove("more_like")
         if not refs:  # "like the matrix" names a title; "more like #2" points into the list
             critiques = [c for c in critiques if c not in ("more_like", "less_like")]
-        wish, avoid = self._wish(text, titles, soft)
+        wish, avoid = self._wish(text, titles + [(k, s, e, "") for k, s, e in collections], soft)
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
+                        collections=list(dict.fromkeys(k for k, _, _ in collections)),
                         genres_any=len(genres_in) > 1 and bool(re.search(r"\b(or|either)\b|或者|还是", norm)),
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques)
-        constraints = bool(genres_in or genres_out or year_min or year_max or soft)
+        constraints = bool(genres_in or genres_out or year_min or year_max or soft or collections)
 
         if self._asks_about(text, titles, refs):
             about = titles[0][0] if titles else self._ref_id(refs[0], context)
@@ -590,9 +812,9 @@ class RuleParser:
         refining = bool(_REFINING.search(text) or _ZH_REFINING.search(text))
         # after a list, a critique or a bare constraint ("no horror", "only 90s") narrows it; a fresh genre
         # wish with no refining word ("comedies from the 90s", "something different: a western") starts anew
-        fresh = set(critiques) <= {"other"} and genres_in and not refs and not refining
+        fresh = set(critiques) <= {"other"} and (genres_in or collections) and not refs and not refining
         if has_list and not fresh and (critiques or (avoid and not liked) or _MORE_OF_THE_SAME.search(text) or
-                                       (constraints and not liked and (not genres_in or refining))):
+                                       (constraints and not liked and (not (genres_in or collections) or refining))):
             intent.kind = "refine"
             return intent
         if titles or constraints or request:
@@ -665,14 +887,35 @@ class RuleParser:
         avoid = [m.group(1) for m in re.finditer(r"(?:别太|不要太|不太|不那么|少一?点)([\u3400-\u9fff]{2,4}?)(?=[的了吧呢啊]|$|\s|[^\u3400-\u9fff])", rest)]
         rest = re.sub(r"(?:别太|不要太|不太|不那么|少一?点)[\u3400-\u9fff]{2,4}?(?=[的了吧呢啊]|$|\s|[^\u3400-\u9fff])", " ", rest)
         rest = re.sub(_ZH_NEG + r"[\u3400-\u9fff]{0,3}?(?:片|电影|的)", " ", rest)
+        english: list[str] = []
         for word in self.zh_genre_words:
+            if word in rest and word in ZH_GENRE_SENSE:
+                english.append(ZH_GENRE_SENSE[word])
             rest = rest.replace(word, " ")
         rest = _ZH_DECADE.sub(" ", rest)
         rest = re.sub(r"(?:19|20)?\d*\s*年\s*(以后|之后|后|以来|起|以前|之前|前)?|第\s*[一二两三四五六七八九十\d]+\s*[部个]?", " ", rest)
         rest = re.sub(r"推荐|给我|我想看|想看|我想|有没有|有什么|来几部|来一部|来点|找几部|找一部|几部|一部|一些|一点|电影|影片|片子|"
-                      r"好看的?|经典的?|关于|类似的?|那种|风格|但是|但|而且|还有|请|谢谢|吧|吗|呢|啊|了|的|片|部|点|我|你|要|也|和",
+                      r"好看的?|经典的?|关于|类似的?|那种|风格|系列|三部曲|像|那样|一样|这样|之类|(?<!不)喜欢|爱看|但是|但|而且|还有|请|谢谢|吧|吗|呢|啊|了|的|片|部|点|我|你|要|也|和",
                       " ", rest)
+        # query translation: the Chinese words a film wish is made of, in the English the catalog is written in
+        for word, en in self._wish_words:
+            if word in rest:
+                english.append(en)
+                rest = rest.replace(word, " ")
+        avoid = [self.translate(a) for a in avoid]
+        if english:  # untranslated scraps next to translated words are noise to an English embedder
+            rest = re.sub(r"[\u3400-\u9fff]", " ", rest)
+        rest = " ".join(english + rest.split())
         return re.sub(r"\s+", " ", rest).strip(), avoid
+
+    def translate(self, zh: str) -> str:
+        """Chinese wish words in English where the table knows them (the rest is kept as it is)."""
+        out = []
+        for word, en in self._wish_words:
+            if word in zh:
+                out.append(en)
+                zh = zh.replace(word, " ")
+        return " ".join(out + zh.split())
 
 
 # ------------------------------------------------------------------ the LLM parser

@@ -29,6 +29,7 @@ class Request:
     year_min: int | None = None
     year_max: int | None = None
     exclude: set[str] = field(default_factory=set)
+    within: list[str] = field(default_factory=list)  # only these items (a director's films, a series), if any
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -68,9 +69,11 @@ class Retriever:
 
     @staticmethod
     def where(req: Request, relax: frozenset = frozenset()) -> dict | None:
-        """Chroma filter. `relax` may hold "genres_any" (any wanted genre will do), "years" and "genres"
-        (dropped)."""
+        """Chroma filter. `relax` may hold "genres_any" (any wanted genre will do), "years", "genres" and
+        "within" (dropped)."""
         clauses: list[dict] = []
+        if req.within and "within" not in relax:
+            clauses.append({"item_id": {"$in": sorted(set(req.within))}})
         if req.genres_in and "genres" not in relax:
             wanted = [{genre_key(g): True} for g in req.genres_in]
             if len(wanted) == 1:
@@ -106,6 +109,8 @@ class Retriever:
             steps.append(("years", "the year range"))
         if req.genres_in:
             steps.append(("genres", "the genre filter"))
+        if req.within:
+            steps.append(("within", "“only their films”"))
         relax: set[str] = set()
         notes: list[str] = []
         for n, (step, note) in enumerate(steps):

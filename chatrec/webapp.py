@@ -31,11 +31,20 @@ import gradio as gr
 from .config import Config
 from .dialogue import ChatSession, Recommender, Settings
 from .errors import ChatrecError
+from .lang import UI, from_accept_language, genre_label, t
 
-GREETING = "Hi! Tell me what you feel like watching, or pick a few genres under “New here?”."
-WELCOME_BACK = "Welcome back! I remember what you liked. What are you in the mood for?"
+GREETING = t("greeting", "en")
+WELCOME_BACK = t("welcome_back", "en")
 EXAMPLES = ["something like Alien but less gory", "comedies from the 90s", "a heist film, no horror",
-            "animated films for kids", "I loved Spirited Away"]
+            "animated films for kids", "I loved Spirited Away", "宫崎骏的动画", "九十年代的喜剧，不要爱情片"]
+
+
+def ui_i18n(rec: Recommender) -> gr.I18n:
+    """The interface strings in English and Simplified Chinese; the browser's locale picks one (zh, zh-CN, zh-TW
+    ... fall back to "zh"). Gradio translates only what the page itself shows: replies follow the chat's language."""
+    n = f"{len(rec.catalog):,}"
+    tables = {lang: {k: v.replace("{n}", n) for k, v in strings.items()} for lang, strings in UI.items()}
+    return gr.I18n(en=tables["en"], zh=tables["zh"], **{"zh-CN": tables["zh"]})
 
 
 class SessionRegistry:
@@ -103,9 +112,13 @@ CSS = """
 """
 
 
-def style() -> dict:
-    """Theme and CSS: in Gradio 6 these are `launch()` / `mount_gradio_app()` arguments."""
-    return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS}
+def style(rec: Recommender | None = None) -> dict:
+    """Theme, CSS and (given the recommender) the interface translations: in Gradio 6 these are `launch()` /
+    `mount_gradio_app()` arguments."""
+    out = {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS}
+    if rec is not None:
+        out["i18n"] = ui_i18n(rec)
+    return out
 
 STATUS = {"like": "👍 You liked this", "dislike": "👎 Won't come back", "seen": "👁 Seen — won't come back",
           "rating": "★ You rated it {stars}/5"}
@@ -113,12 +126,16 @@ CRITIQUE_LABELS = {"newer": "Newer", "older": "Older", "lighter": "Lighter", "da
                    "more_like": "More like", "less_like": "Less like"}
 
 
+def _status(kind: str, lang: str, stars: str = "") -> str:
+    return t(f"status_{kind}", lang, stars=stars) if kind == "rating" else t(f"status_{kind}", lang)
+
+
 def _short(text: str, limit: int = 220) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def _card_markdown(rec: Recommender, n: int, card: dict) -> str:
+def _card_markdown(rec: Recommender, n: int, card: dict, lang: str = "en") -> str:
     """One card: title, year, genres, a short overview from the catalog, the reason, and what the user did."""
     item = rec.catalog.get(card["item_id"])
     title = html.escape(card["title"]) + (f" ({card['year']})" if card.get("year") else "")
@@ -126,17 +143,17 @@ def _card_markdown(rec: Recommender, n: int, card: dict) -> str:
              if card.get("genres") else ""]
     if item is not None and item.overview:
         lines.append(html.escape(_short(item.overview)))
-    lines.append(f"**Why:** {html.escape(card.get('explanation') or '')}")
+    lines.append(f"**{t('why', lang)}:** {html.escape(card.get('explanation') or '')}")
     if card.get("status"):
         lines.append(f"**{card['status']}**")
     return "\n\n".join(line for line in lines if line)
 
 
-def _card_updates(rec: Recommender, cards: list[dict]) -> list:
+def _card_updates(rec: Recommender, cards: list[dict], lang: str = "en") -> list:
     out = []
     for n in range(1, MAX_CARDS + 1):
         if n <= len(cards):
-            out += [gr.update(visible=True), gr.update(value=_card_markdown(rec, n, cards[n - 1])),
+            out += [gr.update(visible=True), gr.update(value=_card_markdown(rec, n, cards[n - 1], lang)),
                     gr.update(value=RATE_PROMPT)]
         else:
             out += [gr.update(visible=False), gr.update(value=""), gr.update(value=RATE_PROMPT)]
@@ -146,14 +163,18 @@ def _card_updates(rec: Recommender, cards: list[dict]) -> list:
 def _profile_view(session: ChatSession):
     """(markdown summary, removable entries) of what chatrec believes."""
     p = session.profile_json()
+    lang = session.lang
     def names(entries):
-        return ", ".join(html.escape(e["title"]) for e in entries[:15]) or "nothing yet"
-    lines = [f"**Liked:** {names(p['liked'])}", f"**Disliked:** {names(p['disliked'])}",
-             f"**Seen:** {names(p['seen'])}",
-             "**Ratings:** " + (", ".join(f"{html.escape(r['title'])} {r['stars']:g}★" for r in p["ratings"][:15])
-                                or "none yet"),
-             "**Favourite genres:** " + (", ".join(p["favourite_genres"]) or "not known yet"),
-             "**Recent critiques:** " + (", ".join(html.escape(c) for c in p["recent_critiques"]) or "none")]
+        return ", ".join(html.escape(e["title"]) for e in entries[:15]) or t("nothing_yet", lang)
+    def head(key):
+        return f"**{t(key, lang)}:** "
+    lines = [head("p_liked") + names(p["liked"]), head("p_disliked") + names(p["disliked"]),
+             head("p_seen") + names(p["seen"]),
+             head("p_ratings") + (", ".join(f"{html.escape(r['title'])} {r['stars']:g}★" for r in p["ratings"][:15])
+                                  or t("none_yet", lang)),
+             head("p_genres") + (", ".join(genre_label(g, lang) for g in p["favourite_genres"])
+                                 or t("not_known_yet", lang)),
+             head("p_critiques") + (", ".join(html.escape(c) for c in p["recent_critiques"]) or t("none", lang))]
     entries = {}
     for kind in ("liked", "disliked", "seen"):
         for e in p[kind]:
@@ -213,12 +234,14 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
             return (history, summary, gr.update(choices=list(entries), value=None), gr.update(),
                     *[gr.update() for _ in range(3 * MAX_CARDS)])
         return (history, summary, gr.update(choices=list(entries), value=None), cards,
-                *_card_updates(rec, cards))
+                *_card_updates(rec, cards, session.lang))
 
-    def on_load(saved_uid: str | None, key: str | None):
+    def on_load(saved_uid: str | None, key: str | None, request: gr.Request):
         key, session = registry.get(key, saved_uid or None)
+        if not session.state.turns:  # until the person writes, the browser's language is the best guess
+            session.lang = from_accept_language(request.headers.get("accept-language") if request else None)
         summary, entries = _profile_view(session)
-        greeting = WELCOME_BACK if entries else GREETING
+        greeting = t("welcome_back" if entries else "greeting", session.lang)
         return key, session.user_id, [{"role": "assistant", "content": greeting}], summary, \
             gr.update(choices=list(entries), value=None)
 
@@ -235,8 +258,9 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         if blank:
             key, adopted = registry.adopt(key, saved_uid)
             if adopted is not None:
+                adopted.lang = session.lang
                 summary, entries = _profile_view(adopted)
-                greeting = [{"role": "assistant", "content": WELCOME_BACK}] if entries else gr.update()
+                greeting = [{"role": "assistant", "content": t("welcome_back", adopted.lang)}] if entries else gr.update()
                 return key, gr.update(), greeting, summary, gr.update(choices=list(entries), value=None)
         return key, session.user_id, gr.update(), gr.update(), gr.update()
 
@@ -255,14 +279,14 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
     def card_feedback(slot: int, kind: str, stars, history: list, cards: list[dict], key: str | None):
         key, session = registry.get(key)
         if not cards or slot > len(cards):
-            return (key, *ui_outputs(session, history, None, "Ask me for something first."))
+            return (key, *ui_outputs(session, history, None, t("ask_first", session.lang)))
         if kind == "rating" and stars in (None, "", RATE_PROMPT):
             return (key, *ui_outputs(session, history, None))
         value = float(str(stars).rstrip("★")) if kind == "rating" else None
         result = session.feedback(slot, kind, value)
         cards = [dict(c) for c in cards]
         if result["intent"]["kind"] == "feedback" and not result["reply"].startswith(("Sorry", "There is")):
-            cards[slot - 1]["status"] = STATUS[kind].format(stars=f"{value:g}" if value else "")
+            cards[slot - 1]["status"] = _status(kind, session.lang, f"{value:g}" if value else "")
         return (key, *ui_outputs(session, history, cards, result["reply"]))
 
     def critique(name: str, slot: int | None, history: list, n_items, diversity, novelty, use_llm,
@@ -270,7 +294,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         key, session = registry.get(key)
         session.settings = Settings(n_items, diversity, novelty, bool(use_llm)).clamp()
         result = session.critique(name, slot)
-        said = CRITIQUE_LABELS.get(name, name) + (f" #{slot}" if slot else "")
+        said = (t(f"crit_{name}", session.lang) if name in CRITIQUE_LABELS else name) + (f" #{slot}" if slot else "")
         history = list(history or []) + [{"role": "user", "content": said}]
         return (key, *ui_outputs(session, history, result["items"] or None, result["reply"]))
 
@@ -278,7 +302,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         key, session = registry.get(key)
         _, entries = _profile_view(session)
         if not label or label not in entries:
-            return (key, *ui_outputs(session, history, None, "Choose an entry of your profile to remove."))
+            return (key, *ui_outputs(session, history, None, t("choose_entry", session.lang)))
         result = session.remove(entries[label])
         return (key, *ui_outputs(session, history, None, result["reply"]))
 
@@ -297,49 +321,47 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         key, session = registry.get(key)
         result = session.onboard(genres or [], favourites or "")
         said = ", ".join(genres or []) + (f" — {favourites}" if favourites else "")
-        history = list(history or []) + [{"role": "user", "content": html.escape(said or "Just show me something")}]
+        history = list(history or []) + [{"role": "user", "content": html.escape(said or t("just_show", session.lang))}]
         return (key, *ui_outputs(session, history, result["items"] or None, result["reply"]))
 
     def message_vote(data: gr.LikeData, history: list, key: str | None):
         key, session = registry.get(key)
-        note = ("Thanks! Glad that helped." if data.liked else
-                "Sorry about that. Tell me what to change (“older”, “no horror”, “more like #2”) or 👎 an item.")
+        note = t("vote_up" if data.liked else "vote_down", session.lang)
         return key, list(history or []) + [{"role": "assistant", "content": note}]
 
     # ---------------------------------------------------------------- layout
+    _ = ui_i18n(rec)  # the keys; launch()/mount() pass the same translations to Gradio
     with gr.Blocks(title="chatrec") as demo:
         key = gr.State(None)
         cards = gr.State([])
         uid = gr.BrowserState("", storage_key="chatrec_user", secret=secret)
-        gr.Markdown("## 🎬 chatrec\nTell me what you feel like watching. I pick from "
-                    f"{len(rec.catalog):,} films, say why each fits, and learn from every 👍, 👎 and critique.")
+        gr.Markdown(_("intro"))
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
-                chatbot = gr.Chatbot(label="Chat", height=460, elem_id="chat")
+                chatbot = gr.Chatbot(label=_("chat"), height=460, elem_id="chat")
                 with gr.Row():
-                    box = gr.Textbox(placeholder="e.g. something like Alien but less gory", show_label=False,
+                    box = gr.Textbox(placeholder=_("placeholder"), show_label=False,
                                      scale=5, max_length=rec.config.max_message_chars, autofocus=True)
-                    send = gr.Button("Send", variant="primary", scale=1, min_width=80)
+                    send = gr.Button(_("send"), variant="primary", scale=1, min_width=80)
                 with gr.Row():
-                    crit_buttons = {name: gr.Button(CRITIQUE_LABELS[name], size="sm", min_width=60)
+                    crit_buttons = {name: gr.Button(_(name), size="sm", min_width=60)
                                     for name in ("newer", "older", "lighter", "darker")}
-                gr.Examples(EXAMPLES, inputs=box, label="Try")
+                gr.Examples(EXAMPLES, inputs=box, label=_("try"))
             with gr.Column(scale=3, min_width=320):
-                gr.Markdown("### Recommendations", elem_id="cards-title")
-                empty_note = gr.Markdown("*Your picks appear here as cards: 👍, 👎, seen, rate, or ask for more "
-                                         "like one.*", elem_id="cards-empty")
+                gr.Markdown(_("recommendations"), elem_id="cards-title")
+                empty_note = gr.Markdown(_("cards_empty"), elem_id="cards-empty")
                 slots = []
                 for n in range(1, MAX_CARDS + 1):
                     with gr.Group(visible=False, elem_id=f"card-{n}", elem_classes=["chatrec-card"]) as group:
                         body = gr.Markdown(elem_classes=["chatrec-card-body"])
                         with gr.Row(elem_classes=["chatrec-card-actions"]):
                             buttons = {
-                                "like": gr.Button("👍 Like", size="sm", min_width=60, elem_id=f"like-{n}"),
-                                "dislike": gr.Button("👎 Dislike", size="sm", min_width=60, elem_id=f"dislike-{n}"),
-                                "seen": gr.Button("Seen it", size="sm", min_width=60, elem_id=f"seen-{n}"),
-                                "more_like": gr.Button("More like this", size="sm", min_width=90,
+                                "like": gr.Button(_("like"), size="sm", min_width=60, elem_id=f"like-{n}"),
+                                "dislike": gr.Button(_("dislike"), size="sm", min_width=60, elem_id=f"dislike-{n}"),
+                                "seen": gr.Button(_("seen"), size="sm", min_width=60, elem_id=f"seen-{n}"),
+                                "more_like": gr.Button(_("more_like"), size="sm", min_width=90,
                                                        elem_id=f"more-{n}"),
-                                "less_like": gr.Button("Less like this", size="sm", min_width=90,
+                                "less_like": gr.Button(_("less_like"), size="sm", min_width=90,
                                                        elem_id=f"less-{n}"),
                             }
                             rating = gr.Dropdown([RATE_PROMPT, "1★", "2★", "3★", "4★", "5★"], value=RATE_PROMPT,
@@ -348,29 +370,27 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
                     slots.append((n, group, body, buttons, rating))
         with gr.Row():
             with gr.Column(scale=1, min_width=280):
-                with gr.Accordion("Your profile", open=True):
-                    profile_md = gr.Markdown("**Liked:** nothing yet")
-                    entries = gr.Dropdown(choices=[], label="Remove an entry", interactive=True)
+                with gr.Accordion(_("your_profile"), open=True):
+                    profile_md = gr.Markdown(_("profile_empty"))
+                    entries = gr.Dropdown(choices=[], label=_("remove_entry"), interactive=True)
                     with gr.Row():
-                        remove_btn = gr.Button("Remove", size="sm")
-                        export_btn = gr.Button("Export JSON", size="sm")
-                        forget_btn = gr.Button("Forget me", size="sm", variant="stop")
-                    export_file = gr.File(label="Your data", visible=False)
+                        remove_btn = gr.Button(_("remove"), size="sm")
+                        export_btn = gr.Button(_("export"), size="sm")
+                        forget_btn = gr.Button(_("forget"), size="sm", variant="stop")
+                    export_file = gr.File(label=_("your_data"), visible=False)
             with gr.Column(scale=1, min_width=280):
-                with gr.Accordion("New here? Pick a few", open=False):
-                    genres = gr.CheckboxGroup(rec.catalog.genres, label="Genres you enjoy")
-                    favourites = gr.Textbox(label="Films you love (optional)", placeholder="e.g. Alien, Toy Story")
-                    start_btn = gr.Button("Start with these")
-                with gr.Accordion("Settings", open=False):
+                with gr.Accordion(_("new_here"), open=False):
+                    genres = gr.CheckboxGroup(rec.catalog.genres, label=_("genres_you_enjoy"))
+                    favourites = gr.Textbox(label=_("films_you_love"), placeholder=_("films_placeholder"))
+                    start_btn = gr.Button(_("start"))
+                with gr.Accordion(_("settings"), open=False):
                     n_items = gr.Slider(1, MAX_CARDS, value=min(rec.config.n_items, MAX_CARDS), step=1,
-                                        label="Number of picks")
+                                        label=_("n_picks"))
                     diversity = gr.Slider(0, 1, value=round(2 * (1 - rec.config.mmr_lambda), 2), step=0.05,
-                                          label="Diversity", info="0: the closest matches; 1: as varied as possible")
-                    novelty = gr.Slider(0, 1, value=0, step=0.05, label="Novelty",
-                                        info="0: popular films help; 1: favour lesser-known films")
+                                          label=_("diversity"), info=_("diversity_info"))
+                    novelty = gr.Slider(0, 1, value=0, step=0.05, label=_("novelty"), info=_("novelty_info"))
                     use_llm = gr.Checkbox(value=rec.llm is not None, interactive=rec.llm is not None,
-                                          label="Use the language model" + ("" if rec.llm is not None else
-                                                                           " (none configured: rules and templates)"))
+                                          label=_("use_llm" if rec.llm is not None else "use_llm_none"))
         # API-only endpoints, each with the same per-client session as the UI uses
         with gr.Row(visible=False):
             api_text = gr.Textbox()
@@ -432,7 +452,7 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
     demo = build_app(rec)
     # The rule path is fast and thread-safe; the embedded LLM serialises itself with a lock.
     demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
-    demo.launch(**{**style(), **launch_kwargs})
+    demo.launch(**{**style(rec), **launch_kwargs})
 
 
 def mount(app, path: str = "/chatrec", config: Config | None = None):
@@ -440,4 +460,4 @@ def mount(app, path: str = "/chatrec", config: Config | None = None):
     rec = Recommender.from_config(config or Config.from_env(), progress=True)
     demo = build_app(rec)
     demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
-    return gr.mount_gradio_app(app, demo, path=path, **style())
+    return gr.mount_gradio_app(app, demo, path=path, **style(rec))

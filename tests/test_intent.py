@@ -276,5 +276,7 @@ def test_suggestion_questions_why_questions_and_more_of_the_same():
 def test_chinese_wish_text_keeps_only_what_the_filters_do_not_say():
     assert RULES.parse("推荐几部九十年代的喜剧").wish_text == ""  # genre and decade are filters already
     intent = RULES.parse("我想看恐怖片，但别太血腥")
-    assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "血腥"
-    assert RULES.parse("有没有关于友情的电影").wish_text == "友情"
+    # ... and what is left is translated into the English the catalog is written in (query translation)
+    assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "gore gory violent"
+    assert RULES.parse("有没有关于友情的电影").wish_text == "friendship friends"
+    assert RULES.parse("有没有关于某某某的电影").wish_text == "某某某"  # unknown words stay as they are
