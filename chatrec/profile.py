@@ -9,6 +9,7 @@ The store is an interface (`ProfileStore`); `SQLiteStore` is the single-machine 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -130,6 +131,8 @@ CREATE TABLE IF NOT EXISTS profiles (
 class SQLiteStore:
     """One connection shared by all threads, writes serialised by a lock (no 'database is locked')."""
 
+    _errors: tuple = (sqlite3.Error,)  # what the driver raises; PostgresStore swaps in psycopg's
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
@@ -147,13 +150,13 @@ class SQLiteStore:
             ) from None
         self._lock = threading.Lock()
 
-    def _write(self, sql: str, args: tuple) -> sqlite3.Cursor:
+    def _write(self, sql: str, args: tuple):
         with self._lock:
             try:
                 cur = self.conn.execute(sql, args)
                 self.conn.commit()
                 return cur
-            except sqlite3.Error as exc:
+            except self._errors as exc:
                 self.conn.rollback()
                 raise StoreError(f"could not save to the profile database {self.path}: {exc}") from None
 
@@ -182,7 +185,7 @@ class SQLiteStore:
                 self.conn.executemany(
                     "INSERT INTO events(user_id, item_id, kind, value, created_at) VALUES (?, ?, ?, ?, ?)", checked)
                 self.conn.commit()
-            except sqlite3.Error as exc:
+            except self._errors as exc:
                 self.conn.rollback()
                 raise StoreError(f"could not save to the profile database {self.path}: {exc}") from None
         return self.last_event_id()
@@ -268,7 +271,7 @@ class SQLiteStore:
                 n = self.conn.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
                 self.conn.execute("DELETE FROM profiles WHERE user_id = ?", (user_id,))
                 self.conn.commit()
-            except sqlite3.Error as exc:
+            except self._errors as exc:
                 self.conn.rollback()
                 raise StoreError(f"could not delete from the profile database {self.path}: {exc}") from None
         return n
@@ -278,12 +281,120 @@ class SQLiteStore:
             self.conn.close()
 
 
+_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id BIGSERIAL PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value DOUBLE PRECISION,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_user ON events(user_id, id);
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT PRIMARY KEY,
+    vector BYTEA,
+    updated_at DOUBLE PRECISION NOT NULL
+);
+"""
+
+
+class _Rows:
+    """A fetched result: reads on PostgreSQL are fetched at once and their transaction ended, so no
+    connection sits "idle in transaction" between chat turns."""
+
+    def __init__(self, rows, rowcount):
+        self._rows, self.rowcount = rows, rowcount
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self):
+        return self._rows
+
+
+class _PGConnection:
+    """The few sqlite3-connection verbs SQLiteStore uses, on a psycopg connection (`?` becomes `%s`)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql: str, args: tuple = ()):
+        cur = self.conn.execute(sql.replace("?", "%s"), args)
+        if sql.lstrip().upper().startswith("SELECT"):
+            rows = cur.fetchall()
+            self.conn.commit()
+            return _Rows(rows, cur.rowcount)
+        return cur
+
+    def executemany(self, sql: str, rows) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), rows)
+
+    def executescript(self, script: str) -> None:
+        self.conn.execute(script)
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PostgresStore(SQLiteStore):
+    """The same store on a PostgreSQL server (`postgresql://user@host:5432/db`): the scale-out path, where
+    several app processes share one profile database. Needs `pip install "psycopg[binary]"`."""
+
+    def __init__(self, url: str):
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError(f"profile store {_redact(url)}: PostgreSQL needs psycopg; "
+                             "pip install 'psycopg[binary]'") from None
+        self._errors = (psycopg.Error,)
+        self.path = _redact(url)
+        try:
+            self.conn = _PGConnection(psycopg.connect(url, connect_timeout=10))
+            self.conn.executescript(_PG_SCHEMA)
+            self.conn.commit()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open the profile database {self.path}: {str(exc).strip()}. Check that the "
+                             "server runs and CHATREC_PROFILE_DB names it (postgresql://user@host:port/db).") from None
+        self._lock = threading.Lock()
+
+    def record(self, user_id: str, kind: str, item_id: str, value: float | None = None,
+               at: float | None = None) -> int:
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown feedback kind {kind!r}; expected one of {EVENT_KINDS}")
+        cur = self._write(
+            "INSERT INTO events(user_id, item_id, kind, value, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (user_id, str(item_id), kind, value, time.time() if at is None else float(at)),
+        )
+        return int(cur.fetchone()[0])
+
+    def last_event_id(self) -> int:
+        with self._lock:
+            last, called = self.conn.execute("SELECT last_value, is_called FROM events_id_seq").fetchone()
+        return int(last) if called else 0
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
 def open_store(url_or_path: str) -> ProfileStore:
-    """A path (or sqlite:///path) opens SQLite; server databases by URL come with the scale-out issue."""
+    """A path (or sqlite:///path) opens SQLite (the default, one machine); postgresql://… a server database."""
     if url_or_path.startswith("sqlite:///"):
         url_or_path = url_or_path[len("sqlite:///"):]
+    elif url_or_path.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(url_or_path)
     elif "://" in url_or_path:
-        raise StoreError(f"profile store {url_or_path!r}: only SQLite paths are supported so far")
+        raise StoreError(f"profile store {_redact(url_or_path)}: use a file path, sqlite:///path or "
+                         "postgresql://user@host:port/db")
     return SQLiteStore(url_or_path)
 
 

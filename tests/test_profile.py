@@ -49,8 +49,8 @@ def test_unknown_kind_and_unwritable_path(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match="CHATREC_PROFILE_DB"):
         SQLiteStore(blocker / "sub" / "p.sqlite3")
-    with pytest.raises(StoreError, match="only SQLite"):
-        open_store("postgresql://localhost/db")
+    with pytest.raises(StoreError, match="use a file path, sqlite:///path or postgresql://"):
+        open_store("redis://localhost/db")
 
 
 def test_move_vector_rule():
