@@ -92,7 +92,7 @@ ZH_GENRE_WORDS = {
     "悬疑": "Mystery", "推理": "Mystery", "犯罪": "Crime", "黑帮": "Crime", "警匪": "Crime", "战争": "War",
     "西部": "Western", "奇幻": "Fantasy", "魔幻": "Fantasy", "冒险": "Adventure", "剧情": "Drama",
     "歌舞": "Musical", "音乐剧": "Musical", "儿童": "Children", "家庭": "Children", "全家": "Children",
-    "孩子": "Children", "小孩": "Children", "黑色电影": "Film-Noir",
+    "孩子": "Children", "小孩": "Children", "黑色电影": "Film-Noir", "二战": "War", "越战": "War", "黑手党": "Crime",
 }
 # Chinese release titles of widely known films -> the catalog title; used only when that title is in the catalog
 ZH_TITLES = {
@@ -206,7 +206,7 @@ ZH_WISH_WORDS = {
 # Chinese genre words that say more than the genre: the rest is kept in the wish, as the English word is
 ZH_GENRE_SENSE = {"太空": "space", "黑帮": "gangster mafia", "警匪": "cops", "鬼片": "ghost", "家庭": "family",
                   "全家": "family", "孩子": "kids", "小孩": "kids", "搞笑": "funny", "推理": "detective whodunit",
-                  "动漫": "anime", "卡通": "cartoon"}
+                  "动漫": "anime", "卡通": "cartoon", "二战": "world war ii", "越战": "vietnam", "黑手党": "mafia"}
 
 ALIASES_PATH = Path(__file__).resolve().parents[1] / "data" / "movielens" / "aliases_zh.csv"
 
@@ -370,6 +370,8 @@ _NOT_A_WISH = re.compile(
     r"\b(loved?|liked?|enjoyed|hated?|disliked?|older|newer|earlier|recent|latest|lighter|darker|more|less|"
     r"tell|about|info|details|another|else|other|others|different|instead|hello|hi|hey|thanks|thank|you|"
     r"yes|no|not|ok|okay|what|should|we|my|it|this|those|these|one|\d+)\b", re.I)
+_TOPIC_HEADS = {"movies", "movie", "films", "film", "something", "anything", "stories", "story", "documentaries",
+                "documentary", "comedies", "dramas", "ones", "cartoons", "shows"}
 # Words so common that a title made only of them ("Up", "It", "Her", "Love") needs a clear cue to count.
 _COMMON = set("""a an the i me my you your it its he she her him his we us our they them their this that these those
 is are was were be been being am do does did done have has had go goes went gone get got make made see saw seen
@@ -416,8 +418,11 @@ def _is_cjk(token: str) -> bool:
 class RuleParser:
     name = "rules"
 
-    def __init__(self, catalog: Catalog, aliases: Path | str | None = ALIASES_PATH):
+    def __init__(self, catalog: Catalog, aliases: Path | str | None = ALIASES_PATH, translate: bool = True):
+        """`aliases`: the alias table (None: only the built-in Chinese titles); `translate`: put the Chinese words of
+        a wish into English (query translation) for an English-only embedder."""
         self.catalog = catalog
+        self.translate_wish = translate
         self._vocab: set[str] | None = None
         lower_vocab = {g.lower(): g for g in catalog.genres}
         self.genre_words = {w: g for w, g in GENRE_WORDS.items() if g in catalog.genres}
@@ -488,6 +493,11 @@ class RuleParser:
     def _asks_for_series(words: list[str], start: int, end: int) -> bool:
         after = "".join(words[end:end + 4])
         before = " ".join(words[max(0, start - 3):start])
+        if re.search(r"系列|三部曲|全集", "".join(words[start:end])) or \
+                re.search(r"\b(films|movies|series|saga|trilogy)\b", " ".join(words[start:end])):
+            return True  # the name says it: 星球大战系列, "Matrix trilogy"
+        if re.search(r"(像|类似|似|和|跟|同)\s*$|\b(like|than|similar to|as good as)$", before):
+            return False  # 像侏罗纪公园的电影 / films like Jurassic Park: the title, as a model to follow
         if re.match(r"(?:的)?(?:系列|三部曲|全集|所有|全部|电影|影片|片子|几部|每一部)", after) or \
                 re.search(r"(所 有|全 部|整 个)\s*(的\s*)?$", before):
             return True
@@ -564,7 +574,7 @@ class RuleParser:
                           for c in cased[start:start + n]) and cased[start][:1].isupper()
         whole = n == len(words)
         # a Latin-script run between Chinese words is a deliberate mention: "推荐一些像 The Matrix 的电影"
-        switched = has_cjk and (not prev or _is_cjk(prev)) and (not after or _is_cjk(after))
+        switched = has_cjk and (not prev or _is_cjk(prev)) and (not after or _is_cjk(after)) and (capitalised or n > 1)
         if all(t in _COMMON or t.isdigit() for t in tokens):
             if n >= 3 and cue:
                 return True
@@ -573,6 +583,8 @@ class RuleParser:
                 (switched and capitalised)
         if len(phrase) < 3:
             return False
+        if prev == "about" and start >= 2 and words[start - 2] in _TOPIC_HEADS and not capitalised:
+            return False  # "movies about robots" is a topic; "movies about Robots" or "tell me about robots" a title
         if cue or whole or switched or (capitalised and start > 0):
             return True
         if prev in ("with", "without", "some", "no", "any", "more", "less", "fewer", "many", "of"):
@@ -889,20 +901,20 @@ class RuleParser:
         rest = re.sub(_ZH_NEG + r"[\u3400-\u9fff]{0,3}?(?:片|电影|的)", " ", rest)
         english: list[str] = []
         for word in self.zh_genre_words:
-            if word in rest and word in ZH_GENRE_SENSE:
+            if word in rest and word in ZH_GENRE_SENSE and self.translate_wish:
                 english.append(ZH_GENRE_SENSE[word])
             rest = rest.replace(word, " ")
         rest = _ZH_DECADE.sub(" ", rest)
         rest = re.sub(r"(?:19|20)?\d*\s*年\s*(以后|之后|后|以来|起|以前|之前|前)?|第\s*[一二两三四五六七八九十\d]+\s*[部个]?", " ", rest)
         rest = re.sub(r"推荐|给我|我想看|想看|我想|有没有|有什么|来几部|来一部|来点|找几部|找一部|几部|一部|一些|一点|电影|影片|片子|"
-                      r"好看的?|经典的?|关于|类似的?|那种|风格|系列|三部曲|像|那样|一样|这样|之类|(?<!不)喜欢|爱看|但是|但|而且|还有|请|谢谢|吧|吗|呢|啊|了|的|片|部|点|我|你|要|也|和",
+                      r"好看的?|经典的?|关于|类似的?|那种|风格|系列|三部曲|差不多|像|那样|一样|这样|之类|(?<!不)喜欢|爱看|但是|但|而且|还有|请|谢谢|吧|吗|呢|啊|了|的|片|部|点|我|你|要|也|和",
                       " ", rest)
         # query translation: the Chinese words a film wish is made of, in the English the catalog is written in
-        for word, en in self._wish_words:
+        for word, en in self._wish_words if self.translate_wish else ():
             if word in rest:
                 english.append(en)
                 rest = rest.replace(word, " ")
-        avoid = [self.translate(a) for a in avoid]
+        avoid = [self.translate(a) for a in avoid] if self.translate_wish else avoid
         if english:  # untranslated scraps next to translated words are noise to an English embedder
             rest = re.sub(r"[\u3400-\u9fff]", " ", rest)
         rest = " ".join(english + rest.split())

@@ -24,7 +24,9 @@ from chatrec.catalog import load_catalog  # noqa: E402
 
 OUT = ROOT / "data" / "movielens" / "aliases_zh.csv"
 
-# (canonical English title, year or None, Chinese names)
+# (canonical English title, year or None, Chinese names[, English short names]). Titles that are also everyday
+# words (功夫 Kung Fu Hustle, 英雄 Hero, 活着 To Live, 飘 Gone with the Wind, 大鱼 Big Fish) are left out: "功夫电影"
+# asks for kung fu films, not for one film.
 TITLES = [
     ("Titanic", 1997, "泰坦尼克号|泰坦尼克|铁达尼号"), ("The Matrix", 1999, "黑客帝国|骇客帝国|駭客任務"),
     ("Forrest Gump", 1994, "阿甘正传"), ("The Shawshank Redemption", 1994, "肖申克的救赎|刺激1995"),
@@ -47,12 +49,12 @@ TITLES = [
     ("Gladiator", 2000, "角斗士"), ("Memento", 2000, "记忆碎片"), ("Amelie", 2001, "天使爱美丽"), ("The Chorus", 2004, "放牛班的春天"),
     ("Léon: The Professional", 1994, "这个杀手不太冷|终极追杀令"),
     ("Star Wars: Episode IV - A New Hope", 1977, "星球大战|星战|星際大戰|星球大战4|新希望", "Star Wars"),
-    ("Farewell My Concubine", 1993, "霸王别姬"), ("Kung Fu Hustle", 2004, "功夫"), ("Shaolin Soccer", 2001, "少林足球"),
-    ("Hero", 2002, "英雄"), ("Raise the Red Lantern", 1991, "大红灯笼高高挂"), ("To Live", 1994, "活着"),
+    ("Farewell My Concubine", 1993, "霸王别姬"), ("Shaolin Soccer", 2001, "少林足球"),
+    ("Raise the Red Lantern", 1991, "大红灯笼高高挂"), 
     ("Life of Pi", 2012, "少年派的奇幻漂流|少年派"), ("Brokeback Mountain", 2005, "断背山"),
     ("Princess Mononoke", 1997, "幽灵公主|魔法公主"), ("Howl's Moving Castle", 2004, "哈尔的移动城堡"),
     ("Your Name.", 2016, "你的名字"), ("Grave of the Fireflies", 1988, "萤火虫之墓"),
-    ("The Green Mile", 1999, "绿里奇迹|绿色奇迹"), ("Gone with the Wind", 1939, "乱世佳人|飘"),
+    ("The Green Mile", 1999, "绿里奇迹|绿色奇迹"), ("Gone with the Wind", 1939, "乱世佳人"),
     ("Roman Holiday", 1953, "罗马假日"), ("Casablanca", 1942, "卡萨布兰卡|北非谍影"), ("The Sound of Music", 1965, "音乐之声|真善美"),
     ("The Prestige", 2006, "致命魔术"), ("Shutter Island", 2010, "禁闭岛"), ("The Departed", 2006, "无间行者"),
     ("Good Will Hunting", 1997, "心灵捕手"), ("Dead Poets Society", 1989, "死亡诗社"), ("Rain Man", 1988, "雨人"),
@@ -64,7 +66,7 @@ TITLES = [
     ("Taxi Driver", 1976, "出租车司机"), ("Goodfellas", 1990, "好家伙"), ("Die Hard", 1988, "虎胆龙威"),
     ("Gravity", 2013, "地心引力"), ("The Martian", 2015, "火星救援"), ("Inside Out", 2015, "头脑特工队"),
     ("Monsters, Inc.", 2001, "怪兽电力公司"), ("The Incredibles", 2004, "超人总动员"), ("Ratatouille", 2007, "料理鼠王|美食总动员"),
-    ("Big Fish", 2003, "大鱼"), ("Edward Scissorhands", 1990, "剪刀手爱德华"), ("The Grand Budapest Hotel", 2014, "布达佩斯大饭店"),
+    ("Edward Scissorhands", 1990, "剪刀手爱德华"), ("The Grand Budapest Hotel", 2014, "布达佩斯大饭店"),
     ("Mad Max: Fury Road", 2015, "疯狂的麦克斯：狂暴之路|疯狂麦克斯"), ("The Sixth Sense", 1999, "第六感"),
     ("Catch Me If You Can", 2002, "猫鼠游戏|逍遥法外"), ("The Wolf of Wall Street", 2013, "华尔街之狼"),
     ("Django Unchained", 2012, "被解救的姜戈|决杀令"), ("Kill Bill: Vol. 1", 2003, "杀死比尔"),
