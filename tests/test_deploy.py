@@ -36,7 +36,8 @@ def test_chroma_server_mode(tmp_path):
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", server)
-        config = make_config(tmp_path, chroma_host="127.0.0.1", chroma_port=port)
+        config = make_config(tmp_path, chroma_host="127.0.0.1", chroma_port=port,
+                             exact_search_max_items=0)  # queries go to the server too
         rec = Recommender.from_config(config, progress=False)
         import chromadb
         assert chromadb.HttpClient(host="127.0.0.1", port=port).get_collection("items").count() == 42

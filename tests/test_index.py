@@ -103,3 +103,31 @@ def test_embedding_cache_skips_the_encoder(tmp_path, monkeypatch):
     again = VectorIndex.open(cat, emb, other)
     np.testing.assert_allclose(again.vectors, index.vectors, atol=2e-3)  # float16 in the cache
     assert cache_path(config, emb).name == "hashing-256.npz"
+
+
+WHERES = [None, {"genre:Comedy": True}, {"$and": [{"genre:Sci-Fi": True}, {"genre:Horror": False}]},
+          {"$or": [{"genre:Western": True}, {"genre:Animation": True}]},
+          {"$and": [{"year": {"$gte": 1990}}, {"year": {"$lte": 1999}}]},
+          {"$and": [{"year": {"$gte": 0}}, {"year": {"$lte": 1980}}, {"item_id": {"$nin": ["1", "3"]}}]},
+          {"item_id": {"$in": ["2", "5", "9"]}}, {"genre:NoSuchGenre": True}]
+
+
+@pytest.mark.parametrize("where", WHERES)
+def test_in_memory_filters_match_chroma(recommender, where):
+    """The exact in-memory search and the HNSW path with post-filtering return what Chroma's own filtered
+    query returns (the filter language is evaluated the same way)."""
+    index = recommender.index
+    n = len(recommender.catalog)
+    q = index.vectors[0] + index.vectors[7]
+    q = q / np.linalg.norm(q)
+    chroma = index._ann(q, n, where)
+    exact = index.search(q, n, where)
+    assert {p for p, _ in exact} == {p for p, _ in chroma}
+    assert [p for p, _ in exact[:5]] == [p for p, _ in chroma[:5]]
+    old = index.exact_max_items
+    index.exact_max_items = 0
+    try:
+        ann = index.search(q, 5, where)
+    finally:
+        index.exact_max_items = old
+    assert [p for p, _ in ann] == [p for p, _ in chroma[:5]]
