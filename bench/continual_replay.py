@@ -294,6 +294,9 @@ def main():
         run["protocols"][protocol] = run_protocol(config, catalog, vectors, emb_name, data, protocol, args.seeds,
                                                   not args.no_full, print)
     run["seconds"] = time.time() - start
+    tuning = Path(args.json).with_name(Path(args.json).stem + "_tuning.json") if args.json else None
+    if tuning is not None and tuning.exists():  # how the fine-tuning defaults were chosen, shown in the report
+        run["tuning"] = json.loads(tuning.read_text())["tuning"]
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(run, indent=1))

@@ -662,6 +662,12 @@ def continual_section(run: dict) -> str:
              "retraining. Means ± std over seeds; Δ = paired difference to *frozen* over test users (per-user "
              "NDCG@10 averaged over seeds) with a 95% bootstrap interval. Details: "
              "[docs/evaluation.md](../docs/evaluation.md#continual-learning).", ""]
+    if run.get("tuning"):
+        t = run["tuning"]
+        grid = ", ".join(f"{g['lr']:g}×{g['epochs']}: {g['ndcg@10']:.4f}" for g in t["grid"])
+        lines += [f"Fine-tuning lr × epochs were chosen on a validation replay that ends before every test slice "
+                  f"(per-user slices: base = first 60%, feedback = next 10%, validation = the 10% after; seed 0; "
+                  f"frozen {t['frozen']:.4f}): {grid} (reports/continual_tuning.json).", ""]
     titles = {"user": "Per-user time slices (each user's first 60% / next 20% / last 20% of ratings)",
               "global": "One clock for everyone (t0, t1 = 80% and 90% quantiles of rating times)"}
     for protocol, r in run["protocols"].items():

@@ -310,3 +310,19 @@ def test_only_one_run_at_a_time(env, monkeypatch):
 def test_off_by_default(env):
     retrainer = BackgroundRetrainer(_rec(env)).start()
     assert not retrainer.enabled and retrainer._thread is None
+
+
+def test_with_a_real_recommender(env):
+    """The attributes BackgroundRetrainer relies on exist on the real Recommender, and a swap serves."""
+    from chatrec.dialogue import Recommender
+    from chatrec.retrieve import Request
+
+    rec = Recommender.from_config(Config(**{**env.config.__dict__, "retrain_tolerance": 1.0}), progress=False)
+    assert isinstance(rec.scorer, FusionScorer)
+    before = rec.scorer
+    _chat_feedback(rec.store, rec.catalog, users=("u_a",))
+    result = BackgroundRetrainer(rec).run_once()
+    assert result["status"] == "accepted" and rec.scorer is not before
+    session = rec.session("u_a")
+    recs, _ = rec.recommend(Request(wish_text="horror story"), session.profile)
+    assert len(recs) > 0 and all(np.isfinite(r.score) for r in recs)
