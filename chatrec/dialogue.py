@@ -160,6 +160,7 @@ class Recommender:
         self._user_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._popularity = np.asarray(catalog.popularity, dtype=np.float32)
+        self.retrainer = None  # a chatrec.retrain.BackgroundRetrainer when the app runs one
 
     @classmethod
     def from_config(cls, config: Config | None = None, progress: bool = True) -> "Recommender":
@@ -435,6 +436,8 @@ class ChatSession:
     def _record(self, kind: str, item: Item, value: float | None = None) -> None:
         """Write the event durably first, then apply it to the in-memory profile and its vector."""
         self.rec.store.record(self.user_id, kind, item.item_id, value)
+        if self.rec.retrainer is not None:
+            self.rec.retrainer.notify()  # counts toward the next background fine-tune; never blocks
         vec = self.rec.index.vectors[self.rec.catalog.index_of[item.item_id]]
         new_vec = move_vector(self.profile.vector, vec, kind, self.rec.config.profile_rate, value)
         if new_vec is not self.profile.vector:

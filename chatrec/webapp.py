@@ -449,15 +449,26 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
     except ChatrecError as exc:
         print(f"chatrec: cannot start: {exc}", file=sys.stderr)
         sys.exit(2)
+    _start_retrainer(rec)
     demo = build_app(rec)
     # The rule path is fast and thread-safe; the embedded LLM serialises itself with a lock.
     demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
     demo.launch(**{**style(rec), **launch_kwargs})
 
 
+def _start_retrainer(rec: Recommender) -> None:
+    """Fine-tune the reranker in the background after CHATREC_RETRAIN_AFTER_EVENTS new feedback events or every
+    CHATREC_RETRAIN_EVERY_S seconds (both 0 by default: off); a new model is swapped in only if it does not
+    regress (chatrec/retrain.py)."""
+    from .retrain import BackgroundRetrainer
+
+    rec.retrainer = BackgroundRetrainer(rec).start()
+
+
 def mount(app, path: str = "/chatrec", config: Config | None = None):
     """Mount the chat (UI and API endpoints) inside an existing FastAPI app at `path`."""
     rec = Recommender.from_config(config or Config.from_env(), progress=True)
+    _start_retrainer(rec)
     demo = build_app(rec)
     demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
     return gr.mount_gradio_app(app, demo, path=path, **style(rec))

@@ -287,3 +287,19 @@ def test_stream_shows_the_list_first_then_llm_reasons(tmp_path):
     assert len(list(off.handle_stream("comedies from the 90s"))) == 1 and len(llm.calls) == calls
     # without an LLM the stream is the plain answer, once
     assert len(list(base.session().handle_stream("westerns"))) == 1
+
+
+def test_feedback_notifies_the_background_retrainer(fresh_recommender):
+    class Spy:
+        n = 0
+
+        def notify(self, n_events=1):
+            Spy.n += n_events
+
+    fresh_recommender.retrainer = Spy()
+    s = fresh_recommender.session()
+    s.turn("comedies from the 90s")
+    s.feedback(1, "like")
+    s.feedback(2, "rating", 2)
+    s.critique("older")  # a critique makes no training row
+    assert Spy.n == 2
