@@ -44,7 +44,7 @@ from .catalog import Catalog
 from .config import Config
 from .errors import ChatrecError
 from .profile import CLEAR, DISLIKE, LIKE, RATING, SEEN
-from .train import (DEFAULTS, TRAIN_HINT, Interactions, checkpoint_path, data_stamp, fit, holdout_last,
+from .train import (DEFAULTS, TRAIN_HINT, Interactions, checkpoint_path, data_stamp, find_checkpoint, fit, holdout_last,
                     item_statistics, save_checkpoint, user_table)
 
 log = logging.getLogger("chatrec.continual")
@@ -297,7 +297,8 @@ def train_incremental(config: Config, *, store=None, catalog: Catalog | None = N
         load_interactions
 
     start = time.time()
-    path = checkpoint_path(config)
+    path = find_checkpoint(config) or checkpoint_path(config)  # fine-tuning a bundled model writes to model_dir
+    out = checkpoint_path(config)
     if not path.exists():
         raise ChatrecError(f"no reranker checkpoint at {path} to fine-tune: run `chatrec train` first "
                            "(--incremental continues from an existing model)")
@@ -341,7 +342,8 @@ def train_incremental(config: Config, *, store=None, catalog: Catalog | None = N
                            f"rebuilt; {TRAIN_HINT}")
     if list(base.user_keys) != list(meta.get("user_keys", [])):
         raise ChatrecError(f"the checkpoint {path} was trained on other users than the ratings now hold; {TRAIN_HINT}")
-    with _exclusive(path.with_name(path.name + ".lock")):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out.with_name(out.name + ".lock")):
         res = fine_tune(model, meta, catalog=catalog, base=base, rows=rows, new=new,
                         epochs=epochs or INCREMENTAL["epochs"], lr=lr or INCREMENTAL["lr"],
                         replay=INCREMENTAL["replay"] if replay is None else replay,
@@ -361,9 +363,9 @@ def train_incremental(config: Config, *, store=None, catalog: Catalog | None = N
                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "new_rows": res.new_rows,
                 "replay_rows": res.replay_rows, "events_until": int(snapshot), "val_old": res.val_old,
                 "val_new": res.val_new}])[-20:]
-            save_checkpoint(res.model, path, catalog=catalog, embedder_name=res.meta["embedder"],
+            save_checkpoint(res.model, out, catalog=catalog, embedder_name=res.meta["embedder"],
                             user_keys=res.meta["user_keys"], extra=ex)
-            res.events_until = int(snapshot)
+            res.events_until, res.path = int(snapshot), str(out)
             res.reason = f"{res.reason}: checkpoint updated"
         else:
             res.events_until = cursor
@@ -391,8 +393,8 @@ def _log_run(config: Config, res: IncrementalResult) -> None:
 
 def checkpoint_cursor(config: Config) -> int | None:
     """The id of the newest event the checkpoint has learned from; None without a readable checkpoint."""
-    path = checkpoint_path(config)
-    if not path.exists():
+    path = find_checkpoint(config)
+    if path is None:
         return None
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)

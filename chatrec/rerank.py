@@ -149,10 +149,10 @@ def load_scorer(config: Config, catalog: Catalog, vectors: np.ndarray, embedder_
     A checkpoint trained on another catalog or embedder raises `ChatrecError` naming `chatrec train`.
     `embedder_name` defaults to the name `config.embedder` resolves to (pass `index.embedder.name`).
     """
-    from .train import checkpoint_path, embedder_name as resolve, load_checkpoint
+    from .train import embedder_name as resolve, find_checkpoint, load_checkpoint
 
-    path = checkpoint_path(config)
-    if not path.exists():
+    path = find_checkpoint(config)
+    if path is None:
         return None
     model, meta = load_checkpoint(path, catalog=catalog, embedder_name=embedder_name or resolve(config.embedder),
                                   vectors=np.asarray(vectors, dtype=np.float32))

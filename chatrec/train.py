@@ -225,7 +225,22 @@ def score_all(model: FusionModel, table: UserTable, rows: np.ndarray, user_ids: 
 # ---------------------------------------------------------------- checkpoints
 
 def checkpoint_path(config: Config) -> Path:
+    """Where `chatrec train` (and --incremental) write the reranker."""
     return Path(config.model_dir) / CHECKPOINT
+
+
+def bundled_checkpoint_path(config: Config) -> Path:
+    """A checkpoint shipped beside the catalog (data/movielens/fusion.pt): a fresh clone or a Space serves the
+    trained reranker at once, without a training run. It is read, never written."""
+    return catalog_folder(config) / CHECKPOINT
+
+
+def find_checkpoint(config: Config) -> Path | None:
+    """The checkpoint to load: the one trained here, else the bundled one, else None."""
+    for path in (checkpoint_path(config), bundled_checkpoint_path(config)):
+        if path.exists():
+            return path
+    return None
 
 
 def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedder_name: str,

@@ -326,3 +326,18 @@ def test_with_a_real_recommender(env):
     session = rec.session("u_a")
     recs, _ = rec.recommend(Request(wish_text="horror story"), session.profile)
     assert len(recs) > 0 and all(np.isfinite(r.score) for r in recs)
+
+
+def test_a_bundled_checkpoint_is_found_and_never_written(tmp_path):
+    from chatrec.train import bundled_checkpoint_path, checkpoint_path, find_checkpoint
+    from conftest import make_config
+
+    catalog_dir = tmp_path / "catalog"
+    catalog_dir.mkdir()
+    config = make_config(tmp_path, catalog=str(catalog_dir), model_dir=str(tmp_path / "models"))
+    assert find_checkpoint(config) is None
+    bundled_checkpoint_path(config).write_bytes(b"shipped")
+    assert find_checkpoint(config) == catalog_dir / "fusion.pt"
+    checkpoint_path(config).parent.mkdir()
+    checkpoint_path(config).write_bytes(b"trained here")
+    assert find_checkpoint(config) == tmp_path / "models" / "fusion.pt"  # a local training wins
