@@ -22,7 +22,8 @@ _common = [
     click.option("--catalog", help="MovieLens folder or .csv/.jsonl catalog (default: bundled MovieLens)."),
     click.option("--index-dir", help="Where the vector index lives (default: ./index in the project)."),
     click.option("--profile-db", help="SQLite file for profiles and feedback."),
-    click.option("--embedder", help="minilm (default), hashing, or a sentence-transformers model folder."),
+    click.option("--embedder", help="minilm (default), use (multilingual USE), hashing, or a sentence-transformers "
+                 "model folder."),
     click.option("--llm", type=click.Choice(["none", "embedded", "openai", "fake"]), help="LLM backend (default: none)."),
 ]
 

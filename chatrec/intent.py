@@ -450,6 +450,9 @@ class RuleParser:
         self._collection_names = sorted(
             ((tuple(_norm(name).split()), key) for key, c in self.collections.items() for name in c.names if _norm(name)),
             key=lambda nk: -len("".join(nk[0])))
+        self._names_by_first: dict[str, list] = {}
+        for tokens, key in self._collection_names:
+            self._names_by_first.setdefault(tokens[0], []).append((tokens, key))
         self._wish_words = sorted(ZH_WISH_WORDS.items(), key=lambda kv: -len(kv[0]))
         # How ordinary is a word? Document frequency over the catalog's descriptions: "thing", "night" and
         # "perfect" are everyday words even though films carry them as titles; "matrix" and "fargo" are not.
@@ -472,19 +475,23 @@ class RuleParser:
         message asks for the series (星球大战系列, 星球大战的电影, "the Star Wars films", "all the Bond films");
         otherwise its name is a title like any other (像星球大战那样的 = films like Star Wars)."""
         words = _norm(text).split()
-        taken = [False] * len(words)
-        found = []
-        for tokens, key in self._collection_names:
-            n = len(tokens)
-            for start in range(0, len(words) - n + 1):
-                if tuple(words[start:start + n]) != tokens or any(taken[start:start + n]):
+        matches = []  # every name that occurs, then the longest ones win where names overlap
+        for start, word in enumerate(words):
+            for tokens, key in self._names_by_first.get(word, ()):
+                n = len(tokens)
+                if tuple(words[start:start + n]) != tokens:
                     continue
                 if not _is_cjk(tokens[0]) and len("".join(tokens)) < 3:
                     continue
                 if self.collections[key].kind == "series" and not self._asks_for_series(words, start, start + n):
                     continue
-                found.append((key, start, start + n))
-                for j in range(start, start + n):
+                matches.append((len("".join(tokens)), key, start, start + n))
+        taken = [False] * len(words)
+        found = []
+        for _, key, start, end in sorted(matches, key=lambda m: (-m[0], m[2])):
+            if not any(taken[start:end]):
+                found.append((key, start, end))
+                for j in range(start, end):
                     taken[j] = True
         found.sort(key=lambda f: f[1])
         return found

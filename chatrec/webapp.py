@@ -139,8 +139,11 @@ def _card_markdown(rec: Recommender, n: int, card: dict, lang: str = "en") -> st
     """One card: title, year, genres, a short overview from the catalog, the reason, and what the user did."""
     item = rec.catalog.get(card["item_id"])
     title = html.escape(card["title"]) + (f" ({card['year']})" if card.get("year") else "")
-    lines = [f"**{n}. {title}**", "*" + html.escape(" · ".join(card.get("genres") or [])) + "*"
-             if card.get("genres") else ""]
+    zh_name = rec.rules.zh_names.get(card["item_id"]) if lang == "zh" else None
+    if zh_name:
+        title = f"《{html.escape(zh_name)}》{title}"
+    lines = [f"**{n}. {title}**", "*" + html.escape(" · ".join(genre_label(g, lang) for g in card.get("genres") or []))
+             + "*" if card.get("genres") else ""]
     if item is not None and item.overview:
         lines.append(html.escape(_short(item.overview)))
     lines.append(f"**{t('why', lang)}:** {html.escape(card.get('explanation') or '')}")

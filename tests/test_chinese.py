@@ -220,3 +220,36 @@ def test_app_ships_chinese_interface_strings(app_url):
     assert {"en", "zh", "zh-CN"} <= set(translations)
     assert translations["zh"]["send"] == "发送" and "42" in translations["zh"]["intro"]
     assert "__i18n__" in json.dumps(config["components"], ensure_ascii=False)  # components carry keys, not text
+
+
+@pytest.mark.slow
+def test_browser_in_chinese(app_url, tmp_path):
+    """A browser whose locale is zh-CN sees the interface in Chinese (gr.I18n) and a Chinese greeting (the
+    Accept-Language header), chats in Chinese and gets Chinese cards."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    shots = Path(os.environ.get("CHATREC_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=zh-CN"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page.goto(app_url)
+        page.get_by_text("你好！告诉我你想看什么").first.wait_for(timeout=60000)
+        page.get_by_role("button", name="发送").wait_for(timeout=30000)
+        box = page.get_by_placeholder("比如：像《千与千寻》那样的动画")
+        box.fill("宫崎骏的动画")
+        box.press("Enter")
+        page.locator("#card-1").first.get_by_text("推荐理由").wait_for(timeout=60000)
+        cards = page.locator("#card-1").first.inner_text() + page.locator("#card-2").first.inner_text()
+        assert "Spirited Away" in cards and "My Neighbor Totoro" in cards
+        page.locator("#like-1").click()
+        page.locator("#card-1").first.get_by_text("你喜欢这部").wait_for(timeout=60000)
+        page.screenshot(path=str(shots / "chat-zh.png"), full_page=True)
+        browser.close()

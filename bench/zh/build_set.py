@@ -12,7 +12,9 @@ MovieLens catalog, so the set is reproducible and holds only real catalog ids:
 - sim TITLE     films whose genre set is close to TITLE's (Jaccard >= 0.5), TITLE itself excluded: "films like X";
 - filter        every film that satisfies the stated genres and years.
 The genres and years the request states are applied to every accepted set (they are what the person asked for).
-Each row: id, zh, en, lang (zh | mixed), category, gold intent slots, accept rule, accepted item ids.
+Each row: id, zh, en, lang (zh | mixed), category, split, gold intent slots, accept rule, accepted item ids.
+Splits: "tuned" (SPEC: the rules and tables were fixed on its failures, see reports/zh.md) and "fresh" (FRESH:
+written afterwards and scored once, untouched).
 """
 from __future__ import annotations
 
@@ -222,6 +224,46 @@ SPEC = [
     R("想看 vampire 的恐怖片", "Vampire horror films", "mixed", r"kw \bvampires?\b", [HO]),
 ]
 
+# Written after the rules and the tables above were tuned on SPEC, and scored once before any change: the honest
+# estimate for new phrasings (reports/zh.md, split "fresh"). Never tune on these.
+FRESH = [
+    R("斯皮尔伯格的冒险片", "Spielberg adventure films", "person", "coll Steven Spielberg", [ADV],
+      collections=["Steven Spielberg"]),
+    R("有没有诺兰的科幻电影", "Any Nolan science fiction films?", "person", "coll Christopher Nolan", [SF],
+      collections=["Christopher Nolan"]),
+    R("成龙演的喜剧", "Jackie Chan comedies", "person", "coll Jackie Chan", [CO], collections=["Jackie Chan"]),
+    R("推荐希区柯克的电影", "Recommend Hitchcock movies", "person", "coll Alfred Hitchcock",
+      collections=["Alfred Hitchcock"]),
+    R("蒂姆·伯顿的动画", "Tim Burton animations", "person", "coll Tim Burton", [AN], collections=["Tim Burton"]),
+    R("我想看哈利波特的电影", "I want to watch the Harry Potter films", "series", "coll Harry Potter",
+      collections=["Harry Potter"]),
+    R("007电影", "Bond movies", "series", "coll James Bond", collections=["James Bond"]),
+    R("玩具总动员系列", "The Toy Story movies", "series", "coll Toy Story", collections=["Toy Story"]),
+    R("像疯狂动物城的动画片", "Animated films like Zootopia", "similar", "sim Zootopia", [AN], liked=["Zootopia"]),
+    R("类似无间道的警匪片", "Crime films like Infernal Affairs", "similar", "sim Infernal Affairs", [CR],
+      liked=["Infernal Affairs"]),
+    R("像寻梦环游记那样的", "Something like Coco", "similar", "sim Coco", liked=["Coco"]),
+    R("像爱乐之城的歌舞片", "Musicals like La La Land", "similar", "sim La La Land", [MU], liked=["La La Land"]),
+    R("关于火山爆发的电影", "Movies about volcano eruptions", "topic", r"kw volcan"),
+    R("关于熊的电影", "Films about bears", "topic", r"kw \bbears?\b"),
+    R("关于棒球的电影", "Baseball movies", "topic", r"kw baseball"),
+    R("讲外星人的动画", "Animated films about aliens", "topic+genre", r"kw \baliens?\b|extraterrestrial", [AN]),
+    R("关于骗子的电影", "Movies about con artists", "topic", r"kw con (man|men|artists?)|swindl|scam|grifter"),
+    R("关于疫情的电影", "Films about an epidemic", "topic", r"kw epidemic|virus|plague|pandemic|outbreak"),
+    R("关于魔术师的电影", "Movies about magicians", "topic", r"kw magician|illusionist"),
+    R("关于钢琴家的电影", "Films about pianists", "topic", r"kw pianist|\bpiano\b"),
+    R("关于登山的电影", "Mountain climbing movies", "topic", r"kw climb|mountaineer"),
+    R("发生在东京的电影", "Movies set in Tokyo", "topic", r"kw tokyo"),
+    R("关于吸毒的电影", "Films about drug addiction", "topic", r"kw \bdrugs?\b|addict|heroin|cocaine"),
+    R("关于外星人的恐怖片", "Alien horror movies", "topic+genre", r"kw \baliens?\b|extraterrestrial", [HO]),
+    R("关于监狱的剧情片", "Prison dramas", "topic+genre", r"kw \bprison", [DR]),
+    R("六十年代的西部片", "Westerns from the sixties", "genre", "filter", [WE], years=(1960, 1969)),
+    R("推荐几部 Spielberg 的冒险片", "Recommend some Spielberg adventure films", "mixed", "coll Steven Spielberg", [ADV],
+      collections=["Steven Spielberg"]),
+    R("像 Inception 那样的", "Something like Inception", "mixed", "sim Inception", liked=["Inception"]),
+    R("想看 robot 电影", "I'd like to see robot movies", "mixed", r"kw \brobots?\b"),
+]
+
 
 def genre_jaccard(a, b) -> float:
     a, b = set(a), set(b)
@@ -233,7 +275,7 @@ def main() -> None:
     _, groups = load_aliases(cat)
     texts = [normalize_title(" ".join([it.title, *it.aliases, " ".join(it.tags), it.overview])) for it in cat.items]
     rows = []
-    for n, spec in enumerate(SPEC, 1):
+    for n, spec in enumerate([dict(x, split="tuned") for x in SPEC] + [dict(x, split="fresh") for x in FRESH], 1):
         def ok(it):
             if not all(g in it.genres for g in spec["genres_in"]) or any(g in it.genres for g in spec["genres_out"]):
                 return False
@@ -267,6 +309,7 @@ def main() -> None:
                 raise SystemExit(f"request {n}: no collection {key!r} in the alias table")
         lang = "mixed" if re.search(r"[A-Za-z]{2,}", spec["zh"]) else "zh"
         rows.append({"id": n, "zh": spec["zh"], "en": spec["en"], "lang": lang, "category": spec["category"],
+                     "split": spec["split"],
                      "gold": {"kind": "recommend", "genres_in": spec["genres_in"], "genres_out": spec["genres_out"],
                               "year_min": spec["year_min"], "year_max": spec["year_max"], "liked": liked,
                               "collections": spec["collections"]},
