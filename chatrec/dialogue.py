@@ -352,6 +352,7 @@ class ChatSession:
         cat = self.rec.catalog
         genres = [g for g in (genres or []) if g in cat.genres]
         favourites = clean_message(favourites or "", self.rec.config.max_message_chars)
+        self.lang = detect(favourites) or self.lang
         found = [t[0] for t in self.rec.rules.find_titles(favourites)] if favourites else []
         if not genres and not found:
             if favourites:

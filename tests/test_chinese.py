@@ -253,3 +253,27 @@ def test_browser_in_chinese(app_url, tmp_path):
         page.locator("#card-1").first.get_by_text("你喜欢这部").wait_for(timeout=60000)
         page.screenshot(path=str(shots / "chat-zh.png"), full_page=True)
         browser.close()
+
+
+def test_onboarding_with_chinese_titles(recommender):
+    s = recommender.session()
+    r = s.onboard(["Animation"], "千与千寻, 龙猫")
+    assert set(s.profile.liked) == {"34", "35"} and zh(r["reply"]) and r["items"]
+
+
+@pytest.mark.slow
+def test_chinese_requests_with_the_real_embedder_and_catalog(tmp_path):
+    """MiniLM over the whole bundled catalog (index built from the shipped embedding cache): query translation
+    and the alias table serve Chinese requests the English model cannot read."""
+    from chatrec.dialogue import Recommender
+    from conftest import make_config
+
+    rec = Recommender.from_config(make_config(tmp_path, catalog=str(ROOT / "data" / "movielens"), embedder="minilm",
+                                              n_items=10), progress=False)
+    s = rec.session()
+    r = s.turn("关于恐龙的电影")
+    dinos = [it for it in r["items"] if re.search(r"dinosaur", rec.catalog[it["item_id"]].text(), re.I)]
+    assert len(dinos) >= 6 and zh(r["reply"])
+    r = s.turn("宫崎骏的动画")
+    miyazaki = set(rec.rules.collection_items(["Hayao Miyazaki"]))
+    assert len(r["items"]) == 10 and {it["item_id"] for it in r["items"]} <= miyazaki
