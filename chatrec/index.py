@@ -272,7 +272,7 @@ class VectorIndex:
         """Nearest items to `vector` that satisfy `where` (a Chroma filter): [(catalog position, cosine)]."""
         k = max(1, min(k, len(self.catalog)))
         vector = np.asarray(vector, dtype=np.float32)
-        mask = where_mask(where, self.columns, len(self.catalog))
+        mask = where_mask(where, self.columns, len(self.catalog), self.catalog.index_of)
         if len(self.catalog) <= self.exact_max_items:
             sims = self.vectors @ vector
             if mask is not None:
@@ -311,7 +311,8 @@ _OPS = {"$gte": np.greater_equal, "$gt": np.greater, "$lte": np.less_equal, "$lt
         "$eq": np.equal, "$ne": np.not_equal}
 
 
-def where_mask(where: dict | None, columns: dict[str, np.ndarray], n: int) -> np.ndarray | None:
+def where_mask(where: dict | None, columns: dict[str, np.ndarray], n: int,
+               index_of: dict[str, int] | None = None) -> np.ndarray | None:
     """Evaluate a Chroma `where` filter (the subset chatrec writes: $and, $or, equality, comparisons,
     $in, $nin) over metadata columns; None when there is no filter. Unknown keys match nothing, as in Chroma."""
     if not where:
@@ -319,7 +320,7 @@ def where_mask(where: dict | None, columns: dict[str, np.ndarray], n: int) -> np
     mask = np.ones(n, dtype=bool)
     for key, cond in where.items():
         if key in ("$and", "$or"):
-            parts = [where_mask(c, columns, n) for c in cond]
+            parts = [where_mask(c, columns, n, index_of) for c in cond]
             part = np.logical_and.reduce(parts) if key == "$and" else np.logical_or.reduce(parts)
         elif key not in columns:
             part = np.zeros(n, dtype=bool)
@@ -327,7 +328,11 @@ def where_mask(where: dict | None, columns: dict[str, np.ndarray], n: int) -> np
             part = np.ones(n, dtype=bool)
             for op, value in cond.items():
                 if op in ("$in", "$nin"):
-                    hit = np.isin(columns[key], list(value))
+                    if key == "item_id" and index_of is not None:  # ids → positions: no string comparisons
+                        hit = np.zeros(n, dtype=bool)
+                        hit[[index_of[v] for v in value if v in index_of]] = True
+                    else:
+                        hit = np.isin(columns[key], list(value))
                     part &= hit if op == "$in" else ~hit
                 elif op in _OPS:
                     part &= _OPS[op](columns[key], value)

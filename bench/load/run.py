@@ -44,7 +44,7 @@ def conversation(url: str, user: int, turns: int, deadline: float, rng: random.R
 
     client = Client(url, verbose=False)
     latencies, errors, acked = [], [], []
-    user_id = None
+    user_id, last_items = None, []
     for t in range(turns):
         if time.time() > deadline:
             break
@@ -54,12 +54,14 @@ def conversation(url: str, user: int, turns: int, deadline: float, rng: random.R
                 kind = rng.choice(["like", "dislike", "seen"])
                 pos = rng.randint(1, 5)
                 r = client.predict(pos, kind, api_name="/feedback")
-                if r["reply"].startswith(("Noted", "Got it")):
-                    acked.append(kind)
+                if r["reply"].startswith(("Noted", "Got it")) and pos <= len(last_items):
+                    acked.append((kind, last_items[pos - 1]))  # acknowledged: it must be in the store
             elif t % 5 == 0:
                 r = client.predict(rng.choice(WISHES), api_name="/chat")
             else:
                 r = client.predict(rng.choice(FOLLOW_UPS), api_name="/chat")
+            if r.get("items"):
+                last_items = [it["item_id"] for it in r["items"]]
             if r["reply"].startswith("Sorry, something went wrong"):
                 errors.append(r["reply"])
         except Exception as exc:  # a failed request is an error of the run, not of the benchmark
@@ -127,16 +129,19 @@ def main() -> int:
     acked = sum(len(r[2]) for r in results)
     stored = None
     if db and Path(db).exists():
+        # every acknowledged (user, kind, item) must be in the store; other events (a like said in words,
+        # critiques) may be there too and are not counted
         con = sqlite3.connect(db)
-        users = [r[3] for r in results if r[3]]
-        stored = sum(con.execute("SELECT COUNT(*) FROM events WHERE user_id = ? AND kind IN ('like','dislike','seen')",
-                                 (u,)).fetchone()[0] for u in users)
+        stored = sum(con.execute("SELECT COUNT(*) FROM events WHERE user_id = ? AND kind = ? AND item_id = ?",
+                                 (r[3], kind, item)).fetchone()[0] > 0
+                     for r in results if r[3] for kind, item in r[2])
     summary = {
         "users": args.users, "turns_per_user": args.turns, "llm": args.llm, "turns": int(latencies.size),
         "wall_s": round(wall, 1), "throughput_turns_per_s": round(latencies.size / wall, 2),
         "p50_s": round(float(np.percentile(latencies, 50)), 3), "p95_s": round(float(np.percentile(latencies, 95)), 3),
         "p99_s": round(float(np.percentile(latencies, 99)), 3), "errors": len(errors),
-        "acknowledged_events": acked, "stored_events": stored, "lost_events": None if stored is None else acked - stored,
+        "acknowledged_events": acked, "stored_events": stored,  # acknowledged ones found in the store
+        "lost_events": None if stored is None else acked - stored,
         "machine": f"{os.cpu_count()} cores",
     }
     print(json.dumps(summary, indent=2))
