@@ -8,6 +8,7 @@ When the filters leave too few items they are relaxed one by one and the caller 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,8 +50,18 @@ class Retriever:
         pos = [self.catalog.index_of[i] for i in item_ids if i in self.catalog.index_of]
         return _unit(self.index.vectors[pos].mean(axis=0)) if pos else None
 
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Query texts, cached: a refinement ("older", "no horror") keeps the wish, and popular wishes repeat."""
+        return np.stack([self._encode_one(t) for t in texts])
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Retriever per process; bounded)
+    def _encode_one(self, text: str) -> np.ndarray:
+        vec = self.index.embedder.encode([text])[0]
+        vec.setflags(write=False)
+        return vec
+
     def query_vector(self, req: Request, profile_vector: np.ndarray | None) -> np.ndarray:
-        enc = self.index.embedder.encode
+        enc = self._encode
         parts = []
         if req.wish_text:
             parts.append(enc([req.wish_text])[0])
