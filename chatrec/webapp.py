@@ -455,8 +455,18 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
     _start_retrainer(rec)
     demo = build_app(rec)
     # The rule path is fast and thread-safe; the embedded LLM serialises itself with a lock.
-    demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
+    concurrency = int(os.environ.get("CHATREC_CONCURRENCY", "4"))
+    _share_cores(concurrency)
+    demo.queue(default_concurrency_limit=concurrency)
     demo.launch(**{**style(rec), **launch_kwargs})
+
+
+def _share_cores(concurrency: int) -> None:
+    """Requests run in parallel threads; letting each torch op also fan out over every core oversubscribes a
+    small machine (2 cores: turn latency under load fell when each op kept to one thread)."""
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, concurrency)))
 
 
 def _start_retrainer(rec: Recommender) -> None:
