@@ -105,6 +105,7 @@ def _add_words(text: str, words: str) -> str:
     return " ".join(dict.fromkeys((text + " " + words).split()))
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 # the notes `Retriever.candidates` returns when it loosens a constraint -> their message keys
 _RELAX_KEYS = {"“all of those genres” to “any of them”": "relax_genres_any", "the year range": "relax_years",
                "the genre filter": "relax_genres", "“only their films”": "relax_within"}
@@ -509,6 +510,12 @@ class ChatSession:
                 year_min=state.year_min,
                 year_max=state.year_max, exclude=exclude, within=list(state.within),
             )
+        unknown = []
+        if _CJK_RUN.search(req.wish_text) and not getattr(self.rec.index.embedder, "multilingual", False):
+            # Chinese words the query translation did not know: noise to an English-only embedder, so they are
+            # left out of the query, and the reply says which ones
+            unknown = _CJK_RUN.findall(req.wish_text)
+            req.wish_text = _CJK_RUN.sub(" ", req.wish_text).strip()
         recs, relaxed = self.rec.recommend(req, self.profile, settings=self.settings, explain=self._explain_inline,
                                            lang=self.lang)
         if not recs:
@@ -516,6 +523,8 @@ class ChatSession:
         state.last_items = [r.item.item_id for r in recs]
         state.shown.extend(i for i in state.last_items if i not in state.shown)
         lines = [self._lead(intent, req, relaxed)]
+        if unknown:
+            lines[0] = t("unknown_words", self.lang, words="、".join(f"“{w}”" for w in unknown)) + lines[0]
         zh_names = self.rec.rules.zh_names if self.lang == "zh" else {}
         for n, r in enumerate(recs, 1):
             zh = f"《{zh_names[r.item.item_id]}》" if r.item.item_id in zh_names else ""

@@ -98,6 +98,7 @@ class USEEmbedder:
         self.model = USE()
         self.name = "use-multilingual-v3"
         self.dim = 512
+        self.multilingual = True  # the dialogue keeps Chinese wish words for it (see docs/multilingual.md)
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .catalog import Catalog, normalize_title
+from .lang import to_simplified
 
 KINDS = ("recommend", "refine", "feedback", "ask_about_item", "chitchat", "goodbye")
 
@@ -252,7 +253,7 @@ def load_aliases(catalog: Catalog, path: Path | str | None = ALIASES_PATH) -> tu
             item_id = resolve(row)
             if item_id is None:
                 continue
-            names = [n for n in row["zh"].split("|") + row["en"].split("|") if n.strip()]
+            names = list(dict.fromkeys(to_simplified(n) for n in row["zh"].split("|") + row["en"].split("|") if n.strip()))
             if row["kind"] == "title":
                 for name in names:
                     titles.setdefault(name, item_id)
@@ -764,6 +765,8 @@ class RuleParser:
     def parse(self, message: str, context: ParseContext | None = None) -> Intent:
         context = context or ParseContext()
         text = message.strip()
+        if _ZH.search(text):
+            text = to_simplified(text)  # 推薦幾部動畫 reads as 推荐几部动画
         norm = _norm(text)
         has_list = bool(context.last_items)
         request = bool(_REQUEST.search(text) or _ZH_REQUEST.search(text))

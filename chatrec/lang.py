@@ -41,6 +41,31 @@ def from_accept_language(header: str | None) -> str:
     return "en"
 
 
+# Traditional -> Simplified for the characters film requests use (电影 类型 请求 人名), one to one: the parser's
+# tables are Simplified, and 推薦幾部動畫電影 should read like 推荐几部动画电影. Not a full converter (regional
+# titles such as 神隱少女 are not translated), and replies stay in Simplified Chinese.
+_T2S_FROM = ('電劇動畫愛戀戰爭懸紀錄險驚歡薦幾類來這個們兒見說話請給點麼還沒與頭樣覺讓從對開關應該過時間長實現發東車馬鳥魚龍門問題聽讀'
+    '寫學習國際經濟環機會議論認識設計語變體場節萬歲歷歐亞韓華盜夢貓殭屍鬥劍俠黨幫謀殺綁監獄擊賽運籃網遊戲腦絡飛艦導員紅綠藍黃'
+    '為無後產隊眾帶邊嗎囉誰裡裏係繫紙張書報聲響臉髮鬍鬚醫藥術藝樂將軍槍彈惡靈異聖誕陽陰雲視錢銀貨賣買價質種區縣鄉鎮島灣嶼齊齋'
+    '圖團園圓親憂傷淚輕鬆溫緊懼強壯勝敗領總統權輛輪駕駛駭資訊號喚魘別討厭適於鯊謝宮駿諾蘭爾庫鋼鐵復聯臺難錯隻幣兩壞舊驗鐘麗偵'
+    '記憶準備調換較處試謎鯨獅豬鴨蟲獸龜風搶竊賊騙師護專業極雜誌級軟義奮勵癮審辯證據紐約倫傳遺齣獨絕熱鬧屬歸氣漢詭誘濱灘廣闆掃'
+    '膽嚇詛鄰寶尋礦陸貝殼蘋葉樹雞魯賓遜麥燈籠樓鳳錦繡綉蓋羅軌聞黴縮顧達獵盧纖維釣蝦蠍鷹鶴鷗鵝駱駝頓頻鏡額頸顏顯飄飯飲館餅餓饑'
+    '養驅傑偉僅債儀億優儲')
+_T2S_TO = ('电剧动画爱恋战争悬纪录险惊欢荐几类来这个们儿见说话请给点么还没与头样觉让从对开关应该过时间长实现发东车马鸟鱼龙门问题听读'
+    '写学习国际经济环机会议论认识设计语变体场节万岁历欧亚韩华盗梦猫僵尸斗剑侠党帮谋杀绑监狱击赛运篮网游戏脑络飞舰导员红绿蓝黄'
+    '为无后产队众带边吗啰谁里里系系纸张书报声响脸发胡须医药术艺乐将军枪弹恶灵异圣诞阳阴云视钱银货卖买价质种区县乡镇岛湾屿齐斋'
+    '图团园圆亲忧伤泪轻松温紧惧强壮胜败领总统权辆轮驾驶骇资讯号唤魇别讨厌适于鲨谢宫骏诺兰尔库钢铁复联台难错只币两坏旧验钟丽侦'
+    '记忆准备调换较处试谜鲸狮猪鸭虫兽龟风抢窃贼骗师护专业极杂志级软义奋励瘾审辩证据纽约伦传遗出独绝热闹属归气汉诡诱滨滩广板扫'
+    '胆吓诅邻宝寻矿陆贝壳苹叶树鸡鲁宾逊麦灯笼楼凤锦绣绣盖罗轨闻霉缩顾达猎卢纤维钓虾蝎鹰鹤鸥鹅骆驼顿频镜额颈颜显飘饭饮馆饼饿饥'
+    '养驱杰伟仅债仪亿优储')
+_T2S = str.maketrans(_T2S_FROM, _T2S_TO)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters in `text` as Simplified ones (other text unchanged)."""
+    return text.translate(_T2S)
+
+
 def norm_lang(lang: str | None) -> str:
     return lang if lang in LANGS else "en"
 
@@ -78,6 +103,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unclear_popular": {"en": "I'm not sure what you meant, so here are some popular, well-liked picks",
                         "zh": "我没太明白你的意思，先推荐几部受欢迎、口碑好的电影"},
     "picks": {"en": "Here are some picks", "zh": "为你挑选了这些"},
+    "unknown_words": {"en": "(I don't know the words {words} yet, so I left them out.) ",
+                      "zh": "（我还不认识{words}，先按其他条件推荐。）"},
     "picks_for_you": {"en": "Here are some picks for you", "zh": "为你挑选了这些电影"},
     "lead_like": {"en": "like {titles}", "zh": "类似{titles}"},
     "lead_no": {"en": "no {genres}", "zh": "不要{genres}"},

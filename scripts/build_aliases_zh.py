@@ -206,7 +206,7 @@ GROUPS = [
         ("Up", 2009), ("Toy Story 3", 2010), ("Cars 2", 2011), ("Brave", 2012), ("Monsters University", 2013),
         ("Inside Out", 2015), ("The Good Dinosaur", 2015), ("Finding Dory", 2016), ("Cars 3", 2017), ("Coco", 2017),
         ("Incredibles 2", 2018)]),
-    ("series", "Star Wars", "星球大战系列|星战系列|星球大战", "Star Wars", [
+    ("series", "Star Wars", "星球大战系列|星战系列|星球大战|星际大战", "Star Wars", [
         ("Star Wars: Episode IV - A New Hope", 1977), ("Star Wars: Episode V - The Empire Strikes Back", 1980),
         ("Star Wars: Episode VI - Return of the Jedi", 1983), ("Star Wars: Episode I - The Phantom Menace", 1999),
         ("Star Wars: Episode II - Attack of the Clones", 2002), ("Star Wars: Episode III - Revenge of the Sith", 2005),

@@ -277,3 +277,21 @@ def test_chinese_requests_with_the_real_embedder_and_catalog(tmp_path):
     r = s.turn("宫崎骏的动画")
     miyazaki = set(rec.rules.collection_items(["Hayao Miyazaki"]))
     assert len(r["items"]) == 10 and {it["item_id"] for it in r["items"]} <= miyazaki
+
+
+def test_unknown_chinese_words_are_left_out_and_said(recommender):
+    """An English-only embedder cannot read a Chinese word the translation table lacks: the reply says so and the
+    query goes on without it (a multilingual embedder, `use`, keeps it)."""
+    r = recommender.session().turn("关于疫情的科幻片")
+    assert "疫情" in r["reply"].split("\n")[0] and "我还不认识" in r["reply"]
+    assert r["items"] and all("Sci-Fi" in it["genres"] for it in r["items"])
+    assert "疫情" in r["intent"]["wish_text"]  # the intent still says what was asked
+
+
+def test_traditional_characters_are_read():
+    intent = RULES.parse("推薦幾部九十年代的喜劇，不要愛情片")
+    assert (intent.genres_in, intent.genres_out, intent.year_min) == (["Comedy"], ["Romance"], 1990)
+    assert RULES.parse("宮崎駿的動畫").collections == ["Hayao Miyazaki"]
+    assert RULES.parse("關於鯊魚的電影").wish_text == "shark sharks"
+    last = ParseContext(["10", "11", "12"])
+    assert RULES.parse("不喜歡第二部", last).sentiment == "dislike"
