@@ -90,11 +90,15 @@ def _wish_words(wish: str) -> list[str]:
 
 def titles_in_text(text: str, catalog: Catalog, min_words: int = 2) -> set[str]:
     """Catalog items whose title (of at least `min_words` words) appears in `text`."""
-    norm = f" {normalize_title(text)} "
+    # every word n-gram of the text looked up in the title table: O(words × longest title), not O(catalog)
+    words = normalize_title(text).split()
+    keys, longest = catalog.titles.keys, catalog.titles.max_words
     found = set()
-    for key, positions in catalog.titles.keys.items():
-        if len(key.split()) >= min_words and f" {key} " in norm:
-            found.add(catalog.items[positions[0]].item_id)
+    for start in range(len(words)):
+        for n in range(min_words, min(longest, len(words) - start) + 1):
+            positions = keys.get(" ".join(words[start:start + n]))
+            if positions:
+                found.add(catalog.items[positions[0]].item_id)
     return found
 
 
