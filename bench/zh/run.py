@@ -10,8 +10,10 @@ answer. Per language it measures:
   collections (directors, series) — a request counts only if all of them are right;
 - turn latency (p50/p95 of `ChatSession.turn`).
 Variants (the embedder and the Chinese steps; every one uses the rule parser and the baseline reranker, so only the
-variant's own change differs):
-- minilm           all-MiniLM-L6-v2 (the default) + alias table + query translation (the default pipeline);
+variant's own change differs, except minilm-fusion):
+- minilm           all-MiniLM-L6-v2 (the default) + alias table + query translation;
+- minilm-fusion    the same with the trained fusion reranker the app serves when a checkpoint is there (the app's
+                   default pipeline since the checkpoint ships beside the catalog);
 - minilm-notrans   same, without query translation (the Chinese wish is embedded as it is);
 - minilm-before    same, without the alias table and without query translation (what the pipeline did before);
 - use              multilingual USE v3 (`use`) + alias table + query translation;
@@ -43,6 +45,7 @@ from chatrec.rerank import BaselineScorer  # noqa: E402
 DATA = Path(__file__).with_name("requests.jsonl")
 VARIANTS = {
     "minilm": dict(embedder="minilm", index_dir=str(ROOT / "index"), aliases=True, translate=True),
+    "minilm-fusion": dict(embedder="minilm", index_dir=str(ROOT / "index"), aliases=True, translate=True, fusion=True),
     "minilm-notrans": dict(embedder="minilm", index_dir=str(ROOT / "index"), aliases=True, translate=False),
     "minilm-before": dict(embedder="minilm", index_dir=str(ROOT / "index"), aliases=False, translate=False),
     "use": dict(embedder="use", index_dir=str(ROOT / "index" / "use"), aliases=True, translate=True),
@@ -68,21 +71,27 @@ def intent_ok(intent: dict, gold: dict) -> tuple[bool, bool]:
 
 def run_variant(name: str, rows: list[dict], recs: dict, tmp: Path) -> dict:
     spec = VARIANTS[name]
-    key = (spec["embedder"], spec["index_dir"])
+    fusion = spec.get("fusion", False)
+    key = (spec["embedder"], spec["index_dir"], fusion)
     if key not in recs:
         t0 = time.perf_counter()
         config = Config.from_env(embedder=spec["embedder"], index_dir=spec["index_dir"], llm="none", n_items=K,
-                                 profile_db=str(tmp / f"{spec['embedder']}.sqlite3"), rate_limit_per_minute=0,
-                                 model_dir=str(tmp / "no-models"))
+                                 profile_db=str(tmp / f"{spec['embedder']}-{fusion}.sqlite3"), rate_limit_per_minute=0,
+                                 **({} if fusion else {"model_dir": str(tmp / "no-models")}))
         rec = Recommender.from_config(config, progress=True)
-        rec.scorer = BaselineScorer(rec.catalog, rec.index.vectors, rec.config)
+        if not fusion:
+            rec.scorer = BaselineScorer(rec.catalog, rec.index.vectors, rec.config)
         recs[key] = rec
-        print(f"  {spec['embedder']}: loaded in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(f"  {spec['embedder']}: loaded in {time.perf_counter() - t0:.1f} s, scorer {type(rec.scorer).__name__}",
+              flush=True)
     rec = recs[key]
     parser = RuleParser(rec.catalog, **({} if spec["aliases"] else {"aliases": None}), translate=spec["translate"])
     rec.rules = rec.parser = parser
     out = {"per_request": [], "by_lang": {}}
     for lang in ("zh", "en"):
+        cache_clear = getattr(getattr(type(rec.retriever), "_encode_one", None), "cache_clear", None)
+        if cache_clear:  # query encodings are cached per process: each pass pays its own, as a fresh app would
+            cache_clear()
         recalls, kinds, intents, times = [], [], [], []
         for row in rows:
             text = row["zh"] if lang == "zh" else row["en"]
@@ -141,7 +150,8 @@ def write_report(results: dict, rows: list[dict], path_md: Path, path_json: Path
              f"({len(rows)} requests: {sum(r['lang'] == 'zh' for r in rows)} Chinese, "
              f"{sum(r['lang'] == 'mixed' for r in rows)} mixed Chinese/English; each with an English twin). "
              "Each request is the first message of a fresh session (no profile), 10 items per answer, rule parser, "
-             "baseline reranker, full MovieLens latest-small catalog (9,742 films).", "",
+             "baseline reranker (minilm-fusion: the trained fusion reranker), full MovieLens latest-small catalog "
+             "(9,742 films).", "",
              "Recall@10 = |top 10 ∩ accepted| / min(10, |accepted|). Intent = kind and every gold slot (genres in/out, "
              "years, liked titles, collections) exactly right. Target: Chinese within 10 % of English "
              "(zh ≥ 0.9 × en). Latencies were taken while other jobs shared the 2 cores. How far to trust these "
