@@ -50,7 +50,7 @@ TITLES = [
     ("Léon: The Professional", 1994, "这个杀手不太冷|终极追杀令"),
     ("Star Wars: Episode IV - A New Hope", 1977, "星球大战|星战|星際大戰|星球大战4|新希望", "Star Wars"),
     ("Farewell My Concubine", 1993, "霸王别姬"), ("Shaolin Soccer", 2001, "少林足球"),
-    ("Raise the Red Lantern", 1991, "大红灯笼高高挂"), 
+    ("Raise the Red Lantern", 1991, "大红灯笼高高挂"),
     ("Life of Pi", 2012, "少年派的奇幻漂流|少年派"), ("Brokeback Mountain", 2005, "断背山"),
     ("Princess Mononoke", 1997, "幽灵公主|魔法公主"), ("Howl's Moving Castle", 2004, "哈尔的移动城堡"),
     ("Your Name.", 2016, "你的名字"), ("Grave of the Fireflies", 1988, "萤火虫之墓"),
