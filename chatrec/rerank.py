@@ -91,6 +91,8 @@ class FusionScorer:
     request. [0, 1] scores also keep `select`'s MMR trade-off meaningful.
     """
     name = "fusion"
+    FULL_TRUST_AFTER = 5  # liked items after which a chat user's taste model counts fully
+    STRANGER_TRUST = 0.3  # share of the model weight kept for someone the model knows nothing about
 
     def __init__(self, model, meta: dict, query_weight: float = 0.3):
         import torch
@@ -133,8 +135,14 @@ class FusionScorer:
             items = torch.as_tensor(positions).unsqueeze(0)
             logits = self.model(self.user_batch(ctx), items, item_v=self.item_v)[0].numpy()
         s = _minmax(logits)
-        if self.query_weight:
-            s = (1 - self.query_weight) * s + self.query_weight * _minmax(np.asarray(similarities, dtype=np.float32))
+        # How far to trust the taste model depends on what it knows about this person: a known user, or a chat
+        # user with `FULL_TRUST_AFTER` liked items, gets the full model weight; a stranger's first request is
+        # ranked mostly by what was asked for (the model then adds only its popularity/quality prior). Without
+        # this, new users' first lists lost 6 points of Recall@10 on bench/zh in both languages.
+        known = ctx.user_key is not None and ctx.user_key in self.user_index
+        evidence = 1.0 if known else min(1.0, len(ctx.history) / self.FULL_TRUST_AFTER)
+        model_weight = (1 - self.query_weight) * (self.STRANGER_TRUST + (1 - self.STRANGER_TRUST) * evidence)
+        s = model_weight * s + (1 - model_weight) * _minmax(np.asarray(similarities, dtype=np.float32))
         return s.astype(np.float32)
 
 
