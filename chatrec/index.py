@@ -232,9 +232,10 @@ class VectorIndex:
         self.vectors = vectors
         self.manifest = manifest
         # Below `exact_max_items` a query is one matrix-vector product (0.2 ms at 10k items, 17 ms at 100k)
-        # plus a metadata mask: exact, and faster than any ANN round trip. Above it Chroma's HNSW answers,
-        # unfiltered and oversampled, and the same mask filters its hits; only when too few survive (a narrow
-        # filter) does Chroma's own filtered query run, which is slow on broad filters.
+        # plus a metadata mask: exact, and faster than any ANN round trip. Above it, a filter that allows at most
+        # `exact_max_items` items is answered exactly over those items; a broader one by Chroma's HNSW,
+        # unfiltered and oversampled by the filter's selectivity, with the mask applied to its hits. Chroma's own
+        # filtered query (slow on large collections: ~0.8 s p95 at 100k) is only the last resort.
         self.exact_max_items = exact_max_items
         self.oversample = oversample
         self.columns = _metadata_columns(catalog)
@@ -280,11 +281,19 @@ class VectorIndex:
             top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
             top = top[np.argsort(-sims[top])]
             return [(int(p), float(sims[p])) for p in top if np.isfinite(sims[p])]
-        hits = self._ann(vector, min(len(self.catalog), k * self.oversample if mask is not None else k), None)
-        if mask is not None:
-            hits = [(p, s) for p, s in hits if mask[p]]
-            if len(hits) < k:
-                hits = self._ann(vector, k, where)
+        if mask is None:
+            return self._ann(vector, k, None)
+        allowed = np.flatnonzero(mask)
+        if len(allowed) <= self.exact_max_items:  # a narrow filter: exact over the items it allows
+            sims = self.vectors[allowed] @ vector
+            top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+            top = top[np.argsort(-sims[top])]
+            return [(int(allowed[j]), float(sims[j])) for j in top]
+        # a broad filter: ask HNSW for enough neighbours that ~k of them pass it, then filter in memory
+        want = min(len(self.catalog), max(k * self.oversample, int(1.5 * k * len(self.catalog) / len(allowed))))
+        hits = [(p, s) for p, s in self._ann(vector, want, None) if mask[p]]
+        if len(hits) < k:
+            hits = self._ann(vector, k, where)
         return hits[:k]
 
     def _ann(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[int, float]]:

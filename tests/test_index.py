@@ -125,9 +125,10 @@ def test_in_memory_filters_match_chroma(recommender, where):
     assert {p for p, _ in exact} == {p for p, _ in chroma}
     assert [p for p, _ in exact[:5]] == [p for p, _ in chroma[:5]]
     old = index.exact_max_items
-    index.exact_max_items = 0
     try:
-        ann = index.search(q, 5, where)
+        for threshold in (0, 10):  # HNSW + mask; and exact over a narrow filter's items above the threshold
+            index.exact_max_items = threshold
+            ann = index.search(q, 5, where)
+            assert [p for p, _ in ann] == [p for p, _ in chroma[:5]], threshold
     finally:
         index.exact_max_items = old
-    assert [p for p, _ in ann] == [p for p, _ in chroma[:5]]
