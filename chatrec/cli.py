@@ -220,18 +220,19 @@ def _store(profile_db):
 @click.option("--user", "user_id", required=True)
 @click.option("--profile-db")
 def profile_show(user_id, profile_db):
-    try:
-        click.echo(json.dumps(_store(profile_db).load(user_id).to_dict(), indent=2))
-    except ChatrecError as exc:
-        fail(exc)
+    _print_json(lambda: _store(profile_db).load(user_id).to_dict())
 
 
 @profile.command("export")
 @click.option("--user", "user_id", required=True)
 @click.option("--profile-db")
 def profile_export(user_id, profile_db):
+    _print_json(lambda: _store(profile_db).export(user_id))
+
+
+def _print_json(get) -> None:
     try:
-        click.echo(json.dumps(_store(profile_db).export(user_id), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(get(), indent=2, ensure_ascii=False))
     except ChatrecError as exc:
         fail(exc)
 

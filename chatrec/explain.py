@@ -12,27 +12,38 @@ import re
 from .catalog import Catalog, Item, normalize_title
 
 
-def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | None = None,
-                    seeds: list[Item] | None = None, lang: str = "en") -> str:
-    if lang == "zh":
-        return _template_reason_zh(item, wish_text, genres_wanted, seeds)
-    bits: list[str] = []
-    wanted = [g for g in item.genres if g in (genres_wanted or [])]
-    if wanted:
-        bits.append(f"it is {_join(wanted)} as you asked")
+def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, seeds: list[Item] | None) -> dict:
+    """What a reason may say, all from the item's own fields and the request: the genres asked for that it has,
+    the genres it shares with a film the person named, wish words its overview/tags/genres contain, its tags,
+    its rating."""
+    facts: dict = {"wanted": [g for g in item.genres if g in (genres_wanted or [])], "seed": None, "shared": []}
     for seed in seeds or []:
         shared = [g for g in item.genres if g in seed.genres]
         if shared:
-            bits.append(f"it shares {_join(shared[:3])} with {seed.title}")
+            facts["seed"], facts["shared"] = seed, shared[:3]
             break
-    words = _wish_words(wish_text)
     text = normalize_title(" ".join((item.overview, " ".join(item.tags), " ".join(item.genres))))
-    hits = [w for w in words if re.search(rf"\b{re.escape(w)}", text)]
-    if hits:
-        bits.append(f"its description mentions {_join(hits[:3])}")
-    if item.tags and not hits:
-        bits.append(f"viewers tag it {_join(list(item.tags[:3]))}")
-    if item.rating_mean and item.rating_count >= 10:
+    facts["hits"] = [w for w in _wish_words(wish_text) if re.search(rf"\b{re.escape(w)}", text)][:3]
+    facts["tags"] = list(item.tags[:3]) if item.tags and not facts["hits"] else []
+    facts["rated"] = bool(item.rating_mean and item.rating_count >= 10)
+    return facts
+
+
+def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | None = None,
+                    seeds: list[Item] | None = None, lang: str = "en") -> str:
+    facts = _reason_facts(item, wish_text, genres_wanted, seeds)
+    if lang == "zh":
+        return _render_zh(item, facts)
+    bits: list[str] = []
+    if facts["wanted"]:
+        bits.append(f"it is {_join(facts['wanted'])} as you asked")
+    if facts["seed"] is not None:
+        bits.append(f"it shares {_join(facts['shared'])} with {facts['seed'].title}")
+    if facts["hits"]:
+        bits.append(f"its description mentions {_join(facts['hits'])}")
+    if facts["tags"]:
+        bits.append(f"viewers tag it {_join(facts['tags'])}")
+    if facts["rated"]:
         bits.append(f"rated {item.rating_mean:.1f}/5 by {item.rating_count} people")
     if not bits:
         kind = _join(list(item.genres[:3])) if item.genres else "a"
@@ -41,31 +52,24 @@ def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | 
     return reason[0].upper() + reason[1:] + "."
 
 
-def _template_reason_zh(item: Item, wish_text: str, genres_wanted: list[str] | None, seeds: list[Item] | None) -> str:
-    """The same facts as the English template, in Simplified Chinese (genres named in Chinese; tags and the
-    words found in the English overview stay as the catalog writes them)."""
+def _render_zh(item: Item, facts: dict) -> str:
+    """The same facts in Simplified Chinese (genres named in Chinese; tags and the words found in the English
+    overview stay as the catalog writes them)."""
     from .lang import genre_label
 
     def genres(gs):
         return "、".join(genre_label(g, "zh") for g in gs)
 
     bits: list[str] = []
-    wanted = [g for g in item.genres if g in (genres_wanted or [])]
-    if wanted:
-        bits.append(f"是你想要的{genres(wanted)}片")
-    for seed in seeds or []:
-        shared = [g for g in item.genres if g in seed.genres]
-        if shared:
-            bits.append(f"和《{seed.title}》一样是{genres(shared[:3])}片")
-            break
-    words = _wish_words(wish_text)
-    text = normalize_title(" ".join((item.overview, " ".join(item.tags), " ".join(item.genres))))
-    hits = [w for w in words if re.search(rf"\b{re.escape(w)}", text)]
-    if hits:
-        bits.append("简介里提到" + "、".join(f"“{w}”" for w in hits[:3]))
-    if item.tags and not hits:
-        bits.append("观众给它的标签有" + "、".join(f"“{tag}”" for tag in item.tags[:3]))
-    if item.rating_mean and item.rating_count >= 10:
+    if facts["wanted"]:
+        bits.append(f"是你想要的{genres(facts['wanted'])}片")
+    if facts["seed"] is not None:
+        bits.append(f"和《{facts['seed'].title}》一样是{genres(facts['shared'])}片")
+    if facts["hits"]:
+        bits.append("简介里提到" + "、".join(f"“{w}”" for w in facts["hits"]))
+    if facts["tags"]:
+        bits.append("观众给它的标签有" + "、".join(f"“{tag}”" for tag in facts["tags"]))
+    if facts["rated"]:
         bits.append(f"{item.rating_count} 人评分，平均 {item.rating_mean:.1f}/5")
     if not bits:
         kind = genres(item.genres[:3]) if item.genres else ""
