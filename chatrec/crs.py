@@ -461,11 +461,11 @@ def pipeline_request(session) -> Request:
     (the evaluation ranks the whole catalog; the strict variant removes mentioned films itself)."""
     s = session.state
     if not (s.seeds or s.negatives or s.genres_in or s.genres_out or s.year_min or s.year_max or s.wish_text
-            or s.avoid_text):
+            or s.avoid_text or s.within):
         return Request()
     return Request(wish_text=s.wish_text, avoid_text=s.avoid_text, seeds=list(s.seeds), negatives=list(s.negatives),
                    genres_in=list(s.genres_in), genres_any=s.genres_any, genres_out=list(s.genres_out),
-                   year_min=s.year_min, year_max=s.year_max)
+                   year_min=s.year_min, year_max=s.year_max, within=list(s.within))
 
 
 def rank_pipeline(rec, session, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ and are attached with `set_item_text`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-N_FEATURES = 9  # see `_features`
+N_FEATURES = 9  # see `_features`; one more with `history_length_feature`
 
 
 @dataclass
@@ -45,6 +46,9 @@ class FusionConfig:
     history_len: int = 100  # most recent items the history encoder sees
     recent_len: int = 5  # the "query" proxy in training: the last few items of the history
     id_dropout: float = 0.25  # P(drop an id embedding) in training: teaches the cold-start paths
+    short_history_p: float = 0.0  # P(a training row sees only the last 2..short_history_max items of its history)
+    short_history_max: int = 10  # ... so the model learns to rank for people it knows little about (cold users)
+    history_length_feature: bool = False  # tell the fusion MLP how many items the history holds (how much to trust it)
     dropout: float = 0.1
     use_text: bool = True
     use_history: bool = True
@@ -97,7 +101,7 @@ class FusionModel(nn.Module):
             self.fuse_u = nn.Linear(d, cfg.fusion_dim, bias=False)
             self.fuse_v = nn.Linear(d, cfg.fusion_dim, bias=False)
             self.fusion = nn.Sequential(
-                nn.Linear(cfg.fusion_dim + 1 + N_FEATURES, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+                nn.Linear(cfg.fusion_dim + 1 + self.n_features, cfg.hidden), nn.GELU(), nn.Dropout(cfg.dropout),
                 nn.Linear(cfg.hidden, 1),
             )
         # item-side data: training statistics are saved with the weights, text vectors are attached later
@@ -108,6 +112,10 @@ class FusionModel(nn.Module):
         self.register_buffer("year", torch.zeros(n))  # 0 = unknown
         self.register_buffer("item_genres", torch.zeros(n, cfg.n_genres))
         self.register_buffer("text", torch.zeros(n, cfg.text_dim), persistent=False)
+
+    @property
+    def n_features(self) -> int:
+        return N_FEATURES + int(self.cfg.history_length_feature)
 
     # ---------------------------------------------------------------- data attached to the model
 
@@ -169,8 +177,9 @@ class FusionModel(nn.Module):
 
     # ---------------------------------------------------------------- context features
 
-    def _features(self, ub: UserBatch, items: torch.Tensor | None, profile, recent, genre_dist) -> torch.Tensor:
-        """(B, K, N_FEATURES) for items (B, K), or (B, n_items, N_FEATURES) for every item when items is None."""
+    def _features(self, ub: UserBatch, items: torch.Tensor | None, profile, recent, genre_dist,
+                  exclude: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, K, n_features) for items (B, K), or (B, n_items, n_features) for every item when items is None."""
         if items is None:
             text, ig = self.text[:-1], self.item_genres[:-1]
             f_profile, f_recent = profile @ text.T, recent @ text.T
@@ -187,9 +196,38 @@ class FusionModel(nn.Module):
         has_year = (year > 0).float()
         age = ((year - ub.ref_year.unsqueeze(1)) / 10.0).clamp(-5.0, 1.0) * has_year
         future = (year > ub.ref_year.unsqueeze(1)).float() * has_year  # a film released after the request
-        return torch.stack([f_recent, f_profile, f_genre, pop, qual, age, future, has_year, 1.0 - warm], dim=-1)
+        feats = [f_recent, f_profile, f_genre, pop, qual, age, future, has_year, 1.0 - warm]
+        if self.cfg.history_length_feature:
+            known = ub.history != self.cfg.n_items
+            if exclude is not None:
+                known = known & (ub.history != exclude.unsqueeze(1))
+            n = torch.log1p(known.sum(1).float()) / math.log1p(self.cfg.history_len)
+            feats.append(n.unsqueeze(1).expand_as(f_recent))
+        return torch.stack(feats, dim=-1)
 
     # ---------------------------------------------------------------- scoring
+
+    def shorten(self, ub: UserBatch) -> UserBatch:
+        """Training augmentation: some rows keep only the last few items of their history and lose their user
+        id, so they look like the people the model meets least prepared -- a MovieLens user with five ratings,
+        a chat user with three likes. Without it every training row had the full history behind it."""
+        cfg = self.cfg
+        B, L = ub.history.shape
+        rows = torch.nonzero(torch.rand(B, device=ub.history.device) < cfg.short_history_p).squeeze(1)
+        if len(rows) == 0:
+            return ub
+        keep = torch.randint(2, cfg.short_history_max + 1, (len(rows), 1), device=rows.device)
+        h = ub.history[rows].clone()
+        h[torch.arange(L, device=h.device).unsqueeze(0) < L - keep] = cfg.n_items
+        history, profile, recent, genres, users = (x.clone() for x in
+                                                  (ub.history, ub.profile, ub.recent, ub.genres, ub.users))
+        history[rows] = h
+        profile[rows] = self.text[h].sum(1)
+        recent[rows] = self.text[h[:, -cfg.recent_len:]].sum(1)
+        genres[rows] = self.item_genres[h].sum(1)
+        users[rows] = cfg.n_users
+        return UserBatch(users=users, history=history, profile=profile, recent=recent, genres=genres,
+                         ref_year=ub.ref_year)
 
     def forward(self, ub: UserBatch, items: torch.Tensor | None = None, exclude: torch.Tensor | None = None,
                 item_v: torch.Tensor | None = None) -> torch.Tensor:
@@ -198,6 +236,8 @@ class FusionModel(nn.Module):
         `item_v` (n_items, dim) lets a caller reuse the catalog's item tower across calls (inference).
         """
         drop = self.training
+        if drop and self.cfg.short_history_p > 0:
+            ub = self.shorten(ub)
         profile, recent, genre_dist = self.summaries(ub, exclude)
         u = self.user_vectors(ub, profile, recent, exclude=exclude, drop_ids=drop)
         if items is None:
@@ -209,7 +249,7 @@ class FusionModel(nn.Module):
             dot = torch.einsum("bd,bkd->bk", u, v) + self.item_bias(items).squeeze(-1)
         if not self.cfg.use_context:
             return dot
-        feats = self._features(ub, items, profile, recent, genre_dist)
+        feats = self._features(ub, items, profile, recent, genre_dist, exclude)
         cross = self.fuse_u(u).unsqueeze(1) * self.fuse_v(v)
         x = torch.cat([cross.expand(*feats.shape[:2], -1), dot.unsqueeze(-1), feats], dim=-1)
         return dot + self.fusion(x).squeeze(-1)

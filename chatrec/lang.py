@@ -259,7 +259,7 @@ UI: dict[str, dict[str, str]] = {
         "diversity_info": "0: the closest matches; 1: as varied as possible", "novelty": "Novelty",
         "novelty_info": "0: popular films help; 1: favour lesser-known films", "use_llm": "Use the language model",
         "use_llm_none": "Use the language model (none configured: rules and templates)",
-        "profile_empty": "**Liked:** nothing yet",
+        "profile_empty": "**Liked:** nothing yet", "rate": "Rate…",
     },
     "zh": {
         "intro": "## 🎬 chatrec\n告诉我你想看什么。我从 {n} 部电影里挑选，说明每部为什么适合你，并从每一次 👍、👎 和调整中学习。",
@@ -276,6 +276,6 @@ UI: dict[str, dict[str, str]] = {
         "diversity_info": "0：最接近的；1：尽量多样", "novelty": "新奇度",
         "novelty_info": "0：热门电影优先；1：偏向小众电影", "use_llm": "使用语言模型",
         "use_llm_none": "使用语言模型（未配置：使用规则和模板）",
-        "profile_empty": "**喜欢：** 暂无",
+        "profile_empty": "**喜欢：** 暂无", "rate": "评分…",
     },
 }

@@ -367,7 +367,9 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
                                 "less_like": gr.Button(_("less_like"), size="sm", min_width=90,
                                                        elem_id=f"less-{n}"),
                             }
-                            rating = gr.Dropdown([RATE_PROMPT, "1★", "2★", "3★", "4★", "5★"], value=RATE_PROMPT,
+                            # the prompt's label is translated; its value stays RATE_PROMPT for the handlers
+                            rating = gr.Dropdown([(_("rate"), RATE_PROMPT), "1★", "2★", "3★", "4★", "5★"],
+                                                 value=RATE_PROMPT,
                                                  show_label=False, container=False, min_width=80,
                                                  elem_id=f"rate-{n}", interactive=True)
                     slots.append((n, group, body, buttons, rating))

@@ -261,3 +261,15 @@ def test_leave_out_drops_conversations_of_the_same_workers_and_their_counts(rcat
     assert sig["popularity"][idx["110"]] == 0 and model.popularity[idx["110"]] > 0
     assert sig["target_popularity"][idx["110"]] == 0 and model.target_popularity[idx["110"]] > 0
     assert model.signals(["109"])["comention"][idx["110"]] > 0
+
+
+def test_pipeline_request_keeps_every_constraint_of_the_state():
+    # the evaluation must rank with the request the chat would build: "only Miyazaki's films" included
+    from types import SimpleNamespace
+
+    from chatrec.dialogue import DialogueState
+
+    assert crs.pipeline_request(SimpleNamespace(state=DialogueState())).within == []
+    state = DialogueState(within=["10", "11"], genres_out=["Horror"], year_min=1990)
+    req = crs.pipeline_request(SimpleNamespace(state=state))
+    assert req.within == ["10", "11"] and req.genres_out == ["Horror"] and req.year_min == 1990
