@@ -289,8 +289,12 @@ def load_checkpoint(path: Path, *, catalog: Catalog, embedder_name: str, vectors
     if payload.get("embedder") != embedder_name:
         raise ChatrecError(f"the reranker checkpoint {path} was trained with embedder {payload.get('embedder')}, "
                            f"not {embedder_name}; {TRAIN_HINT}")
-    model = FusionModel(FusionConfig(**payload["config"]))
-    model.load_state_dict(payload["state_dict"])
+    try:  # a checkpoint from another version of the model: other fields or other shapes
+        model = FusionModel(FusionConfig(**payload["config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, RuntimeError, KeyError) as exc:
+        raise ChatrecError(f"the reranker checkpoint {path} does not fit this version of the model "
+                           f"({str(exc).splitlines()[0][:200]}); {TRAIN_HINT}") from exc
     model.set_item_text(vectors)
     model.eval()
     return model, {k: v for k, v in payload.items() if k != "state_dict"}

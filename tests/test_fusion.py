@@ -97,6 +97,14 @@ def test_checkpoint_round_trip_and_mismatch_errors(tiny, tmp_path):
         load_checkpoint(path, catalog=other, embedder_name=name, vectors=vectors)
     with pytest.raises(ChatrecError, match="chatrec train"):
         load_checkpoint(tmp_path / "missing.pt", catalog=catalog, embedder_name=name, vectors=vectors)
+    # a checkpoint from another version of the model (here: a wider fusion MLP input) is refused, not half-loaded
+    wider = build_model(_cfg(data, vectors, catalog, history_length_feature=True), catalog, vectors, data)
+    payload = torch.load(save_checkpoint(wider, tmp_path / "w" / "fusion.pt", catalog=catalog, embedder_name=name,
+                                         user_keys=data.user_keys), weights_only=True)
+    payload["config"].pop("history_length_feature")
+    torch.save(payload, tmp_path / "w" / "fusion.pt")
+    with pytest.raises(ChatrecError, match="does not fit this version"):
+        load_checkpoint(tmp_path / "w" / "fusion.pt", catalog=catalog, embedder_name=name, vectors=vectors)
 
 
 def test_train_then_serve_through_load_scorer(tiny):
@@ -127,3 +135,24 @@ def test_train_cli(tiny):
                                   "CHATREC_MODEL_DIR": config.model_dir})
     assert res.exit_code == 0, res.output
     assert "checkpoint" in res.output and checkpoint_path(config).exists()
+
+
+def test_short_history_augmentation_keeps_only_the_last_items_and_forgets_the_id(tiny):
+    _, catalog, vectors, _, data = tiny
+    cfg = _cfg(data, vectors, catalog, short_history_p=1.0, short_history_max=3, history_length_feature=True)
+    model = build_model(cfg, catalog, vectors, data)
+    table = user_table(model, data)
+    ub = table.batch(torch.arange(4))
+    short = model.shorten(ub)
+    kept = (short.history != cfg.n_items).sum(1)
+    assert ((kept >= 2) & (kept <= 3)).all()
+    assert (short.users == cfg.n_users).all()  # the id would tell the model who this is
+    for row in range(4):  # the kept items are the most recent ones, and the text sums cover exactly them
+        k = int(kept[row])
+        assert torch.equal(short.history[row, -k:], ub.history[row, -k:])
+        assert torch.allclose(short.profile[row], model.text[ub.history[row, -k:]].sum(0), atol=1e-5)
+    model.train()
+    logits = model(ub, torch.randint(0, cfg.n_items, (4, 5)), exclude=ub.history[:, -1])
+    assert logits.shape == (4, 5) and torch.isfinite(logits).all()
+    model.eval()  # no augmentation at inference: the same input scores the same
+    assert torch.equal(model(ub), model(ub))
