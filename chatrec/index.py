@@ -239,6 +239,7 @@ class VectorIndex:
         self.exact_max_items = exact_max_items
         self.oversample = oversample
         self.columns = _metadata_columns(catalog)
+        self.ann_failures = 0  # searches answered exactly because the vector store failed
 
     @classmethod
     def open(cls, catalog: Catalog, embedder: Embedder, config: Config) -> "VectorIndex":
@@ -274,27 +275,38 @@ class VectorIndex:
         k = max(1, min(k, len(self.catalog)))
         vector = np.asarray(vector, dtype=np.float32)
         mask = where_mask(where, self.columns, len(self.catalog), self.catalog.index_of)
-        if len(self.catalog) <= self.exact_max_items:
-            sims = self.vectors @ vector
-            if mask is not None:
-                sims = np.where(mask, sims, -np.inf)
-            top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-            top = top[np.argsort(-sims[top])]
-            return [(int(p), float(sims[p])) for p in top if np.isfinite(sims[p])]
-        if mask is None:
-            return self._ann(vector, k, None)
-        allowed = np.flatnonzero(mask)
-        if len(allowed) <= self.exact_max_items:  # a narrow filter: exact over the items it allows
+        allowed = None if mask is None else np.flatnonzero(mask)
+        if len(self.catalog) <= self.exact_max_items or (allowed is not None and len(allowed) <= self.exact_max_items):
+            return self._exact(vector, k, mask, allowed)  # small catalog, or a narrow filter
+        try:
+            if allowed is None:
+                return self._ann(vector, k, None)
+            # a broad filter: ask HNSW for enough neighbours that ~k of them pass it, then filter in memory
+            want = min(len(self.catalog), max(k * self.oversample, int(1.5 * k * len(self.catalog) / len(allowed))))
+            hits = [(p, s) for p, s in self._ann(vector, want, None) if mask[p]]
+            if len(hits) < k:
+                hits = self._ann(vector, k, where)
+            return hits[:k]
+        except ChatrecError as exc:
+            # The vector store is gone (a Chroma server restarted, a network blip): every vector is in memory, so
+            # answer exactly -- slower at a million items (~0.1 s), but the chat goes on. Said once in the log.
+            if not self.ann_failures:
+                log.warning("%s; answering by exact search over the in-memory vectors until it is back", exc)
+            self.ann_failures += 1
+            return self._exact(vector, k, mask, allowed)
+
+    def _exact(self, vector: np.ndarray, k: int, mask: np.ndarray | None, allowed: np.ndarray | None):
+        if allowed is not None and len(allowed) < len(self.catalog) // 4:  # narrow: score only what it allows
             sims = self.vectors[allowed] @ vector
             top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
             top = top[np.argsort(-sims[top])]
             return [(int(allowed[j]), float(sims[j])) for j in top]
-        # a broad filter: ask HNSW for enough neighbours that ~k of them pass it, then filter in memory
-        want = min(len(self.catalog), max(k * self.oversample, int(1.5 * k * len(self.catalog) / len(allowed))))
-        hits = [(p, s) for p, s in self._ann(vector, want, None) if mask[p]]
-        if len(hits) < k:
-            hits = self._ann(vector, k, where)
-        return hits[:k]
+        sims = self.vectors @ vector
+        if mask is not None:
+            sims = np.where(mask, sims, -np.inf)
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        top = top[np.argsort(-sims[top])]
+        return [(int(p), float(sims[p])) for p in top if np.isfinite(sims[p])]
 
     def _ann(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[int, float]]:
         try:

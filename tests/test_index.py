@@ -132,3 +132,30 @@ def test_in_memory_filters_match_chroma(recommender, where):
             assert [p for p, _ in ann] == [p for p, _ in chroma[:5]], threshold
     finally:
         index.exact_max_items = old
+
+
+def test_a_vector_store_that_goes_away_mid_run_degrades_to_exact_search(recommender, caplog):
+    """A Chroma server that dies after start-up: searches are answered exactly from the in-memory vectors
+    (the same items), the failure is logged once, and the chat keeps answering."""
+    index = recommender.index
+    q = index.vectors[2] + index.vectors[5]
+    q = q / np.linalg.norm(q)
+    where = {"$and": [{"year": {"$gte": 0}}, {"item_id": {"$nin": ["1"]}}]}  # broad: goes through HNSW
+    expected = [index.search(q, 5, w) for w in (None, where)]
+
+    class Dead:
+        def query(self, **kwargs):
+            raise ConnectionError("Could not connect to a Chroma server")
+
+    old = index.exact_max_items, index.collection
+    try:
+        index.exact_max_items, index.collection = 0, Dead()
+        with caplog.at_level("WARNING", logger="chatrec"):
+            got = [index.search(q, 5, w) for w in (None, where)]
+        assert [[p for p, _ in g] for g in got] == [[p for p, _ in e] for e in expected]
+        assert index.ann_failures == 2
+        assert sum("exact search" in r.message for r in caplog.records) == 1  # said once, not per query
+        reply = recommender.session().handle("something like Alien")
+        assert reply["items"]
+    finally:
+        index.exact_max_items, index.collection = old
