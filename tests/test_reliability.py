@@ -151,3 +151,47 @@ def test_concurrent_clients_are_isolated(tmp_path):
     for wish, first, profile in results:
         # each client sees only its own dislike: the first item of its own list
         assert [d["item_id"] for d in profile["disliked"]] == [first["items"][0]["item_id"]], wish
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 1 MB file system (tmpfs) to fill up; skipped where mounting is not allowed (not root)."""
+    import subprocess
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root): the disk-full path is covered by a mocked StoreError")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def _fill(folder):
+    """Write a filler file until the file system is full; returns its path."""
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_loses_nothing_acknowledged_and_recovers(fresh_recommender, tiny_disk):
+    rec = fresh_recommender
+    rec.store = SQLiteStore(tiny_disk / "profiles.sqlite3")
+    s = rec.session()
+    s.turn("comedy")
+    assert "Noted" in s.handle("/like 1")["reply"]
+    kept = s.profile.liked[:]
+    filler = _fill(tiny_disk)
+    r = s.handle("/dislike 2")  # the disk is full: a clear reply, nothing half-applied
+    assert "could not save" in r["reply"]
+    assert s.profile.disliked == [] and s.profile.liked == kept
+    filler.unlink()  # space again: the next feedback is saved, and everything acknowledged is still there
+    assert "won't come back" in s.handle("/dislike 2")["reply"] and len(s.profile.disliked) == 1
+    again = SQLiteStore(tiny_disk / "profiles.sqlite3").load(s.user_id)
+    assert again.liked == kept and len(again.disliked) == 1
