@@ -11,6 +11,7 @@ A malformed row is an error that names the file and line. Nothing is dropped sil
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import math
@@ -99,13 +100,18 @@ class Catalog:
 
 # ---------------------------------------------------------------- title lookup
 
+_NOT_WORD = re.compile(r"[^\w\s]")
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=8192)  # the same item fields are normalised again for every reply that shows the item
 def normalize_title(text: str) -> str:
     """Lower case, accents and punctuation removed, '&' spelled out, whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.replace("&", " and ")
-    text = re.sub(r"[^\w\s]", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    if not text.isascii():  # nothing to strip from ASCII; the per-character pass is most of the cost
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower().replace("&", " and ")
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", text)).strip()
 
 
 def clean_movielens_title(raw: str) -> tuple[str, int | None, tuple[str, ...]]:
