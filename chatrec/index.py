@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,6 +241,8 @@ class VectorIndex:
         self.oversample = oversample
         self.columns = _metadata_columns(catalog)
         self.ann_failures = 0  # searches answered exactly because the vector store failed
+        self.search_paths: Counter[str] = Counter()  # how queries were answered (see `search`), for benchmarks
+        self.max_ann_k = 20_000  # the widest HNSW round before exact search takes over
 
     @classmethod
     def open(cls, catalog: Catalog, embedder: Embedder, config: Config) -> "VectorIndex":
@@ -277,16 +280,28 @@ class VectorIndex:
         mask = where_mask(where, self.columns, len(self.catalog), self.catalog.index_of)
         allowed = None if mask is None else np.flatnonzero(mask)
         if len(self.catalog) <= self.exact_max_items or (allowed is not None and len(allowed) <= self.exact_max_items):
+            self.search_paths["exact"] += 1
             return self._exact(vector, k, mask, allowed)  # small catalog, or a narrow filter
         try:
             if allowed is None:
+                self.search_paths["hnsw"] += 1
                 return self._ann(vector, k, None)
-            # a broad filter: ask HNSW for enough neighbours that ~k of them pass it, then filter in memory
+            # A broad filter: ask HNSW for enough neighbours that ~k of them pass it (by the filter's share of the
+            # catalog), then filter in memory. Neighbourhoods are not random samples -- near a horror film few
+            # items pass "no horror" -- so a short round is retried 8x wider, and a second short round is
+            # answered exactly in memory. (Chroma's own filtered query took seconds at a million items.)
             want = min(len(self.catalog), max(k * self.oversample, int(1.5 * k * len(self.catalog) / len(allowed))))
-            hits = [(p, s) for p, s in self._ann(vector, want, None) if mask[p]]
-            if len(hits) < k:
-                hits = self._ann(vector, k, where)
-            return hits[:k]
+            for path in ("hnsw+mask", "hnsw+mask wide"):
+                hits = [(p, s) for p, s in self._ann(vector, want, None) if mask[p]]
+                if len(hits) >= k or want >= len(self.catalog):
+                    self.search_paths[path] += 1
+                    return hits[:k]
+                wider = min(len(self.catalog), want * 8, max(self.max_ann_k, want))
+                if wider <= want:
+                    break
+                want = wider
+            self.search_paths["exact after hnsw"] += 1
+            return self._exact(vector, k, mask, allowed)
         except ChatrecError as exc:
             # The vector store is gone (a Chroma server restarted, a network blip): every vector is in memory, so
             # answer exactly -- slower at a million items (~0.1 s), but the chat goes on. Said once in the log.

@@ -159,3 +159,31 @@ def test_a_vector_store_that_goes_away_mid_run_degrades_to_exact_search(recommen
         assert reply["items"]
     finally:
         index.exact_max_items, index.collection = old
+
+
+@pytest.mark.parametrize("where", WHERES[1:])
+def test_filtered_hnsw_search_never_needs_chromas_filtered_query(recommender, where):
+    """Above the exact-search size a filter is applied to oversampled HNSW neighbours in memory; when too few
+    pass, a wider round and then exact search answer -- the same items as exact search, without Chroma's own
+    filtered query (seconds at a million items)."""
+    index = recommender.index
+    q = index.vectors[4] + index.vectors[11]
+    q = q / np.linalg.norm(q)
+    expected = [p for p, _ in index.search(q, 6, where)]
+    calls = []
+    real_ann = index._ann
+
+    def spy(vector, k, w):
+        calls.append((k, w))
+        return real_ann(vector, k, w)
+
+    old = index.exact_max_items, index.oversample, index.max_ann_k
+    try:
+        index._ann = spy
+        index.exact_max_items, index.oversample, index.max_ann_k = 0, 1, 12  # tiny rounds: force the escalation
+        got = [p for p, _ in index.search(q, 6, where)]
+    finally:
+        del index._ann
+        index.exact_max_items, index.oversample, index.max_ann_k = old
+    assert got == expected
+    assert all(w is None for _, w in calls)

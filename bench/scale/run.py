@@ -34,6 +34,12 @@ from chatrec.retrieve import Request, Retriever  # noqa: E402
 from chatrec.rerank import select  # noqa: E402
 
 
+def tqdm_range(lo: int, hi: int, step: int, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(range(lo, hi, step), desc=desc, unit="batch", mininterval=10)
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -69,25 +75,32 @@ def encoder_ceiling(cat, n: int = 256) -> float:
     return n / (time.perf_counter() - t)
 
 
-def bench_collection(client, vecs, metas, items, queries: int, label: str) -> dict:
-    """Build a collection, then time the chat's own path: `VectorIndex.search` (exact in memory up to
-    `exact_search_max_items`, HNSW + in-memory filter above) + baseline rerank + MMR."""
+def bench_collection(client, vecs, metas, items, queries: int, label: str, reuse: bool = False) -> dict:
+    """Build a collection (or, with `reuse`, open the one a previous run left), then time the chat's own path:
+    `VectorIndex.search` (exact in memory up to `exact_search_max_items`, HNSW + in-memory filter above) +
+    baseline rerank + MMR."""
     from chatrec.catalog import Catalog
     from chatrec.rerank import BaselineScorer, ScoreContext
 
-    try:
-        client.delete_collection("scale")
-    except Exception:
-        pass
-    col = client.create_collection("scale", configuration={"hnsw": {"space": "cosine", "ef_search": 200,
-                                                                    "ef_construction": 200}})
     n = len(vecs)
-    batch = min(5000, client.get_max_batch_size())
-    t = time.perf_counter()
-    for lo in range(0, n, batch):
-        col.add(ids=[m["item_id"] for m in metas[lo:lo + batch]], embeddings=vecs[lo:lo + batch],
-                metadatas=metas[lo:lo + batch])
-    build_s = time.perf_counter() - t
+    if reuse:
+        col = client.get_collection("scale")
+        if col.count() != n:
+            raise SystemExit(f"--reuse: the stored collection holds {col.count()} items, not {n}")
+        build_s = None
+    else:
+        try:
+            client.delete_collection("scale")
+        except Exception:
+            pass
+        col = client.create_collection("scale", configuration={"hnsw": {"space": "cosine", "ef_search": 200,
+                                                                        "ef_construction": 200}})
+        batch = min(5000, client.get_max_batch_size())
+        t = time.perf_counter()
+        for lo in tqdm_range(0, n, batch, desc=f"adding {n:,} items"):
+            col.add(ids=[m["item_id"] for m in metas[lo:lo + batch]], embeddings=vecs[lo:lo + batch],
+                    metadatas=metas[lo:lo + batch])
+        build_s = time.perf_counter() - t
     config = Config()
     catalog = Catalog(items, name="synthetic")
     index = VectorIndex(catalog, None, col, vecs, {}, exact_max_items=config.exact_search_max_items)
@@ -97,9 +110,11 @@ def bench_collection(client, vecs, metas, items, queries: int, label: str) -> di
     qs /= np.linalg.norm(qs, axis=1, keepdims=True)
     seen = {items[i].item_id for i in rng.integers(0, n, 50)}  # a returning user's seen and rejected items
     filtered = Retriever.where(Request(genres_in=["Comedy"], genres_out=["Horror"], year_min=1990, exclude=seen))
-    out = {"label": label, "items": n, "build_s": round(build_s, 1), "build_items_per_s": round(n / build_s),
-           "search": "exact" if n <= index.exact_max_items else "hnsw+mask"}
+    out = {"label": label, "items": n, "search": "exact" if n <= index.exact_max_items else "hnsw+mask"}
+    if build_s is not None:
+        out.update(build_s=round(build_s, 1), build_items_per_s=round(n / build_s))
     for name, where in (("plain", None), ("filtered", filtered)):
+        index.search_paths.clear()
         lat = []
         for q in qs:
             t = time.perf_counter()
@@ -112,6 +127,8 @@ def bench_collection(client, vecs, metas, items, queries: int, label: str) -> di
             lat.append((time.perf_counter() - t) * 1000)
         out[f"{name}_p50_ms"] = round(float(np.percentile(lat, 50)), 1)
         out[f"{name}_p95_ms"] = round(float(np.percentile(lat, 95)), 1)
+        out[f"{name}_max_ms"] = round(float(np.max(lat)), 1)
+        out[f"{name}_paths"] = dict(index.search_paths)  # how the queries were answered
     return out
 
 
@@ -121,6 +138,9 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--server", action="store_true", help="also measure a `chroma run` server (smallest size)")
     ap.add_argument("--out", default=str(ROOT / "reports" / "scale"))
+    ap.add_argument("--keep", help="build into this folder and keep it (a 1M build takes ~25 min on 2 cores)")
+    ap.add_argument("--reuse", help="time queries against the collection a --keep run left in this folder "
+                                    "(one size only)")
     args = ap.parse_args()
     import chromadb
     from chromadb.config import Settings
@@ -130,15 +150,21 @@ def main() -> int:
     rows = []
     ceiling = encoder_ceiling(cat)
     print(f"encoder ceiling (MiniLM, real texts, 2 cores): {ceiling:.0f} items/s", flush=True)
+    if (args.keep or args.reuse) and len(sizes) > 1:
+        raise SystemExit("--keep and --reuse take one size")
     for n in sizes:
-        path = Path(tempfile.mkdtemp(prefix=f"scale{n}-"))
+        folder = args.reuse or args.keep
+        path = Path(folder) if folder else Path(tempfile.mkdtemp(prefix=f"scale{n}-"))
+        path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
-        row = bench_collection(client, all_vecs[:n], all_metas[:n], all_items[:n], args.queries, "embedded")
+        row = bench_collection(client, all_vecs[:n], all_metas[:n], all_items[:n], args.queries, "embedded",
+                               reuse=bool(args.reuse))
         row["disk_mb"] = round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
         row["max_rss_mb"] = round(rss_mb())
         print(json.dumps(row), flush=True)
         rows.append(row)
-        shutil.rmtree(path, ignore_errors=True)
+        if not folder:
+            shutil.rmtree(path, ignore_errors=True)
     if args.server:
         n = sizes[0]
         path = Path(tempfile.mkdtemp(prefix="scale-server-"))
