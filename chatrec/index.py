@@ -288,15 +288,17 @@ class VectorIndex:
                 return self._ann(vector, k, None)
             # A broad filter: ask HNSW for enough neighbours that ~k of them pass it (by the filter's share of the
             # catalog), then filter in memory. Neighbourhoods are not random samples -- near a horror film few
-            # items pass "no horror" -- so a short round is retried 8x wider, and a second short round is
-            # answered exactly in memory. (Chroma's own filtered query took seconds at a million items.)
+            # items pass "no horror" -- so a short round is retried as wide as its pass rate says is needed, and a
+            # second short round is answered exactly in memory. (Chroma's own filtered query took seconds at 1M.)
             want = min(len(self.catalog), max(k * self.oversample, int(1.5 * k * len(self.catalog) / len(allowed))))
             for path in ("hnsw+mask", "hnsw+mask wide"):
                 hits = [(p, s) for p, s in self._ann(vector, want, None) if mask[p]]
                 if len(hits) >= k or want >= len(self.catalog):
                     self.search_paths[path] += 1
                     return hits[:k]
-                wider = min(len(self.catalog), want * 8, max(self.max_ann_k, want))
+                # as wide as the pass rate this neighbourhood showed says is needed, with a margin
+                wider = max(2 * want, int(1.25 * k * want / max(len(hits), 1)))
+                wider = min(len(self.catalog), wider, max(self.max_ann_k, want))
                 if wider <= want:
                     break
                 want = wider
