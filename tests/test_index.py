@@ -157,6 +157,10 @@ def test_a_vector_store_that_goes_away_mid_run_degrades_to_exact_search(recommen
         assert sum("exact search" in r.message for r in caplog.records) == 1  # said once, not per query
         reply = recommender.session().handle("something like Alien")
         assert reply["items"]
+        index.collection = old[1]  # the server is back: searches go to it again
+        index.search_paths.clear()
+        assert [p for p, _ in index.search(q, 5)] == [p for p, _ in expected[0]]
+        assert index.search_paths["hnsw"] == 1
     finally:
         index.exact_max_items, index.collection = old
 
