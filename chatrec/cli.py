@@ -130,7 +130,7 @@ def serve(host, port):
 @main.command()
 @common_options
 @click.option("--model-dir", help="Where the checkpoint is written (default: ./models in the project).")
-@click.option("--loss", type=click.Choice(["bce", "bpr"]), default=None, help="Training loss (default: bce, the better on temporal validation).")
+@click.option("--loss", type=click.Choice(["bce", "bpr"]), default=None, help="Training loss (default: bpr, the better on temporal validation).")
 @click.option("--epochs", type=int, default=None, help="Most epochs; early stopping usually ends sooner (default 20).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--incremental", is_flag=True, help="Fine-tune the existing checkpoint on feedback events it has not "
