@@ -185,6 +185,13 @@ class Recommender:
         with self._locks_guard:
             return self._user_locks.setdefault(user_id, threading.Lock())
 
+    def _history(self, profile: Profile, req: Request) -> list[int]:
+        """What the taste model sees as this person's history: the films they liked, then the films this request
+        names ("something like Alien": a film they like, said in words), most recent last."""
+        idx = self.catalog.index_of
+        ids = list(dict.fromkeys([i for i in profile.liked] + [i for i in req.seeds]))
+        return [idx[i] for i in ids if i in idx]
+
     def recommend(self, req: Request, profile: Profile, n: int | None = None, *, settings: "Settings | None" = None,
                   explain: bool = True, lang: str = "en") -> tuple[list[Recommendation], list[str]]:
         """Retrieve, rerank and pick `n` items for `req`. `settings` are one person's knobs (list length,
@@ -201,7 +208,7 @@ class Recommender:
         idx = self.catalog.index_of
         ctx = ScoreContext(
             query_vector=query, profile_vector=profile.vector,
-            history=[idx[i] for i in profile.liked if i in idx], negatives=[idx[i] for i in profile.disliked if i in idx],
+            history=self._history(profile, req), negatives=[idx[i] for i in profile.disliked if i in idx],
             user_key=profile.user_id,
         )
         scores = self.scorer.score(positions, sims, ctx)

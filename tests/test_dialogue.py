@@ -303,3 +303,14 @@ def test_feedback_notifies_the_background_retrainer(fresh_recommender):
     s.feedback(2, "rating", 2)
     s.critique("older")  # a critique makes no training row
     assert Spy.n == 2
+
+
+def test_the_taste_model_sees_liked_films_then_the_films_a_request_names(recommender):
+    from chatrec.profile import Profile
+    from chatrec.retrieve import Request
+
+    ids = [it.item_id for it in recommender.catalog.items[:3]]
+    profile = Profile(user_id="u", liked=[ids[0], ids[1]])
+    history = recommender._history(profile, Request(seeds=[ids[1], ids[2], "no-such-film"]))
+    idx = recommender.catalog.index_of
+    assert history == [idx[ids[0]], idx[ids[1]], idx[ids[2]]]  # most recent last, once each, unknown ids dropped
