@@ -235,8 +235,7 @@ class VectorIndex:
         # Below `exact_max_items` a query is one matrix-vector product (0.2 ms at 10k items, 17 ms at 100k)
         # plus a metadata mask: exact, and faster than any ANN round trip. Above it, a filter that allows at most
         # `exact_max_items` items is answered exactly over those items; a broader one by Chroma's HNSW,
-        # unfiltered and oversampled by the filter's selectivity, with the mask applied to its hits. Chroma's own
-        # filtered query (slow on large collections: ~0.8 s p95 at 100k) is only the last resort.
+        # unfiltered and oversampled by the filter's selectivity, with the mask applied to its hits (see `search`).
         self.exact_max_items = exact_max_items
         self.oversample = oversample
         self.columns = _metadata_columns(catalog)
@@ -315,15 +314,11 @@ class VectorIndex:
     def _exact(self, vector: np.ndarray, k: int, mask: np.ndarray | None, allowed: np.ndarray | None):
         if allowed is not None and len(allowed) < len(self.catalog) // 4:  # narrow: score only what it allows
             sims = self.vectors[allowed] @ vector
-            top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-            top = top[np.argsort(-sims[top])]
-            return [(int(allowed[j]), float(sims[j])) for j in top]
+            return [(int(allowed[j]), float(sims[j])) for j in _top_k(sims, k)]
         sims = self.vectors @ vector
         if mask is not None:
             sims = np.where(mask, sims, -np.inf)
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-        top = top[np.argsort(-sims[top])]
-        return [(int(p), float(sims[p])) for p in top if np.isfinite(sims[p])]
+        return [(int(p), float(sims[p])) for p in _top_k(sims, k) if np.isfinite(sims[p])]
 
     def _ann(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[int, float]]:
         try:
@@ -335,6 +330,12 @@ class VectorIndex:
             raise ChatrecError(f"vector search failed: {exc}") from exc
         ids, dists = res["ids"][0], res["distances"][0]
         return [(self.catalog.index_of[i], 1.0 - float(d)) for i, d in zip(ids, dists) if i in self.catalog.index_of]
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` highest scores, best first."""
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return top[np.argsort(-scores[top])]
 
 
 def _metadata_columns(catalog: Catalog) -> dict[str, np.ndarray]:
