@@ -113,6 +113,12 @@ def user_table(model: FusionModel, data: Interactions, ref_years: np.ndarray | N
 
 # ---------------------------------------------------------------- training loop
 
+# The defaults of `fit`, `chatrec train` and the evaluation's fusion runs.
+# BPR won on the temporal validation split in the seeded runs (reports/evaluation.md: 0.0837 vs 0.0822 for BCE);
+# 8 sampled negatives per positive beat 4 on the validation slice of bench/cold_users (0.0723 vs 0.0680)
+DEFAULTS = {"loss": "bpr", "epochs": 20, "lr": 2e-3, "weight_decay": 0.1, "n_neg": 8, "batch_size": 1024}
+
+
 @dataclass
 class TrainResult:
     model: FusionModel
@@ -121,8 +127,9 @@ class TrainResult:
     best_val: float | None
 
 
-def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str = "bpr", epochs: int = 20,
-        batch_size: int = 1024, lr: float = 2e-3, weight_decay: float = 0.1, n_neg: int = 8, seed: int = 0,
+def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str = DEFAULTS["loss"],
+        epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"], lr: float = DEFAULTS["lr"],
+        weight_decay: float = DEFAULTS["weight_decay"], n_neg: int = DEFAULTS["n_neg"], seed: int = 0,
         patience: int = 3, validate: Callable[[FusionModel], float] | None = None, progress: bool = True,
         threads: int = 1, weights: np.ndarray | None = None, labels: np.ndarray | None = None,
         desc: str = "epoch") -> TrainResult:
@@ -363,11 +370,6 @@ def load_interactions(catalog_dir: str | Path, catalog: Catalog) -> Interactions
 
 
 # ---------------------------------------------------------------- `chatrec train`
-
-# BPR won on the temporal validation split in the seeded runs (reports/evaluation.md: 0.0837 vs 0.0822 for BCE);
-# 8 sampled negatives per positive beat 4 on the validation slice of bench/cold_users (0.0723 vs 0.0680)
-DEFAULTS = {"loss": "bpr", "epochs": 20, "lr": 2e-3, "weight_decay": 0.1, "n_neg": 8, "batch_size": 1024}
-
 
 def holdout_last(data: Interactions, frac: float = 0.1) -> tuple[Interactions, Interactions]:
     """(fit, validation): each user's most recent `frac` of interactions are the validation set."""
