@@ -471,8 +471,6 @@ def pipeline_request(session) -> Request:
 def rank_pipeline(rec, session, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The pipeline's long list: (catalog positions, scores), best first: retrieval with the state's filters,
     then `rec.scorer` (the same scorer the chat uses), no diversity step (a ranking, not a list of five)."""
-    from .rerank import ScoreContext
-
     k = k or max(rec.config.n_candidates, 50)
     req = pipeline_request(session)
     profile = session.profile
@@ -481,11 +479,7 @@ def rank_pipeline(rec, session, k: int | None = None) -> tuple[np.ndarray, np.nd
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     positions = np.array([p for p, _ in hits], dtype=np.int64)
     sims = np.array([s for _, s in hits], dtype=np.float32)
-    idx = rec.catalog.index_of
-    ctx = ScoreContext(query_vector=query, profile_vector=profile.vector,
-                       history=[idx[i] for i in profile.liked if i in idx],
-                       negatives=[idx[i] for i in profile.disliked if i in idx])
-    scores = np.asarray(rec.scorer.score(positions, sims, ctx), dtype=np.float32)
+    scores = np.asarray(rec.scorer.score(positions, sims, rec.score_context(query, req, profile)), dtype=np.float32)
     order = np.argsort(-scores, kind="stable")
     return positions[order], scores[order]
 

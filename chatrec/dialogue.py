@@ -185,12 +185,13 @@ class Recommender:
         with self._locks_guard:
             return self._user_locks.setdefault(user_id, threading.Lock())
 
-    def _history(self, profile: Profile, req: Request) -> list[int]:
-        """What the taste model sees as this person's history: the films they liked, then the films this request
-        names ("something like Alien": a film they like, said in words), most recent last."""
+    def score_context(self, query: np.ndarray, req: Request, profile: Profile) -> ScoreContext:
+        """What the scorer knows about this person and request. Its history: the films they liked, then the films
+        this request names ("something like Alien": a film they like, said in words), most recent last."""
         idx = self.catalog.index_of
-        ids = list(dict.fromkeys([i for i in profile.liked] + [i for i in req.seeds]))
-        return [idx[i] for i in ids if i in idx]
+        history = [idx[i] for i in dict.fromkeys(profile.liked + req.seeds) if i in idx]
+        return ScoreContext(query_vector=query, profile_vector=profile.vector, history=history,
+                            negatives=[idx[i] for i in profile.disliked if i in idx], user_key=profile.user_id)
 
     def recommend(self, req: Request, profile: Profile, n: int | None = None, *, settings: "Settings | None" = None,
                   explain: bool = True, lang: str = "en") -> tuple[list[Recommendation], list[str]]:
@@ -205,13 +206,7 @@ class Recommender:
             return [], relaxed
         positions = np.array([p for p, _ in hits])
         sims = np.array([s for _, s in hits], dtype=np.float32)
-        idx = self.catalog.index_of
-        ctx = ScoreContext(
-            query_vector=query, profile_vector=profile.vector,
-            history=self._history(profile, req), negatives=[idx[i] for i in profile.disliked if i in idx],
-            user_key=profile.user_id,
-        )
-        scores = self.scorer.score(positions, sims, ctx)
+        scores = self.scorer.score(positions, sims, self.score_context(query, req, profile))
         if settings.novelty:  # push the long tail up: less-rated films get a bonus, blockbusters a penalty
             scores = scores - settings.novelty * NOVELTY_SCALE * self._popularity[positions]
         order = select(positions, scores, self.index.vectors, n, mmr_lambda)

@@ -311,6 +311,7 @@ def test_the_taste_model_sees_liked_films_then_the_films_a_request_names(recomme
 
     ids = [it.item_id for it in recommender.catalog.items[:3]]
     profile = Profile(user_id="u", liked=[ids[0], ids[1]])
-    history = recommender._history(profile, Request(seeds=[ids[1], ids[2], "no-such-film"]))
+    ctx = recommender.score_context(None, Request(seeds=[ids[1], ids[2], "no-such-film"]), profile)
     idx = recommender.catalog.index_of
-    assert history == [idx[ids[0]], idx[ids[1]], idx[ids[2]]]  # most recent last, once each, unknown ids dropped
+    assert ctx.history == [idx[ids[0]], idx[ids[1]], idx[ids[2]]]  # most recent last, once each, unknown ids dropped
+    assert ctx.user_key == "u"
