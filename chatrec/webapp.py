@@ -455,20 +455,19 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
         print(f"chatrec: cannot start: {exc}", file=sys.stderr)
         sys.exit(2)
     _start_retrainer(rec)
-    demo = build_app(rec)
-    # The rule path is fast and thread-safe; the embedded LLM serialises itself with a lock.
-    concurrency = int(os.environ.get("CHATREC_CONCURRENCY", "4"))
-    _share_cores(concurrency)
-    demo.queue(default_concurrency_limit=concurrency)
+    demo = _queued(build_app(rec))
     demo.launch(**{**style(rec), **launch_kwargs})
 
 
-def _share_cores(concurrency: int) -> None:
-    """Requests run in parallel threads; letting each torch op also fan out over every core oversubscribes a
-    small machine (2 cores: turn latency under load fell when each op kept to one thread)."""
+def _queued(demo: gr.Blocks) -> gr.Blocks:
+    """CHATREC_CONCURRENCY requests at a time (the rule path is fast and thread-safe; the embedded LLM serialises
+    itself with a lock), each torch op on its share of the cores: letting every op fan out over all of them
+    oversubscribes a small machine (2 cores: turn latency under load fell when each op kept to one thread)."""
     import torch
 
+    concurrency = int(os.environ.get("CHATREC_CONCURRENCY", "4"))
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, concurrency)))
+    return demo.queue(default_concurrency_limit=concurrency)
 
 
 def _start_retrainer(rec: Recommender) -> None:
@@ -484,6 +483,4 @@ def mount(app, path: str = "/chatrec", config: Config | None = None):
     """Mount the chat (UI and API endpoints) inside an existing FastAPI app at `path`."""
     rec = Recommender.from_config(config or Config.from_env(), progress=True)
     _start_retrainer(rec)
-    demo = build_app(rec)
-    demo.queue(default_concurrency_limit=int(os.environ.get("CHATREC_CONCURRENCY", "4")))
-    return gr.mount_gradio_app(app, demo, path=path, **style(rec))
+    return gr.mount_gradio_app(app, _queued(build_app(rec)), path=path, **style(rec))
