@@ -59,6 +59,12 @@ def _rank_in_user(data: Interactions, key: np.ndarray) -> tuple[np.ndarray, np.n
     return rank, counts[data.user]
 
 
+def recent_only(data: Interactions, users: np.ndarray, n: int) -> np.ndarray:
+    """Row mask: every row, except that `users` keep only their `n` most recent rows (how cold users are made)."""
+    rank, count = _rank_in_user(data, data.time)
+    return ~np.isin(data.user, users) | (rank >= count - n)
+
+
 def make_split(data: Interactions, protocol: str, seed: int, cold_frac: float = 0.1, cold_n: int = 5) -> Split:
     rng = np.random.default_rng(seed)
     if protocol == "temporal":
@@ -79,11 +85,8 @@ def make_split(data: Interactions, protocol: str, seed: int, cold_frac: float = 
     cold = np.sort(rng.choice(data.n_users, size=int(round(cold_frac * data.n_users)), replace=False))
     is_cold = np.isin(data.user, cold)
     if len(cold):  # cold users keep only their `cold_n` most recent training rows, all in fit
-        sub = data.subset(train)
-        r, c = _rank_in_user(sub, sub.time)
         keep = np.ones(len(data), dtype=bool)
-        idx = np.flatnonzero(train)
-        keep[idx] = ~np.isin(sub.user, cold) | (r >= c - cold_n)
+        keep[np.flatnonzero(train)] = recent_only(data.subset(train), cold, cold_n)
         train &= keep
         val &= ~is_cold
     fit = train & ~val

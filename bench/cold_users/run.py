@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.evaluate import ALS, FusionRunner, Popularity, _rank_in_user, evaluate_model, make_split  # noqa: E402
+from chatrec.evaluate import ALS, FusionRunner, Popularity, evaluate_model, make_split, recent_only  # noqa: E402
 from chatrec.train import item_text_vectors, load_interactions, score_all  # noqa: E402
 
 VARIANTS = {
@@ -89,8 +89,7 @@ def main() -> int:
     rng = np.random.default_rng(123)
     others = np.setdiff1d(np.arange(data.n_users), split.cold_users)
     cold = np.sort(rng.choice(others, size=int(args.cold_frac * data.n_users), replace=False))
-    r, c = _rank_in_user(split.fit, split.fit.time)
-    fit = split.fit.subset(~np.isin(split.fit.user, cold) | (r >= c - 5))
+    fit = split.fit.subset(recent_only(split.fit, cold, 5))
     rows = []
 
     def run(name, model, seconds=0.0):
