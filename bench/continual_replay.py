@@ -37,8 +37,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatrec.evaluate import _rank_in_user, ranking_metrics  # noqa: E402
-from chatrec.train import Interactions  # noqa: E402
+from chatrec.training.data import rank_in_user# noqa: E402
+from chatrec.evaluation.metrics import ranking_metrics
+from chatrec.training.data import Interactions# noqa: E402
 
 MODELS = ("frozen_stale", "frozen", "incremental", "full")
 LABELS = {"frozen_stale": "frozen, stale history", "frozen": "frozen (histories up to t1)",
@@ -58,7 +59,7 @@ def reindex(data: Interactions, mask: np.ndarray) -> Interactions:
 def slices(data: Interactions, protocol: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if protocol == "user":
         rng = np.random.default_rng(0)  # the slices stay fixed across model seeds
-        rank, n = _rank_in_user(data, data.time + rng.random(len(data)) * 1e-3)
+        rank, n = rank_in_user(data, data.time + rng.random(len(data)) * 1e-3)
         n_test = np.maximum(1, np.round(0.2 * n)).astype(np.int64)
         n_feed = np.round(0.2 * n).astype(np.int64)
         test = rank >= n - n_test
@@ -96,8 +97,8 @@ class TestSet:
 
 
 def score(model, user_keys: list[str], ts: TestSet, stale: bool = False) -> np.ndarray:
-    from chatrec.fusion import UserTable
-    from chatrec.train import score_all
+    from chatrec.ranking.fusion import UserTable
+    from chatrec.training.fit import score_all
 
     index = {k: i for i, k in enumerate(user_keys)}
     ids = np.array([index.get(k, model.cfg.n_users) for k in ts.keys], dtype=np.int64)
@@ -139,9 +140,10 @@ def paired_ci(a: np.ndarray, b: np.ndarray, n: int = 2000, seed: int = 0) -> tup
 
 
 def run_protocol(config, catalog, vectors, emb_name, data, protocol, seeds, full, log) -> dict:
-    from chatrec.continual import train_incremental
-    from chatrec.profile import SQLiteStore
-    from chatrec.train import save_checkpoint, train_model
+    from chatrec.training.continual import train_incremental
+    from chatrec.profile.store import SQLiteStore
+    from chatrec.ranking.checkpoint import save_checkpoint
+    from chatrec.training.fit import train_model
 
     base_m, feed_m, test_m = slices(data, protocol)
     base = reindex(data, base_m)
@@ -215,13 +217,13 @@ def run_protocol(config, catalog, vectors, emb_name, data, protocol, seeds, full
 def tune(config, catalog, vectors, emb_name, data, log, seed: int = 0) -> dict:
     """Choose the fine-tuning learning rate and epochs without the test slice: per-user slices, base = first 60%,
     feedback = the next 10%, validation = the 10% after that (all before the test slice of `run_protocol`)."""
-    from chatrec.continual import INCREMENTAL, events_to_rows, fine_tune
-    from chatrec.profile import SQLiteStore
-    from chatrec.train import train_model
+    from chatrec.training.continual import INCREMENTAL, events_to_rows, fine_tune
+    from chatrec.profile.store import SQLiteStore
+    from chatrec.training.fit import train_model
 
     base_m, feed_m, _ = slices(data, "user")
     sub = data.subset(feed_m)
-    rank, n = _rank_in_user(sub, sub.time + np.random.default_rng(1).random(len(sub)) * 1e-3)
+    rank, n = rank_in_user(sub, sub.time + np.random.default_rng(1).random(len(sub)) * 1e-3)
     first = np.zeros(len(data), dtype=bool)
     first[np.flatnonzero(feed_m)[rank < np.round(n / 2)]] = True
     val_m = feed_m & ~first
@@ -270,15 +272,17 @@ def main():
 
     from chatrec.catalog import load_catalog
     from chatrec.config import Config
-    from chatrec.continual import INCREMENTAL
-    from chatrec.evaluate import continual_section, splice_section
-    from chatrec.train import DEFAULTS, catalog_folder, item_text_vectors, load_interactions
+    from chatrec.training.continual import INCREMENTAL
+    from chatrec.evaluation.offline import continual_section, splice_section
+    from chatrec.training.fit import DEFAULTS
+    from chatrec.ranking.checkpoint import item_text_vectors
+    from chatrec.training.data import load_interactions
 
     torch.set_num_threads(1)
     start = time.time()
     config = Config.from_env()
     catalog = load_catalog(config.catalog)
-    data = load_interactions(catalog_folder(config), catalog)
+    data = load_interactions(config.catalog_dir, catalog)
     vectors, emb_name = item_text_vectors(config, catalog)
     run = {"generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "catalog": catalog.name,
            "embedder": emb_name, "interactions": len(data), "seeds": args.seeds, "full_retrain": not args.no_full,

@@ -26,9 +26,11 @@ def main():
 
     from chatrec.catalog import load_catalog
     from chatrec.config import Config
-    from chatrec.rerank import BaselineScorer, FusionScorer, ScoreContext, load_scorer
-    from chatrec.train import build_model, item_text_vectors, load_interactions
-    from chatrec.fusion import FusionConfig
+    from chatrec.ranking.scorers import BaselineScorer, FusionScorer, ScoreContext, load_scorer
+    from chatrec.training.fit import build_model
+    from chatrec.ranking.checkpoint import item_text_vectors
+    from chatrec.training.data import load_interactions
+    from chatrec.ranking.fusion import FusionConfig
 
     config = Config.from_env()
     catalog = load_catalog(config.catalog)

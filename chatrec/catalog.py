@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CatalogError
+from chatrec.errors import CatalogError
 
 _YEAR_AT_END = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _TRAILING_ARTICLE = re.compile(

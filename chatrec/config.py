@@ -44,7 +44,7 @@ class Config:
     popularity_weight: float = 0.15
     profile_weight: float = 0.35
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
-    # continual learning (chatrec/continual.py, chatrec/retrain.py): fine-tune the reranker on new feedback
+    # continual learning (chatrec.training.continual, chatrec.training.retrainer): fine-tune the reranker on new feedback
     retrain_after_events: int = 0  # the app fine-tunes in the background after this many new events (0 = off)
     retrain_every_s: float = 0.0  # ... or at this interval in seconds, when there are new events (0 = off)
     retrain_epochs: int = 6  # passes over new rows + replay at lr 3e-4 (chosen on a validation replay, docs/evaluation.md)
@@ -55,6 +55,13 @@ class Config:
     # input limits
     max_message_chars: int = 4000
     rate_limit_per_minute: int = 60  # messages per session; more get a "slow down" reply, nothing is lost
+
+    @property
+    def catalog_dir(self) -> Path:
+        """The folder the catalog lives in (the catalog itself when it is a folder): ratings.csv, the bundled
+        checkpoint and the embedding cache are looked for there."""
+        path = Path(self.catalog)
+        return path if path.is_dir() else path.parent
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":

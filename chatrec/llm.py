@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from .config import Config
-from .errors import LLMError
+from chatrec.config import Config
+from chatrec.errors import LLMError
 
 
 class LLM(Protocol):

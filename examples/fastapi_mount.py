@@ -2,7 +2,7 @@
 then open http://127.0.0.1:8000/chatrec/ (the service's own routes keep working)."""
 from fastapi import FastAPI
 
-from chatrec.webapp import mount
+from chatrec.app.web import mount
 
 app = FastAPI()
 

@@ -11,8 +11,8 @@ import pytest
 
 from chatrec.catalog import load_catalog
 from chatrec.config import ROOT
-from chatrec.explain import LLMExplainer, template_reason
-from chatrec.intent import ParseContext, RuleParser
+from chatrec.chat.explain import LLMExplainer, template_reason
+from chatrec.understand.intent import ParseContext, RuleParser
 from chatrec.lang import MESSAGES, UI, detect, from_accept_language, t
 from chatrec.llm import FakeLLM
 from conftest import TINY, cli_env, launched_app
@@ -171,7 +171,7 @@ def test_chinese_critique_and_errors(recommender):
 
 def test_cli_chinese_script(tmp_path):
     script = ["你好", "推荐几部九十年代的喜剧", "不喜欢第二部", "再来几部类似的", "/like 1", "宫崎骏的动画", "再见"]
-    proc = subprocess.run([sys.executable, "-m", "chatrec.cli", "chat", "--json", "--user", "zh-user"],
+    proc = subprocess.run([sys.executable, "-m", "chatrec.app.cli", "chat", "--json", "--user", "zh-user"],
                           input="\n".join(script) + "\n", text=True, capture_output=True, env=cli_env(tmp_path),
                           timeout=240)
     assert proc.returncode == 0, proc.stderr
@@ -265,7 +265,7 @@ def test_onboarding_with_chinese_titles(recommender):
 def test_chinese_requests_with_the_real_embedder_and_catalog(tmp_path):
     """MiniLM over the whole bundled catalog (index built from the shipped embedding cache): query translation
     and the alias table serve Chinese requests the English model cannot read."""
-    from chatrec.dialogue import Recommender
+    from chatrec.chat.session import Recommender
     from conftest import make_config
 
     rec = Recommender.from_config(make_config(tmp_path, catalog=str(ROOT / "data" / "movielens"), embedder="minilm",

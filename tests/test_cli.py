@@ -5,7 +5,7 @@ import sys
 
 from conftest import cli_env
 
-CHATREC = [sys.executable, "-m", "chatrec.cli"]
+CHATREC = [sys.executable, "-m", "chatrec.app.cli"]
 
 
 def run_chat(tmp_path, lines, *args):

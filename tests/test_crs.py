@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA, TINY
 
-from chatrec import crs
+from chatrec.evaluation import redial
 from chatrec.catalog import load_catalog, load_table, normalize_title
 from chatrec.config import Config
 
@@ -28,12 +28,12 @@ MOVIES = {
 def redial_dir(tmp_path):
     d = tmp_path / "redial"
     d.mkdir()
-    with open(d / crs.MOVIES_FILE, "w", newline="") as f:
+    with open(d / redial.MOVIES_FILE, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["movieId", "movieName", "nbMentions"])
         for rid, (name, _) in MOVIES.items():
             w.writerow([rid, name, 1])
-    with open(d / crs.LINK_FILE, "w", newline="") as f:
+    with open(d / redial.LINK_FILE, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["redialId", "redialName", "nbMentions", "mlMovieId", "mlTitle", "match"])
         for rid, (name, ml) in MOVIES.items():
@@ -43,60 +43,60 @@ def redial_dir(tmp_path):
 
 @pytest.fixture
 def rcat(redial_dir):
-    return crs.build_redial_catalog(redial_dir, TINY)
+    return redial.build_redial_catalog(redial_dir, TINY)
 
 
 @pytest.fixture
 def rec(rcat, tmp_path):
-    config = crs.redial_config(Config(catalog=str(TINY), embedder="hashing", llm="none"),
+    config = redial.redial_config(Config(catalog=str(TINY), embedder="hashing", llm="none"),
                                index_dir=tmp_path / "index", profile_db=str(tmp_path / "p.sqlite3"))
-    return crs.open_redial_recommender(config, rcat, llm=None, movielens_dir=TINY)
+    return redial.open_redial_recommender(config, rcat, llm=None, movielens_dir=TINY)
 
 
 # ------------------------------------------------------------------ format
 
 def test_load_redial_roles_and_mentions():
-    convs = crs.load_redial(DIALOGUES)
+    convs = redial.load_redial(DIALOGUES)
     assert [c.conv_id for c in convs] == ["1", "2", "3", "4"]
     c = convs[0]
     assert [m.role for m in c.messages] == ["seeker", "recommender", "seeker", "recommender", "seeker"]
     assert c.messages[1].mentions == ["101", "102"]
     assert c.movie_names["103"] == "Matrix, The (1999)"
-    assert len(crs.load_redial(DIALOGUES, limit=2)) == 2
+    assert len(redial.load_redial(DIALOGUES, limit=2)) == 2
 
 
 def test_load_redial_names_a_bad_line(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": []}\nnot json\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:2"):
-        crs.load_redial(bad)
+        redial.load_redial(bad)
 
 
 def test_replace_mentions_types_titles_without_year():
     names = {"100": "Alien (1979)", "103": "Matrix, The (1999)", "109": "Superbad  (2007)"}
-    assert crs.replace_mentions("I love sci-fi movies like @100", names) == "I love sci-fi movies like Alien"
-    assert crs.replace_mentions("@103 and @109!", names) == "The Matrix and Superbad!"
-    assert crs.replace_mentions("what about @999 then", names) == "what about then"
-    assert crs.split_name("Police Academy  (1984)") == ("Police Academy", 1984)
-    assert crs.split_name("American Pie ") == ("American Pie", None)
+    assert redial.replace_mentions("I love sci-fi movies like @100", names) == "I love sci-fi movies like Alien"
+    assert redial.replace_mentions("@103 and @109!", names) == "The Matrix and Superbad!"
+    assert redial.replace_mentions("what about @999 then", names) == "what about then"
+    assert redial.split_name("Police Academy  (1984)") == ("Police Academy", 1984)
+    assert redial.split_name("American Pie ") == ("American Pie", None)
 
 
 def test_eval_turns_targets_context_and_strict():
-    c1, c2, c3, c4 = crs.load_redial(DIALOGUES)
-    t = crs.eval_turns(c1)
+    c1, c2, c3, c4 = redial.load_redial(DIALOGUES)
+    t = redial.eval_turns(c1)
     assert [x.index for x in t] == [1, 3]
     assert t[0].targets == ["101", "102"] and t[0].context == ["100"] and t[0].strict_targets == ["101", "102"]
     assert t[1].targets == ["103", "111"] and t[1].context == ["100", "101", "102"]
     assert t[1].strict_targets == ["103", "111"]
     # with the catalog's merge, @103 is the same film as @102: already mentioned, so not a strict target
-    t = crs.eval_turns(c1, {"103": "102"})
+    t = redial.eval_turns(c1, {"103": "102"})
     assert t[1].targets == ["102", "111"] and t[1].strict_targets == ["111"]
-    t = crs.eval_turns(c2)  # consecutive recommender messages are separate turns (the standard protocol)
+    t = redial.eval_turns(c2)  # consecutive recommender messages are separate turns (the standard protocol)
     assert [(x.targets, x.strict_targets) for x in t] == [(["110"], ["110"]), (["105"], ["105"]),
                                                           (["106", "110"], ["106"])]
     assert t[2].context_by_recommender == ["110", "105"]
-    assert crs.eval_turns(c3) == []
-    assert len(crs.eval_turns(c4)) == 1
+    assert redial.eval_turns(c3) == []
+    assert len(redial.eval_turns(c4)) == 1
 
 
 # ------------------------------------------------------------------ catalog
@@ -113,7 +113,7 @@ def test_catalog_links_merges_and_keeps_movielens_text(rcat):
 
 
 def test_catalog_jsonl_round_trip(rcat, tmp_path):
-    path = crs.write_catalog_jsonl(rcat.catalog, tmp_path / "catalog.jsonl")
+    path = redial.write_catalog_jsonl(rcat.catalog, tmp_path / "catalog.jsonl")
     back = load_table(path)
     assert back.fingerprint() == rcat.catalog.fingerprint()
     assert [it.text() for it in back.items] == [it.text() for it in rcat.catalog.items]
@@ -123,7 +123,7 @@ def test_catalog_jsonl_round_trip(rcat, tmp_path):
 
 def test_metrics_match_hand_computed_values():
     ranks = [1, 3, None, 12, 60]
-    m = crs.metrics_from_ranks(ranks)
+    m = redial.metrics_from_ranks(ranks)
     assert m["n_targets"] == 5
     assert m["recall@1"] == pytest.approx(0.2)
     assert m["recall@10"] == pytest.approx(0.4)
@@ -135,26 +135,26 @@ def test_metrics_match_hand_computed_values():
 def test_target_ranks_ties_and_strict_drop():
     index_of = {"a": 0, "b": 1, "c": 2, "d": 3}
     score = np.array([0.9, 0.5, 0.5, 0.1])
-    assert crs.target_ranks(score, ["a", "b", "d", "zz"], index_of) == [1, 3, 4, None]  # ties count against
-    assert crs.target_ranks(score, ["c"], index_of, drop=["a"]) == [2]
+    assert redial.target_ranks(score, ["a", "b", "d", "zz"], index_of) == [1, 3, 4, None]  # ties count against
+    assert redial.target_ranks(score, ["c"], index_of, drop=["a"]) == [2]
 
 
 def test_bootstrap_interval_brackets_the_estimate():
     groups = [[1, 20], [None], [2, 3, 100], [5], [None, 7]]
-    ci = crs.bootstrap(groups, n_boot=200)
-    point = crs.metrics_from_ranks([r for g in groups for r in g])
-    for k in crs.METRIC_KEYS:
+    ci = redial.bootstrap(groups, n_boot=200)
+    point = redial.metrics_from_ranks([r for g in groups for r in g])
+    for k in redial.METRIC_KEYS:
         assert ci[k][0] <= point[k] + 1e-9 and point[k] <= ci[k][1] + 1e-9
 
 
 def test_evaluate_records_strict_removes_mentioned(rcat):
     cat = rcat.catalog
     idx = cat.index_of
-    turn = crs.EvalTurn("c", 3, targets=["101", "111"], context=["100", "101"], context_by_recommender=["101"])
+    turn = redial.EvalTurn("c", 3, targets=["101", "111"], context=["100", "101"], context_by_recommender=["101"])
     # pipeline ranking: 100 (mentioned), 101 (mentioned target), 111 (new target), then the rest
     order = ["100", "101", "111"] + [i.item_id for i in cat.items if i.item_id not in ("100", "101", "111")]
-    record = crs.TurnRecord(turn, np.array([idx[i] for i in order]), np.zeros(len(order)), "", {})
-    out = crs.evaluate_records([record], None, crs.Weights(), cat, n_boot=0)
+    record = redial.TurnRecord(turn, np.array([idx[i] for i in order]), np.zeros(len(order)), "", {})
+    out = redial.evaluate_records([record], None, redial.Weights(), cat, n_boot=0)
     assert out["n_targets"] == 2 and out["recall@1"] == 0.0 and out["recall@10"] == 1.0
     assert out["mrr"] == pytest.approx((1 / 2 + 1 / 3) / 2)
     # strict: 101 is dropped as a target, and the mentioned films leave the ranking, so 111 is first
@@ -164,21 +164,21 @@ def test_evaluate_records_strict_removes_mentioned(rcat):
 # ------------------------------------------------------------------ through the pipeline
 
 def test_run_conversation_feeds_seeker_turns_through_the_chat(rec, rcat):
-    convs = crs.load_redial(DIALOGUES)
-    records = crs.run_conversation(rec, convs[0], rcat.canonical)
+    convs = redial.load_redial(DIALOGUES)
+    records = redial.run_conversation(rec, convs[0], rcat.canonical)
     assert [r.turn.index for r in records] == [1, 3]
     first = records[0]
     assert first.seeker_text == "Hi! I love sci-fi movies like Alien"
     assert first.state["seeds"] == ["100"]  # the typed title was linked to the catalog by the intent parser
     assert len(first.positions) > 0
-    records = crs.run_conversation(rec, convs[3], rcat.canonical)  # @107 via movieMentions, @108 via the catalog
+    records = redial.run_conversation(rec, convs[3], rcat.canonical)  # @107 via movieMentions, @108 via the catalog
     assert records[0].seeker_text == "Something like Die Hard from the 80s"
     assert records[0].state["years"] == [1980, 1989]
 
 
 def test_dialogue_model_comention_leaves_own_conversation_out(rcat):
-    train = crs.load_redial(DIALOGUES)
-    model = crs.DialogueModel(rcat.catalog, train, rcat.canonical)
+    train = redial.load_redial(DIALOGUES)
+    model = redial.DialogueModel(rcat.catalog, train, rcat.canonical)
     idx = rcat.catalog.index_of
     with_self = model.signals(["109"])["comention"]
     assert with_self[idx["110"]] > 0  # Superbad and The Hangover share conversation 2
@@ -191,7 +191,7 @@ def test_simulator_never_says_the_title(rec):
     # Alien's overview says "alien": the simulator must still never say the title
     targets = [i.item_id for i in cat.items if i.overview][:6]
     assert "100" in targets
-    out = crs.simulate(rec, targets, max_turns=3, min_df=0)
+    out = redial.simulate(rec, targets, max_turns=3, min_df=0)
     assert out["n"] == len(targets)
     for r in out["results"]:
         item = cat[r["target"]]
@@ -207,7 +207,7 @@ def test_evaluate_crs_command_json_shape(redial_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("CHATREC_LLM", "fake")
     args = ["--data", str(DIALOGUES), "--json", "--train", "", "--redial-dir", str(redial_dir),
             "--movielens", str(TINY), "--index-dir", str(tmp_path / "idx"), "--simulate", "2", "--max-turns", "2"]
-    result = CliRunner().invoke(crs.evaluate_crs_cmd, args)
+    result = CliRunner().invoke(redial.evaluate_crs_cmd, args)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1
@@ -220,7 +220,7 @@ def test_evaluate_crs_command_json_shape(redial_dir, tmp_path, monkeypatch):
 
 
 def test_evaluate_crs_refuses_training_on_the_evaluated_file(tmp_path):
-    result = CliRunner().invoke(crs.evaluate_crs_cmd, ["--data", str(DIALOGUES), "--train", str(DIALOGUES)])
+    result = CliRunner().invoke(redial.evaluate_crs_cmd, ["--data", str(DIALOGUES), "--train", str(DIALOGUES)])
     assert result.exit_code != 0 and "must not be the evaluated" in result.output
 
 
@@ -231,29 +231,29 @@ def test_simulator_drops_names_and_title_words(rec):
                 overview="Bobby Boucher is a waterboy for a struggling college football team. Bobby has a talent "
                          "for tackling.")
     vec = np.ones(rec.index.vectors.shape[1], dtype=np.float32)
-    user = crs.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=0)
+    user = redial.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=0)
     assert "bobby" not in user.plot_words and "boucher" not in user.plot_words
     assert "waterboy" not in user.plot_words and "struggling" in user.plot_words
-    assert crs.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=3).plot_words == []  # vague
+    assert redial.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=3).plot_words == []  # vague
     first = user.opening()
     assert first.startswith("I'm looking for a comedy movie from the 1990s, about ")
     assert "waterboy" not in first.lower()
 
 
 def test_tune_weights_on_training_records(rec, rcat):
-    convs = crs.load_redial(DIALOGUES)
-    records = crs.collect(rec, convs, rcat.canonical)
-    model = crs.DialogueModel(rcat.catalog, convs, rcat.canonical)
-    weights, value = crs.tune_weights(records, model, rcat.catalog, grid={"comention": [0.0, 1.0], "pipeline": [0.0, 1.0]})
-    assert isinstance(weights, crs.Weights) and 0.0 <= value <= 1.5
+    convs = redial.load_redial(DIALOGUES)
+    records = redial.collect(rec, convs, rcat.canonical)
+    model = redial.DialogueModel(rcat.catalog, convs, rcat.canonical)
+    weights, value = redial.tune_weights(records, model, rcat.catalog, grid={"comention": [0.0, 1.0], "pipeline": [0.0, 1.0]})
+    assert isinstance(weights, redial.Weights) and 0.0 <= value <= 1.5
     assert "signals" not in model.__dict__  # the memo is removed again
 
 
 def test_leave_out_drops_conversations_of_the_same_workers_and_their_counts(rcat):
-    convs = crs.load_redial(DIALOGUES)
-    twin = crs.parse_conversation(json.loads(DIALOGUES.read_text().splitlines()[1]))
+    convs = redial.load_redial(DIALOGUES)
+    twin = redial.parse_conversation(json.loads(DIALOGUES.read_text().splitlines()[1]))
     twin.conv_id, twin.recommender = "99", 42  # same seeker as conversation 2, another recommender
-    model = crs.DialogueModel(rcat.catalog, convs + [twin], rcat.canonical)
+    model = redial.DialogueModel(rcat.catalog, convs + [twin], rcat.canonical)
     idx = rcat.catalog.index_of
     assert sorted(model.leave_out["2"].tolist()) == [1, 4]
     sig = model.signals(["109"], exclude_conv="2")
@@ -267,9 +267,9 @@ def test_pipeline_request_keeps_every_constraint_of_the_state():
     # the evaluation must rank with the request the chat would build: "only Miyazaki's films" included
     from types import SimpleNamespace
 
-    from chatrec.dialogue import DialogueState
+    from chatrec.chat.session import DialogueState
 
-    assert crs.pipeline_request(SimpleNamespace(state=DialogueState())).within == []
+    assert redial.pipeline_request(SimpleNamespace(state=DialogueState())).within == []
     state = DialogueState(within=["10", "11"], genres_out=["Horror"], year_min=1990)
-    req = crs.pipeline_request(SimpleNamespace(state=state))
+    req = redial.pipeline_request(SimpleNamespace(state=state))
     assert req.within == ["10", "11"] and req.genres_out == ["Horror"] and req.year_min == 1990

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from chatrec.dialogue import ChatSession
+from chatrec.chat.session import ChatSession
 from chatrec.errors import ChatrecError
 
 CONTRACT_ITEM_KEYS = {"item_id", "title", "year", "genres", "score", "explanation"}
@@ -214,7 +214,7 @@ def test_profile_entries_can_be_removed_and_forgotten(fresh_recommender):
     assert [e["item_id"] for e in data["liked"]] == [a, b] and "Comedy" in data["favourite_genres"]
     s.remove(a)
     assert s.profile.liked == [b]
-    from chatrec.profile import move_vector
+    from chatrec.profile.vector import move_vector
     vec = lambda i: rec.index.vectors[rec.catalog.index_of[i]]
     expected = move_vector(vec(b), vec(r["items"][2]["item_id"]), "rating", rec.config.profile_rate, 2.0)
     np.testing.assert_allclose(s.profile.vector, expected, atol=1e-6)  # as if the like of `a` never happened
@@ -239,7 +239,7 @@ def test_cold_start_onboarding(fresh_recommender):
 
 def test_settings_change_the_list(recommender):
     from chatrec.catalog import Catalog  # noqa: F401  (catalog popularity drives novelty)
-    from chatrec.dialogue import Settings
+    from chatrec.chat.session import Settings
 
     plain = recommender.session().turn("movies")["items"]
     s = recommender.session()
@@ -267,7 +267,7 @@ def test_settings_change_the_list(recommender):
 
 def test_stream_shows_the_list_first_then_llm_reasons(tmp_path):
     from conftest import make_config
-    from chatrec.dialogue import Recommender
+    from chatrec.chat.session import Recommender
     from chatrec.llm import FakeLLM
 
     base = Recommender.from_config(make_config(tmp_path), progress=False)
@@ -281,7 +281,7 @@ def test_stream_shows_the_list_first_then_llm_reasons(tmp_path):
     assert all(it["explanation"] == "It matches what you asked for." for it in last["items"])
     assert last["reply"].count("It matches what you asked for.") == len(last["items"])
     off = rec.session()
-    from chatrec.dialogue import Settings
+    from chatrec.chat.session import Settings
     off.settings = Settings(use_llm=False)
     calls = len(llm.calls)
     assert len(list(off.handle_stream("comedies from the 90s"))) == 1 and len(llm.calls) == calls
@@ -306,8 +306,8 @@ def test_feedback_notifies_the_background_retrainer(fresh_recommender):
 
 
 def test_the_taste_model_sees_liked_films_then_the_films_a_request_names(recommender):
-    from chatrec.profile import Profile
-    from chatrec.retrieve import Request
+    from chatrec.profile.store import Profile
+    from chatrec.retrieval.retrieve import Request
 
     ids = [it.item_id for it in recommender.catalog.items[:3]]
     profile = Profile(user_id="u", liked=[ids[0], ids[1]])

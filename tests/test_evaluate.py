@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from chatrec.evaluate import gini, make_split, ranking_metrics, synthetic_movielens
-from chatrec.train import Interactions
+from chatrec.evaluation.metrics import gini, ranking_metrics
+from chatrec.evaluation.offline import make_split, synthetic_movielens
+from chatrec.training.data import Interactions
 
 
 def test_ranking_metrics_match_hand_computed_values():
@@ -84,7 +85,7 @@ def test_cold_users_keep_their_five_latest_training_ratings():
 def test_evaluate_json_contract_on_a_tiny_data_set(tmp_path):
     from click.testing import CliRunner
 
-    from chatrec.cli import main
+    from chatrec.app.cli import main
 
     folder = synthetic_movielens(tmp_path / "ml", n_users=30, n_items=40, per_user=15)
     env = {"CHATREC_CATALOG": str(folder), "CHATREC_EMBEDDER": "hashing", "CHATREC_INDEX_DIR": str(tmp_path / "i")}
@@ -103,7 +104,7 @@ def test_evaluate_json_contract_on_a_tiny_data_set(tmp_path):
 def test_evaluate_writes_a_report(tmp_path):
     from click.testing import CliRunner
 
-    from chatrec.cli import main
+    from chatrec.app.cli import main
 
     folder = synthetic_movielens(tmp_path / "ml", n_users=30, n_items=40, per_user=15)
     env = {"CHATREC_CATALOG": str(folder), "CHATREC_EMBEDDER": "hashing", "CHATREC_INDEX_DIR": str(tmp_path / "i")}
@@ -119,7 +120,7 @@ def test_evaluate_writes_a_report(tmp_path):
 def test_evaluate_without_ratings_is_a_clear_error(tmp_path):
     from click.testing import CliRunner
 
-    from chatrec.cli import main
+    from chatrec.app.cli import main
     from tests.conftest import TINY
 
     res = CliRunner().invoke(main, ["evaluate", "--json", "--quick"],

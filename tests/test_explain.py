@@ -2,7 +2,7 @@
 import pytest
 
 from chatrec.catalog import load_catalog
-from chatrec.explain import LLMExplainer, grounded, template_reason, unsupported_facts
+from chatrec.chat.explain import LLMExplainer, grounded, template_reason, unsupported_facts
 from chatrec.llm import FakeLLM
 
 from conftest import TINY
@@ -47,7 +47,7 @@ def test_explainer_falls_back_to_the_template_when_the_llm_invents(catalog):
 
 
 def test_reading_stops_after_the_first_sentence():
-    from chatrec.explain import _first_sentence
+    from chatrec.chat.explain import _first_sentence
 
     closed = []
 

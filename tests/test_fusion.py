@@ -10,11 +10,13 @@ import torch
 from chatrec.catalog import load_catalog
 from chatrec.config import Config
 from chatrec.errors import ChatrecError
-from chatrec.evaluate import make_split, make_validator, synthetic_movielens
-from chatrec.fusion import FusionConfig, FusionModel, UserBatch
-from chatrec.rerank import FusionScorer, ScoreContext, load_scorer
-from chatrec.train import (build_model, checkpoint_path, fit, item_text_vectors, load_checkpoint, load_interactions,
-                           save_checkpoint, score_all, train_catalog, user_table)
+from chatrec.evaluation.offline import make_split, synthetic_movielens
+from chatrec.training.fit import make_validator
+from chatrec.ranking.fusion import FusionConfig, FusionModel, UserBatch
+from chatrec.ranking.scorers import FusionScorer, ScoreContext, load_scorer
+from chatrec.training.fit import build_model, fit, score_all, train_catalog, user_table
+from chatrec.ranking.checkpoint import checkpoint_path, item_text_vectors, load_checkpoint, save_checkpoint
+from chatrec.training.data import load_interactions
 
 
 @pytest.fixture
@@ -127,7 +129,7 @@ def test_train_then_serve_through_load_scorer(tiny):
 def test_train_cli(tiny):
     from click.testing import CliRunner
 
-    from chatrec.cli import main
+    from chatrec.app.cli import main
 
     config, *_ = tiny
     res = CliRunner().invoke(main, ["train", "--epochs", "1", "--loss", "bce"],

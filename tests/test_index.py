@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from chatrec.catalog import load_table
-from chatrec.embed import HashingEmbedder
+from chatrec.retrieval.embed import HashingEmbedder
 from chatrec.errors import IndexNotReady
-from chatrec.index import VectorIndex, build_index
-from chatrec.retrieve import Request, Retriever
+from chatrec.retrieval.index import VectorIndex, build_index
+from chatrec.retrieval.retrieve import Request, Retriever
 from conftest import TINY, make_config
 
 
@@ -80,7 +80,7 @@ def test_several_genres_mean_all_of_them_unless_or(recommender):
 
 
 def test_embedding_cache_skips_the_encoder(tmp_path, monkeypatch):
-    from chatrec.index import cache_path, save_embedding_cache
+    from chatrec.retrieval.index import cache_path, save_embedding_cache
 
     config = make_config(tmp_path)
     cat, emb = load_table(TINY), HashingEmbedder()
@@ -95,7 +95,7 @@ def test_embedding_cache_skips_the_encoder(tmp_path, monkeypatch):
             Counting.calls += len(texts)
             return super().encode(texts)
 
-    import chatrec.index as idx
+    import chatrec.retrieval.index as idx
     other = make_config(tmp_path / "second")
     monkeypatch.setattr(idx, "cache_path", lambda c, e: path)
     stats = build_index(cat, Counting(), other, progress=False)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from chatrec.catalog import load_table
-from chatrec.intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
+from chatrec.understand.intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
 from chatrec.llm import FakeLLM
 from conftest import TINY
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from chatrec.errors import StoreError
-from chatrec.profile import DISLIKE, LIKE, RATING, open_store
+from chatrec.profile.events import DISLIKE, LIKE, RATING
+from chatrec.profile.store import open_store
 
 from conftest import free_port, make_config
 
@@ -65,7 +66,7 @@ def test_events_profiles_and_forgetting(pg_url):
 
 
 def test_the_chat_runs_on_postgres(tmp_path, pg_url):
-    from chatrec.dialogue import Recommender
+    from chatrec.chat.session import Recommender
 
     rec = Recommender.from_config(make_config(tmp_path, profile_db=pg_url), progress=False)
     s = rec.session("u_chat")

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from chatrec.errors import StoreError
-from chatrec.profile import DISLIKE, LIKE, RATING, SEEN, SQLiteStore, move_vector, open_store
+from chatrec.profile.events import DISLIKE, LIKE, RATING, SEEN
+from chatrec.profile.store import SQLiteStore, open_store
+from chatrec.profile.vector import move_vector
 
 
 def test_events_persist_across_store_instances(tmp_path):

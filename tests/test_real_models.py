@@ -8,7 +8,7 @@ import pytest
 
 from chatrec.catalog import load_catalog
 from chatrec.config import ROOT
-from chatrec.dialogue import Recommender
+from chatrec.chat.session import Recommender
 from conftest import make_config
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_embedded_llm_loads_and_stays_grounded(tmp_path):
     # SmolLM2 often answers with prose instead of JSON: then the rule result stands, and that is counted
     assert r["intent"]["source"] == "llm+rules" or rec.parser.failures == 1
     assert r["items"] and all("Comedy" in it["genres"] and 1990 <= it["year"] <= 1999 for it in r["items"])
-    from chatrec.explain import titles_in_text
+    from chatrec.chat.explain import titles_in_text
 
     for it in r["items"]:
         others = titles_in_text(it["explanation"], rec.catalog) - {it["item_id"]}
@@ -61,7 +61,7 @@ def test_embedded_llm_loads_and_stays_grounded(tmp_path):
 
 
 def test_multilingual_embedder_matches_chinese_to_english():
-    from chatrec.embed import get_embedder
+    from chatrec.retrieval.embed import get_embedder
 
     use = get_embedder("use")
     vecs = use.encode(["宫崎骏的动画电影", "Animated fantasy films by Hayao Miyazaki", "A gangster crime drama"])

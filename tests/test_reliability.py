@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatrec.dialogue import Recommender
+from chatrec.chat.session import Recommender
 from chatrec.errors import StoreError
-from chatrec.explain import titles_in_text
-from chatrec.intent import ParseContext
+from chatrec.chat.explain import titles_in_text
+from chatrec.understand.intent import ParseContext
 from chatrec.llm import FakeLLM, load_prompt
-from chatrec.profile import SQLiteStore
+from chatrec.profile.store import SQLiteStore
 from conftest import DATA, launched_app, make_config
 
 INJECTIONS = (DATA / "prompt_injections.txt").read_text().splitlines()
@@ -57,8 +57,8 @@ def leaky_recommender(tmp_path):
                                    "genres_in": ["Hacking"]})
             return messages[0]["content"] + " Also watch Hackers Delight 3000 and The Godfather."
 
-    from chatrec.explain import LLMExplainer
-    from chatrec.intent import LLMParser
+    from chatrec.chat.explain import LLMExplainer
+    from chatrec.understand.intent import LLMParser
 
     llm = Obedient()
     rec.llm = llm
@@ -68,7 +68,7 @@ def leaky_recommender(tmp_path):
 
 
 def test_prompt_injections_leak_nothing_and_stay_in_the_catalog(leaky_recommender):
-    from chatrec.explain import leaks
+    from chatrec.chat.explain import leaks
 
     rec, prompts = leaky_recommender
     assert len(INJECTIONS) >= 50

@@ -14,14 +14,16 @@ import torch
 
 from chatrec.catalog import load_catalog
 from chatrec.config import Config
-from chatrec.continual import events_to_rows, feedback_table, train_incremental
+from chatrec.training.continual import events_to_rows, feedback_table, train_incremental
 from chatrec.errors import ChatrecError
-from chatrec.evaluate import synthetic_movielens
-from chatrec.fusion import LOSSES, row_losses
-from chatrec.profile import open_store
-from chatrec.rerank import FusionScorer, ScoreContext
-from chatrec.retrain import BackgroundRetrainer
-from chatrec.train import checkpoint_path, item_text_vectors, load_checkpoint, load_interactions, train_catalog
+from chatrec.evaluation.offline import synthetic_movielens
+from chatrec.ranking.fusion import LOSSES, row_losses
+from chatrec.profile.store import open_store
+from chatrec.ranking.scorers import FusionScorer, ScoreContext
+from chatrec.training.retrainer import BackgroundRetrainer
+from chatrec.ranking.checkpoint import checkpoint_path, item_text_vectors, load_checkpoint
+from chatrec.training.data import load_interactions
+from chatrec.training.fit import train_catalog
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +66,12 @@ def _chat_feedback(store, catalog, users=("u_a", "u_b", "u_c"), n=8):
 
 def _force_gate(monkeypatch, old: float, new: float):
     """The offline metric says `old` for the checkpoint and `new` for the fine-tuned model (first call = old)."""
-    import chatrec.evaluate
+    import chatrec.training.continual
 
     def make_validator(*args, **kwargs):
         calls = iter([old, new])
         return lambda model: next(calls)
-    monkeypatch.setattr(chatrec.evaluate, "make_validator", make_validator)
+    monkeypatch.setattr(chatrec.training.continual, "make_validator", make_validator)
 
 
 # ---------------------------------------------------------------- events -> rows
@@ -139,7 +141,7 @@ def test_incremental_fine_tunes_from_the_checkpoint(env):
     changed = [k for k, v in old.state_dict().items() if not torch.equal(v, new.state_dict()[k])]
     assert {"fusion.0.weight", "hist_text.0.weight", "item_emb.weight", "item_bias.weight"} <= set(changed)
     # continued from the checkpoint, not trained afresh: far closer to the old weights than a new start is
-    from chatrec.fusion import FusionModel
+    from chatrec.ranking.fusion import FusionModel
     fresh = FusionModel(new.cfg).state_dict()
     w = "hist_text.0.weight"
     assert (new.state_dict()[w] - old.state_dict()[w]).norm() < 0.5 * (fresh[w] - old.state_dict()[w]).norm()
@@ -192,7 +194,7 @@ def test_incremental_errors(env, tmp_path):
 def test_cli_incremental(env, tmp_path):
     from click.testing import CliRunner
 
-    from chatrec.cli import main
+    from chatrec.app.cli import main
 
     base_env = {"CHATREC_CATALOG": env.config.catalog, "CHATREC_EMBEDDER": "hashing",
                 "CHATREC_MODEL_DIR": env.config.model_dir, "CHATREC_PROFILE_DB": env.config.profile_db,
@@ -287,7 +289,7 @@ def test_backlog_and_timer_trigger_runs(env):
 
 
 def test_only_one_run_at_a_time(env, monkeypatch):
-    import chatrec.continual
+    import chatrec.training.continual
 
     rec = _rec(env)
     retrainer = BackgroundRetrainer(rec)
@@ -296,8 +298,8 @@ def test_only_one_run_at_a_time(env, monkeypatch):
     def slow(*args, **kwargs):
         entered.set()
         release.wait(30)
-        return chatrec.continual.IncrementalResult("no_new_events", "nothing")
-    monkeypatch.setattr(chatrec.continual, "train_incremental", slow)
+        return chatrec.training.continual.IncrementalResult("no_new_events", "nothing")
+    monkeypatch.setattr(chatrec.training.continual, "train_incremental", slow)
     worker = threading.Thread(target=retrainer.run_once)
     worker.start()
     assert entered.wait(30)
@@ -314,8 +316,8 @@ def test_off_by_default(env):
 
 def test_with_a_real_recommender(env):
     """The attributes BackgroundRetrainer relies on exist on the real Recommender, and a swap serves."""
-    from chatrec.dialogue import Recommender
-    from chatrec.retrieve import Request
+    from chatrec.chat.session import Recommender
+    from chatrec.retrieval.retrieve import Request
 
     rec = Recommender.from_config(Config(**{**env.config.__dict__, "retrain_tolerance": 1.0}), progress=False)
     assert isinstance(rec.scorer, FusionScorer)
@@ -329,7 +331,7 @@ def test_with_a_real_recommender(env):
 
 
 def test_a_bundled_checkpoint_is_found_and_never_written(tmp_path):
-    from chatrec.train import bundled_checkpoint_path, checkpoint_path, find_checkpoint
+    from chatrec.ranking.checkpoint import bundled_checkpoint_path, checkpoint_path, find_checkpoint
     from conftest import make_config
 
     catalog_dir = tmp_path / "catalog"

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from chatrec import crs
+from chatrec.evaluation import redial
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(crs.DEV_FILE))
+    ap.add_argument("--data", default=str(redial.DEV_FILE))
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--simulate", type=int, default=0)
     ap.add_argument("--max-turns", type=int, default=5)
@@ -45,14 +45,14 @@ def main() -> None:
     random.seed(args.seed)
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="chatrec-crs-")
-    config = crs.redial_config(profile_db=str(Path(tmp) / "profiles.sqlite3"), llm=args.llm)
-    rcat = crs.build_redial_catalog()
+    config = redial.redial_config(profile_db=str(Path(tmp) / "profiles.sqlite3"), llm=args.llm)
+    rcat = redial.build_redial_catalog()
     if args.simulate_only:
-        rec = crs.open_redial_recommender(config, rcat, progress=True)
+        rec = redial.open_redial_recommender(config, rcat, progress=True)
         rec.explainer = None  # explanations do not change what is shown; with an LLM they cost 5 generations a turn
-        targets = crs.sample_targets(rcat, crs.load_redial(args.data), args.simulate, args.seed)
+        targets = redial.sample_targets(rcat, redial.load_redial(args.data), args.simulate, args.seed)
         t1 = time.time()
-        sim = crs.simulate(rec, targets, args.max_turns, args.seed, progress=True)
+        sim = redial.simulate(rec, targets, args.max_turns, args.seed, progress=True)
         summary = {k: v for k, v in sim.items() if k != "results"}
         summary.update(llm=config.llm, intent_parser=rec.parser.name, explanations="templates", seconds=round(time.time() - t1, 1), examples=sim["results"][:4])
         path = Path(args.out)
@@ -64,17 +64,17 @@ def main() -> None:
         print("simulator", config.llm, summary["success_rate"], summary["avg_turns_to_success"],
               summary["shown_per_success"], flush=True)
         return
-    rec = crs.open_redial_recommender(config, rcat, llm=None, progress=True)
-    model = crs.build_model(rcat, vectors=rec.index.vectors)
-    weights = crs.load_weights()
+    rec = redial.open_redial_recommender(config, rcat, llm=None, progress=True)
+    model = redial.build_model(rcat, vectors=rec.index.vectors)
+    weights = redial.load_weights()
     out: dict = {"setup": {"data": args.data, "embedder": rec.index.embedder.name, "llm": config.llm,
                            "catalog_items": len(rcat.catalog), "linked_items": len(rcat.ml_of),
-                           "train": str(crs.TRAIN_FILE), "ratings": "MovieLens latest-small ratings.csv"}}
+                           "train": str(redial.TRAIN_FILE), "ratings": "MovieLens latest-small ratings.csv"}}
     if args.tune_train:
-        train = crs.load_redial(crs.TRAIN_FILE, args.tune_train)
-        records = crs.collect(rec, train, rcat.canonical, progress=True)
-        weights, value = crs.tune_weights(records, model, rcat.catalog)
-        crs.default_weights_path().write_text(json.dumps(
+        train = redial.load_redial(redial.TRAIN_FILE, args.tune_train)
+        records = redial.collect(rec, train, rcat.canonical, progress=True)
+        weights, value = redial.tune_weights(records, model, rcat.catalog)
+        redial.default_weights_path().write_text(json.dumps(
             {"weights": weights.to_json(), "picked_on": f"first {args.tune_train} conversations of "
              "train_subset_1401.jsonl, co-mention leave-one-conversation-out", "objective": "recall@10",
              "train_value": round(value, 4), "train_turns": len(records)}, indent=2) + "\n")
@@ -83,16 +83,16 @@ def main() -> None:
         print("tuned", weights, value, flush=True)
     out["setup"]["weights"] = weights.to_json()
 
-    conversations = crs.load_redial(args.data, args.limit)
+    conversations = redial.load_redial(args.data, args.limit)
     t1 = time.time()
-    records = crs.collect(rec, conversations, rcat.canonical, progress=True)
+    records = redial.collect(rec, conversations, rcat.canonical, progress=True)
     out["setup"].update(conversations=len(conversations), turns=len(records),
                         pipeline_seconds=round(time.time() - t1, 1))
-    zero = crs.Weights(pipeline=0, comention=0, cf=0, popularity=0, repeat_recommender=0, repeat_seeker=0,
+    zero = redial.Weights(pipeline=0, comention=0, cf=0, popularity=0, repeat_recommender=0, repeat_seeker=0,
                        recency=weights.recency)
     variants = {
         "chatrec": (model, weights),
-        "pipeline_only": (None, crs.Weights()),
+        "pipeline_only": (None, redial.Weights()),
         "popularity_train_mentions": (model, dataclasses.replace(zero, popularity=1.0)),
         "comention_only": (model, dataclasses.replace(zero, comention=1.0, popularity=0.01)),
         "no_pipeline": (model, dataclasses.replace(weights, pipeline=0.0)),
@@ -102,24 +102,24 @@ def main() -> None:
     }
     details = pipeline_details = None
     for name, (m, w) in variants.items():
-        res = crs.evaluate_records(records, m, w, rcat.catalog, with_ranks=name in ("chatrec", "pipeline_only"),
+        res = redial.evaluate_records(records, m, w, rcat.catalog, with_ranks=name in ("chatrec", "pipeline_only"),
                                    n_boot=1000 if name in ("chatrec", "pipeline_only") else 0)
         if name == "chatrec":
             details = res.pop("turns")
         elif name == "pipeline_only":
             pipeline_details = res.pop("turns")
-        out[name] = crs._round(res)
-        print(name, {k: out[name][k] for k in crs.METRIC_KEYS}, "strict",
-              {k: out[name]["strict"][k] for k in crs.METRIC_KEYS}, flush=True)
+        out[name] = redial._round(res)
+        print(name, {k: out[name][k] for k in redial.METRIC_KEYS}, "strict",
+              {k: out[name]["strict"][k] for k in redial.METRIC_KEYS}, flush=True)
     # where do the misses come from? linked vs unlinked targets, and whether the seeker's titles were linked
     linked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid in rcat.ml_of]
     unlinked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid not in rcat.ml_of]
-    out["by_link"] = {"linked": crs._round(crs.metrics_from_ranks(linked)),
-                      "unlinked": crs._round(crs.metrics_from_ranks(unlinked))}
+    out["by_link"] = {"linked": redial._round(redial.metrics_from_ranks(linked)),
+                      "unlinked": redial._round(redial.metrics_from_ranks(unlinked))}
     out["linking"] = seeker_linking(conversations, rcat, rec)
     if args.simulate:
-        targets = crs.sample_targets(rcat, conversations, args.simulate, args.seed)
-        sim = crs.simulate(rec, targets, args.max_turns, args.seed, progress=True)
+        targets = redial.sample_targets(rcat, conversations, args.simulate, args.seed)
+        sim = redial.simulate(rec, targets, args.max_turns, args.seed, progress=True)
         out["simulator"] = {k: v for k, v in sim.items() if k != "results"}
         out["simulator"]["examples"] = sim["results"][:4]
         print("simulator", out["simulator"]["success_rate"], flush=True)
@@ -142,7 +142,7 @@ def seeker_linking(conversations, rcat, rec) -> dict:
         for msg in conv.messages:
             if msg.role != "seeker" or not msg.mentions:
                 continue
-            text = crs.replace_mentions(msg.text, names)
+            text = redial.replace_mentions(msg.text, names)
             got = {t[0] for t in rec.rules.find_titles(text)}
             for rid in msg.mentions:
                 said += 1

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.index import VectorIndex, cache_path, item_metadata, load_embedding_cache  # noqa: E402
-from chatrec.retrieve import Request, Retriever  # noqa: E402
-from chatrec.rerank import select  # noqa: E402
+from chatrec.retrieval.index import VectorIndex, cache_path, item_metadata, load_embedding_cache# noqa: E402
+from chatrec.retrieval.retrieve import Request, Retriever# noqa: E402
+from chatrec.ranking.diversity import select# noqa: E402
 
 
 def tqdm_range(lo: int, hi: int, step: int, desc: str):
@@ -65,7 +65,7 @@ def synth(n: int, seed: int = 0):
 
 
 def encoder_ceiling(cat, n: int = 256) -> float:
-    from chatrec.embed import get_embedder
+    from chatrec.retrieval.embed import get_embedder
 
     emb = get_embedder("minilm")
     texts = [it.text() for it in cat.items[:n]]
@@ -80,7 +80,7 @@ def bench_collection(client, vecs, metas, items, queries: int, label: str, reuse
     `VectorIndex.search` (exact in memory up to `exact_search_max_items`, HNSW + in-memory filter above) +
     baseline rerank + MMR."""
     from chatrec.catalog import Catalog
-    from chatrec.rerank import BaselineScorer, ScoreContext
+    from chatrec.ranking.scorers import BaselineScorer, ScoreContext
 
     n = len(vecs)
     if reuse:

@@ -22,7 +22,6 @@ given to items outside the 20% most interacted-with.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +29,10 @@ from typing import Callable
 
 import numpy as np
 
-from .train import Interactions
+from chatrec.evaluation.metrics import KS, ranking_metrics
+from chatrec.training.data import Interactions, rank_in_user, recent_only
+from chatrec.training.fit import positives_by_user, make_validator
 
-KS = (5, 10, 20)
 COLD_ITEM_MAX = 5  # an item with at most this many training ratings is "cold"
 
 
@@ -49,32 +49,16 @@ class Split:
     cold_users: np.ndarray
 
 
-def _rank_in_user(data: Interactions, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: its 0-based rank within its user by `key`, and the user's row count."""
-    order = np.lexsort((key, data.user))
-    counts = np.bincount(data.user, minlength=data.n_users)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(len(data), dtype=np.int64)
-    rank[order] = np.arange(len(data)) - starts[data.user[order]]
-    return rank, counts[data.user]
-
-
-def recent_only(data: Interactions, users: np.ndarray, n: int) -> np.ndarray:
-    """Row mask: every row, except that `users` keep only their `n` most recent rows (how cold users are made)."""
-    rank, count = _rank_in_user(data, data.time)
-    return ~np.isin(data.user, users) | (rank >= count - n)
-
-
 def make_split(data: Interactions, protocol: str, seed: int, cold_frac: float = 0.1, cold_n: int = 5) -> Split:
     rng = np.random.default_rng(seed)
     if protocol == "temporal":
-        rank, n = _rank_in_user(data, data.time + rng.random(len(data)) * 1e-3)  # ties broken at random
+        rank, n = rank_in_user(data, data.time + rng.random(len(data)) * 1e-3)  # ties broken at random
         n_test = np.maximum(1, np.round(0.2 * n)).astype(np.int64)
         n_val = np.round(0.1 * n).astype(np.int64)
         test = rank >= n - n_test
         val = ~test & (rank >= n - n_test - n_val)
     elif protocol == "random":
-        rank, n = _rank_in_user(data, rng.random(len(data)))
+        rank, n = rank_in_user(data, rng.random(len(data)))
         n_test = np.maximum(1, np.round(0.1 * n)).astype(np.int64)
         n_val = np.round(0.1 * n).astype(np.int64)
         test = rank < n_test
@@ -94,66 +78,6 @@ def make_split(data: Interactions, protocol: str, seed: int, cold_frac: float = 
 
 
 # ---------------------------------------------------------------- metrics
-
-def gini(x: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0 = perfectly equal exposure, 1 = one item gets everything)."""
-    x = np.sort(np.asarray(x, dtype=np.float64))
-    n, total = len(x), x.sum()
-    if n == 0 or total == 0:
-        return 0.0
-    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
-
-
-def ranking_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: list[np.ndarray] | None = None,
-                    text: np.ndarray | None = None, item_counts: np.ndarray | None = None, n_users_train: int = 1,
-                    ks=KS) -> dict:
-    """Metrics over users (rows of `scores`, one per user) with at least one positive.
-
-    `seen[r]` items are removed from row r's ranking (training items). `item_counts` are training
-    interaction counts (novelty, long tail). Returns means over users plus catalogue-level metrics.
-    """
-    scores = np.array(scores, dtype=np.float64, copy=True)
-    n_users, n_items = scores.shape
-    if seen is not None:
-        for r, s in enumerate(seen):
-            scores[r, s] = -np.inf
-    kmax = min(max(*ks, 10), n_items)  # the catalogue metrics always look at the top 10
-    top = np.argpartition(-scores, kmax - 1, axis=1)[:, :kmax]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable"), 1)
-    rel = np.zeros((n_users, n_items), dtype=bool)
-    for r, p in enumerate(positives):
-        rel[r, p] = True
-    n_pos = rel.sum(1)
-    users = n_pos > 0
-    hits = np.take_along_axis(rel, top, 1)[users]
-    n_pos_u = n_pos[users]
-    disc = 1.0 / np.log2(np.arange(2, kmax + 2))
-    out: dict[str, float] = {}
-    for k in ks:
-        kk = min(k, kmax)
-        out[f"recall@{k}"] = float((hits[:, :kk].sum(1) / n_pos_u).mean())
-        idcg = np.array([disc[: min(n, kk)].sum() for n in n_pos_u])
-        out[f"ndcg@{k}"] = float(((hits[:, :kk] * disc[:kk]).sum(1) / idcg).mean())
-    out["hr@10"] = float(hits[:, :10].any(1).mean())
-    best = np.where(rel, scores, -np.inf).max(1)[users]
-    ahead = (scores[users] > best[:, None]).sum(1)  # ties count in the user's favour
-    out["mrr"] = float((1.0 / (ahead + 1)).mean())
-    top10 = top[users, :10]
-    exposure = np.bincount(top10.ravel(), minlength=n_items)
-    out["coverage@10"] = float((exposure > 0).mean())
-    out["gini@10"] = gini(exposure)
-    if text is not None:
-        v = text[top10]  # (U, 10, d), unit vectors
-        sims = np.einsum("ukd,ujd->ukj", v, v)
-        k = top10.shape[1]
-        out["diversity@10"] = float(((k * k - sims.sum((1, 2))) / max(k * (k - 1), 1)).mean())
-    if item_counts is not None:
-        p = np.maximum(item_counts, 1) / max(n_users_train, 1)
-        out["novelty@10"] = float((-np.log2(p[top10])).mean())
-        head = np.argsort(-item_counts, kind="stable")[: int(math.ceil(0.2 * n_items))]
-        out["longtail@10"] = float(1.0 - np.isin(top10, head).mean())
-    out["users"] = int(users.sum())
-    return out
 
 
 # ---------------------------------------------------------------- models
@@ -282,7 +206,7 @@ class FusionRunner:
         return self.variant
 
     def model_config(self, train: Interactions):
-        from .fusion import FusionConfig
+        from chatrec.ranking.fusion import FusionConfig
 
         cfg = FusionConfig(n_users=train.n_users, n_items=train.n_items, n_genres=max(1, len(self.catalog.genres)),
                            text_dim=self.text.shape[1], **self.params)
@@ -294,7 +218,7 @@ class FusionRunner:
     def fit(self, train: Interactions, seed: int = 0):
         import torch
 
-        from .train import build_model, fit, user_table
+        from chatrec.training.fit import build_model, fit, user_table
 
         torch.manual_seed(seed)  # the initial weights too: `fit` seeds only what happens after them
         model = build_model(self.model_config(train), self.catalog, self.text, train)
@@ -306,31 +230,9 @@ class FusionRunner:
         return self
 
     def scores(self, users):
-        from .train import score_all
+        from chatrec.training.fit import score_all
 
         return score_all(self.model, self.table, users)
-
-
-def make_validator(table, train: Interactions, val: Interactions, max_users: int = 300, seed: int = 0):
-    """NDCG@10 of a model on (a fixed sample of) the validation users: the early-stopping signal."""
-    from .train import score_all
-
-    liked = val.subset(val.rating >= 4)
-    users = np.unique(liked.user)
-    if len(users) > max_users:
-        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
-    pos, seen = _positives(liked, users), _positives(train, users)
-
-    def validate(model) -> float:
-        return ranking_metrics(score_all(model, table, users), pos, seen=seen, ks=(10,))["ndcg@10"]
-    return validate
-
-
-def _positives(data: Interactions, users: np.ndarray) -> list[np.ndarray]:
-    order = np.argsort(data.user, kind="stable")
-    u, it = data.user[order], data.item[order]
-    lo, hi = np.searchsorted(u, users), np.searchsorted(u, users, side="right")
-    return [it[a:b] for a, b in zip(lo, hi)]
 
 
 # ---------------------------------------------------------------- running a protocol
@@ -340,7 +242,7 @@ def evaluate_model(model, train: Interactions, test: Interactions, text: np.ndar
     """All metrics for one fitted model on one split, plus the cold-user and cold-item slices."""
     liked = test.subset(test.rating >= 4)
     users = np.unique(liked.user)
-    pos, seen = _positives(liked, users), _positives(train, users)
+    pos, seen = positives_by_user(liked, users), positives_by_user(train, users)
     counts = np.bincount(train.item, minlength=train.n_items)
     score_rows = np.concatenate([np.asarray(model.scores(users[lo: lo + chunk]), dtype=np.float32)
                                  for lo in range(0, len(users), chunk)])
@@ -490,7 +392,7 @@ def behaviour_prediction(runner, split: Split) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from .train import user_table
+    from chatrec.training.fit import user_table
 
     model = runner.model  # trained on split.fit
     xb_val, lg_val = pair_features(model, runner.table, split.fit, split.val)
@@ -512,12 +414,13 @@ def behaviour_prediction(runner, split: Split) -> dict:
 # ---------------------------------------------------------------- the whole run and its report
 
 def run_all(config, opts: RunOptions, log: Callable[[str], None] = print) -> dict:
-    from .catalog import load_catalog
-    from .train import item_text_vectors, load_interactions
+    from chatrec.catalog import load_catalog
+    from chatrec.ranking.checkpoint import item_text_vectors
+    from chatrec.training.data import load_interactions
 
     start = time.time()
     catalog = load_catalog(config.catalog)
-    folder = Path(config.catalog) if Path(config.catalog).is_dir() else Path(config.catalog).parent
+    folder = config.catalog_dir
     data = load_interactions(folder, catalog)
     text, emb_name = item_text_vectors(config, catalog)
     results, behaviour = {}, None

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import Config
-from .index import VectorIndex, genre_key
+from chatrec.config import Config
+from chatrec.retrieval.index import VectorIndex, genre_key
 
 
 @dataclass

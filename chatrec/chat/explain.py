@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .catalog import Catalog, Item, normalize_title
+from chatrec.catalog import Catalog, Item, normalize_title
 
 
 def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, seeds: list[Item] | None) -> dict:
@@ -55,7 +55,7 @@ def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | 
 def _render_zh(item: Item, facts: dict) -> str:
     """The same facts in Simplified Chinese (genres named in Chinese; tags and the words found in the English
     overview stay as the catalog writes them)."""
-    from .lang import genre_label
+    from chatrec.lang import genre_label
 
     def genres(gs):
         return "、".join(genre_label(g, "zh") for g in gs)

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 
-from .errors import ChatrecError
+from chatrec.errors import ChatrecError
 
 log = logging.getLogger("chatrec.retrain")
 
@@ -82,8 +82,8 @@ class BackgroundRetrainer:
 
     def run_once(self) -> dict:
         """One incremental run now; returns its summary (also kept in `last_result`). "busy" if one is running."""
-        from .continual import train_incremental
-        from .rerank import FusionScorer
+        from chatrec.training.continual import train_incremental
+        from chatrec.ranking.scorers import FusionScorer
 
         if not self._run_lock.acquire(blocking=False):
             return {"status": "busy", "reason": "an incremental run is already in progress", "swapped": False}
@@ -118,8 +118,8 @@ class BackgroundRetrainer:
 
     def _count_backlog(self) -> None:
         """Events recorded while the app was down count towards the first run."""
-        from .continual import ROW_KINDS, checkpoint_cursor
-        from .train import checkpoint_path
+        from chatrec.training.continual import ROW_KINDS, checkpoint_cursor
+        from chatrec.ranking.checkpoint import checkpoint_path
 
         try:
             cursor = checkpoint_cursor(self.rec.config)

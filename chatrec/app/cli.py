@@ -6,17 +6,19 @@
     chatrec profile show|export|forget --user ID
     chatrec train [--loss bce|bpr] [--epochs N] [--incremental [--tolerance T]]
     chatrec evaluate [--json] [--seeds N] [--quick] [--report-dir DIR]
+    chatrec evaluate-crs [...]   (chatrec.evaluation.redial; imported only when it runs)
 """
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
 
 import click
 
-from .config import Config
-from .errors import ChatrecError
+from chatrec.config import Config
+from chatrec.errors import ChatrecError
 
 _common = [
     click.option("--catalog", help="MovieLens folder or .csv/.jsonl catalog (default: bundled MovieLens)."),
@@ -43,7 +45,23 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """Commands that live beside the code they run (the ReDial benchmark) are imported only when invoked,
+    so `chatrec chat` never loads evaluation code (the pattern from click's documentation)."""
+
+    lazy = {"evaluate-crs": "chatrec.evaluation.redial:evaluate_crs_cmd"}
+
+    def list_commands(self, ctx):
+        return sorted(list(super().list_commands(ctx)) + list(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(package_name="chatrec")
 def main():
     """chatrec: an offline conversational recommender."""
@@ -57,9 +75,9 @@ def main():
               "install can build the index without embedding.")
 def build_index_cmd(rebuild, save_cache, **kwargs):
     """Embed the catalog into the Chroma index (incremental: unchanged items are skipped)."""
-    from .catalog import load_catalog
-    from .embed import get_embedder
-    from .index import VectorIndex, build_index, cache_path, save_embedding_cache
+    from chatrec.catalog import load_catalog
+    from chatrec.retrieval.embed import get_embedder
+    from chatrec.retrieval.index import VectorIndex, build_index, cache_path, save_embedding_cache
 
     config = make_config(**kwargs)
     try:
@@ -83,7 +101,7 @@ def build_index_cmd(rebuild, save_cache, **kwargs):
 @click.option("--user", "user_id", help="User id whose stored profile to use (default: a new anonymous id).")
 def chat(as_json, user_id, **kwargs):
     """Chat in the terminal (or, with --json, as a line-based API for scripts)."""
-    from .dialogue import Recommender
+    from chatrec.chat.session import Recommender
 
     config = make_config(**kwargs)
     try:
@@ -122,7 +140,7 @@ def serve(host, port):
         os.environ["GRADIO_SERVER_NAME"] = host
     if port:
         os.environ["GRADIO_SERVER_PORT"] = str(port)
-    from .webapp import launch
+    from chatrec.app.web import launch
 
     launch()
 
@@ -139,7 +157,7 @@ def serve(host, port):
               "drop still accepted (default: CHATREC_RETRAIN_TOLERANCE).")
 def train(loss, epochs, seed, incremental, tolerance, **kwargs):
     """Train the fusion reranker on the catalog's ratings and save models/fusion.pt."""
-    from .train import train_catalog
+    from chatrec.training.fit import train_catalog
 
     config = make_config(**kwargs)
     if incremental:
@@ -155,7 +173,7 @@ def train(loss, epochs, seed, incremental, tolerance, **kwargs):
 
 
 def _train_incremental(config: Config, epochs, seed, tolerance, loss) -> None:
-    from .continual import train_incremental
+    from chatrec.training.continual import train_incremental
 
     if loss is not None:
         click.echo("note: --loss is ignored with --incremental (fine-tuning keeps the checkpoint's loss)", err=True)
@@ -186,8 +204,8 @@ def evaluate(as_json, seeds, quick, protocols, report_dir, **kwargs):
     """Offline evaluation on MovieLens: the fusion model against popularity, ItemKNN, ALS, BPR, text and MF."""
     from pathlib import Path
 
-    from .config import ROOT
-    from .evaluate import RunOptions, run_all, summarise, write_report
+    from chatrec.config import ROOT
+    from chatrec.evaluation.offline import RunOptions, run_all, summarise, write_report
 
     config = make_config(**kwargs)
     opts = RunOptions(seeds=seeds, quick=quick, progress=False)
@@ -211,7 +229,7 @@ def profile():
 
 
 def _store(profile_db):
-    from .profile import open_store
+    from chatrec.profile.store import open_store
 
     return open_store(make_config(profile_db=profile_db).profile_db)
 
@@ -247,10 +265,6 @@ def profile_forget(user_id, profile_db):
         fail(exc)
     click.echo(f"deleted {n} events and the profile of {user_id}")
 
-
-from .crs import evaluate_crs_cmd  # noqa: E402  (kept in crs.py beside the benchmark it runs)
-
-main.add_command(evaluate_crs_cmd)
 
 if __name__ == "__main__":
     main()

@@ -40,12 +40,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .catalog import Catalog
-from .config import Config
-from .errors import ChatrecError
-from .profile import CLEAR, DISLIKE, LIKE, RATING, SEEN
-from .train import (DEFAULTS, TRAIN_HINT, Interactions, checkpoint_path, data_stamp, find_checkpoint, fit, holdout_last,
-                    item_statistics, save_checkpoint, user_table)
+from chatrec.catalog import Catalog, load_catalog
+from chatrec.config import Config
+from chatrec.errors import ChatrecError
+from chatrec.profile.events import CLEAR, DISLIKE, LIKE, RATING, SEEN, rating_kind
+from chatrec.profile.store import open_store
+from chatrec.ranking.checkpoint import (TRAIN_HINT, checkpoint_path, embedder_name as resolve_embedder, find_checkpoint,
+                                        item_text_vectors, load_checkpoint, save_checkpoint)
+from chatrec.training.data import Interactions, data_stamp, holdout_last, load_interactions
+from chatrec.training.fit import DEFAULTS, fit, item_statistics, make_validator, user_table
 
 log = logging.getLogger("chatrec.continual")
 
@@ -69,9 +72,10 @@ def row_label(kind: str, value: float | None) -> tuple[float, float, float] | No
         return 1.0, WEAK, 3.0
     if kind == RATING and value is not None:
         v = float(value)
-        if v >= 4:
+        kind = rating_kind(v)
+        if kind == LIKE:
             return 1.0, 1.0, v
-        if v <= 2:
+        if kind == DISLIKE:
             return -1.0, 1.0, v
         return 1.0, WEAK, v
     return None
@@ -198,7 +202,6 @@ def fine_tune(model, meta: dict, *, catalog: Catalog, base: Interactions, rows: 
 
     `base` are the interactions the checkpoint was trained on (before its own hold-out). `gate(model) ->
     float` overrides the metric (tests force a regression with it)."""
-    from .evaluate import make_validator
 
     start = time.time()
     extra = meta.get("extra", {})
@@ -291,10 +294,6 @@ def train_incremental(config: Config, *, store=None, catalog: Catalog | None = N
 
     `catalog`, `vectors` and `embedder_name` let a running app pass what it already holds; `base` replaces the
     catalog's ratings.csv as the checkpoint's training data (the replay experiment trains on a time slice)."""
-    from .catalog import load_catalog
-    from .profile import open_store
-    from .train import catalog_folder, embedder_name as resolve_embedder, item_text_vectors, load_checkpoint, \
-        load_interactions
 
     start = time.time()
     path = find_checkpoint(config) or checkpoint_path(config)  # fine-tuning a bundled model writes to model_dir
@@ -335,7 +334,7 @@ def train_incremental(config: Config, *, store=None, catalog: Catalog | None = N
         _log_run(config, res)
         return res
     if base is None:
-        base = load_interactions(catalog_folder(config), catalog)
+        base = load_interactions(config.catalog_dir, catalog)
     if "base_stamp" in extra and extra["base_stamp"] != data_stamp(base):
         raise ChatrecError(f"the training ratings changed since the checkpoint {path} was trained "
                            f"({extra['base_stamp']} then, {data_stamp(base)} now), so its validation slice cannot be "

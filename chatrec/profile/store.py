@@ -2,13 +2,12 @@
 
 Every feedback event is appended to the `events` table and committed (SQLite WAL, synchronous=FULL)
 before the caller acknowledges it; the profile is derived from the events, so it can always be
-rebuilt. The profile vector is kept beside them and moved by the documented rule in `move_vector`.
+rebuilt. The profile vector is kept beside them and moved by the rule in `chatrec.profile.vector`.
 
 The store is an interface (`ProfileStore`); `SQLiteStore` is the single-machine default.
 """
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import threading
@@ -19,12 +18,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import StoreError
+from chatrec.errors import StoreError
 
-LIKE, DISLIKE, SEEN, RATING = "like", "dislike", "seen", "rating"
-CLEAR = "clear"  # the person removed an item from their profile: earlier events about it no longer count
-CRITIQUE = "critique"  # "older", "darker", "more_like:<item id>": kept so the profile panel can show them
-EVENT_KINDS = (LIKE, DISLIKE, SEEN, RATING, CLEAR, CRITIQUE)
+from chatrec.profile.events import CLEAR, CRITIQUE, DISLIKE, EVENT_KINDS, LIKE, RATING, SEEN, rating_kind
 
 
 @dataclass
@@ -52,48 +48,6 @@ class Profile:
             "critiques": list(self.critiques),
             "has_vector": self.vector is not None,
         }
-
-
-def move_vector(vector: np.ndarray | None, item_vector: np.ndarray, kind: str, rate: float,
-                rating: float | None = None) -> np.ndarray | None:
-    """The profile update rule (documented in docs/feedback.md).
-
-    like (or rating >= 4): v <- normalise((1 - rate) * v + rate * item)   (an exponential moving average)
-    dislike (or rating <= 2): v <- normalise(v - rate * item)             (pushed away)
-    A first like sets v to the item vector; a dislike with no vector yet leaves it unset.
-    """
-    if kind == RATING:
-        if rating is None or 2 < rating < 4:
-            return vector
-        kind = LIKE if rating >= 4 else DISLIKE
-    if kind == LIKE:
-        new = item_vector.copy() if vector is None else (1 - rate) * vector + rate * item_vector
-    elif kind == DISLIKE:
-        if vector is None:
-            return None
-        new = vector - rate * item_vector
-    else:
-        return vector
-    norm = float(np.linalg.norm(new))
-    return None if norm < 1e-9 else (new / norm).astype(np.float32)
-
-
-def replay_vector(events: list[dict], vector_of, rate: float) -> np.ndarray | None:
-    """The profile vector rebuilt from the event log (used after an entry is removed from the profile).
-
-    `vector_of(item_id)` gives an item's embedding or None (an item no longer in the catalog)."""
-    cleared_after: dict[str, int] = {}
-    for n, ev in enumerate(events):
-        if ev["kind"] == CLEAR:
-            cleared_after[ev["item_id"]] = n
-    vector = None
-    for n, ev in enumerate(events):
-        if ev["kind"] not in (LIKE, DISLIKE, RATING) or n < cleared_after.get(ev["item_id"], -1):
-            continue
-        item_vector = vector_of(ev["item_id"])
-        if item_vector is not None:
-            vector = move_vector(vector, item_vector, ev["kind"], rate, ev["value"])
-    return vector
 
 
 class ProfileStore(Protocol):
@@ -236,10 +190,8 @@ class SQLiteStore:
                 profile.ratings.pop(item, None)
             elif kind == RATING and ev["value"] is not None:
                 profile.ratings[item] = float(ev["value"])
-                if ev["value"] >= 4:
-                    state[item] = LIKE
-                elif ev["value"] <= 2:
-                    state[item] = DISLIKE
+                if rating_kind(ev["value"]):
+                    state[item] = rating_kind(ev["value"])
             elif kind in (LIKE, DISLIKE):
                 state[item] = kind
             elif kind == SEEN and item not in state:
@@ -397,6 +349,3 @@ def open_store(url_or_path: str) -> ProfileStore:
                          "postgresql://user@host:port/db")
     return SQLiteStore(url_or_path)
 
-
-def dumps(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2)

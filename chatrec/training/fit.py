@@ -1,76 +1,30 @@
-"""Training the fusion reranker, and its checkpoints.
+"""Training the fusion reranker (`chatrec train`).
 
-- `Interactions`: (user, item, rating, time) rows as NumPy arrays, with item positions = catalog positions.
 - `build_model`: a `FusionModel` whose item statistics come from the training rows only (no peeking at
   held-out data), plus the `UserTable` of histories.
 - `fit`: the training loop, run through `accelerate` (CPU here; the same code runs on one or many GPUs
   under `accelerate launch`), seeded, with early stopping on a validation callback and a tqdm bar.
-- `save_checkpoint` / `load_checkpoint`: weights + config + catalog fingerprint + embedder name, written
-  atomically; a checkpoint made for another catalog or embedder is refused with a message naming
-  `chatrec train`.
-- `item_text_vectors`: the frozen sentence vectors of the catalog, from the bundled embedding cache or the
-  built index; items are embedded only when neither has them.
+- `make_validator`: NDCG@10 on a fixed sample of validation users, the early-stopping signal.
+- `train_catalog`: all of it for the configured catalog, saved through `chatrec.ranking.checkpoint`.
 """
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
-import os
-import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .catalog import Catalog
-from .config import Config
-from .errors import ChatrecError
-from .fusion import LOSSES, FusionConfig, FusionModel, UserTable, row_losses
-
-CHECKPOINT = "fusion.pt"
-TRAIN_HINT = "run `chatrec train` to train the reranker for this catalog and embedder"
-
-
-@dataclass
-class Interactions:
-    user: np.ndarray  # int64 user index (0..n_users-1)
-    item: np.ndarray  # int64 catalog position
-    rating: np.ndarray  # float32; implicit data may use 1.0
-    time: np.ndarray  # int64 (seconds); order within a user matters, the scale does not
-    n_users: int
-    n_items: int
-    user_keys: list[str] = field(default_factory=list)  # user index -> external id
-
-    def __len__(self) -> int:
-        return len(self.user)
-
-    def subset(self, mask: np.ndarray) -> "Interactions":
-        return Interactions(self.user[mask], self.item[mask], self.rating[mask], self.time[mask],
-                            self.n_users, self.n_items, self.user_keys)
-
-    def histories(self) -> list[list[int]]:
-        """Per user, item positions ordered by time (oldest first)."""
-        order = np.lexsort((self.item, self.time, self.user))
-        u, it = self.user[order], self.item[order]
-        bounds = np.searchsorted(u, np.arange(self.n_users + 1))
-        return [it[bounds[k]: bounds[k + 1]].tolist() for k in range(self.n_users)]
-
-    def last_year(self) -> np.ndarray:
-        """Per user, the year of their latest interaction ("now" for that user); users without any: the newest year."""
-        latest = np.full(self.n_users, self.time.max() if len(self.time) else 0, dtype=np.int64)
-        if len(self.time):
-            per_user = np.full(self.n_users, -1, dtype=np.int64)
-            np.maximum.at(per_user, self.user, self.time)
-            latest = np.where(per_user >= 0, per_user, latest)
-        return np.array([_year(t) for t in latest], dtype=np.float32)
-
-
-def _year(seconds: int) -> float:
-    return float(time.gmtime(int(seconds)).tm_year) if seconds > 0 else 0.0
+from chatrec.catalog import Catalog
+from chatrec.config import Config
+from chatrec.errors import ChatrecError
+from chatrec.evaluation.metrics import ranking_metrics
+from chatrec.ranking.checkpoint import checkpoint_path, item_text_vectors, save_checkpoint
+from chatrec.ranking.fusion import LOSSES, FusionConfig, FusionModel, UserTable, row_losses
+from chatrec.training.data import Interactions, data_stamp, holdout_last, load_interactions
 
 
 def genre_matrix(catalog: Catalog) -> np.ndarray:
@@ -231,153 +185,11 @@ def score_all(model: FusionModel, table: UserTable, rows: np.ndarray, user_ids: 
 
 # ---------------------------------------------------------------- checkpoints
 
-def checkpoint_path(config: Config) -> Path:
-    """Where `chatrec train` (and --incremental) write the reranker."""
-    return Path(config.model_dir) / CHECKPOINT
-
-
-def bundled_checkpoint_path(config: Config) -> Path:
-    """A checkpoint shipped beside the catalog (data/movielens/fusion.pt): a fresh clone or a Space serves the
-    trained reranker at once, without a training run. It is read, never written."""
-    return catalog_folder(config) / CHECKPOINT
-
-
-def find_checkpoint(config: Config) -> Path | None:
-    """The checkpoint to load: the one trained here, else the bundled one, else None."""
-    for path in (checkpoint_path(config), bundled_checkpoint_path(config)):
-        if path.exists():
-            return path
-    return None
-
-
-def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedder_name: str,
-                    user_keys: list[str], extra: dict | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "format": 1,
-        "config": dataclasses.asdict(model.cfg),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "catalog_fingerprint": catalog.fingerprint(),
-        "catalog": catalog.name,
-        "embedder": embedder_name,
-        "user_keys": list(user_keys),
-        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "extra": extra or {},
-    }
-    # a temp name of its own per writer (a background fine-tune and a CLI run must not share one), in the same
-    # folder so os.replace stays a rename on one file system
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic: a crash mid-save leaves the previous checkpoint intact
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_checkpoint(path: Path, *, catalog: Catalog, embedder_name: str, vectors: np.ndarray) -> tuple[FusionModel, dict]:
-    """The model ready for inference, and the checkpoint's metadata. Refuses a checkpoint for other data."""
-    path = Path(path)
-    if not path.exists():
-        raise ChatrecError(f"no reranker checkpoint at {path}; {TRAIN_HINT}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ChatrecError(f"the reranker checkpoint {path} is unreadable ({exc}); {TRAIN_HINT}") from exc
-    if payload.get("catalog_fingerprint") != catalog.fingerprint():
-        raise ChatrecError(f"the reranker checkpoint {path} was trained on another catalog "
-                           f"({payload.get('catalog')}, fingerprint {payload.get('catalog_fingerprint')}) than "
-                           f"{catalog.name} ({catalog.fingerprint()}); {TRAIN_HINT}")
-    if payload.get("embedder") != embedder_name:
-        raise ChatrecError(f"the reranker checkpoint {path} was trained with embedder {payload.get('embedder')}, "
-                           f"not {embedder_name}; {TRAIN_HINT}")
-    try:  # a checkpoint from another version of the model: other fields or other shapes
-        model = FusionModel(FusionConfig(**payload["config"]))
-        model.load_state_dict(payload["state_dict"])
-    except (TypeError, RuntimeError, KeyError) as exc:
-        raise ChatrecError(f"the reranker checkpoint {path} does not fit this version of the model "
-                           f"({str(exc).splitlines()[0][:200]}); {TRAIN_HINT}") from exc
-    model.set_item_text(vectors)
-    model.eval()
-    return model, {k: v for k, v in payload.items() if k != "state_dict"}
-
 
 # ---------------------------------------------------------------- data from the project
 
-def item_text_vectors(config: Config, catalog: Catalog) -> tuple[np.ndarray, str]:
-    """(vectors aligned with catalog.items, embedder name): embedding cache first, then the index, then encode."""
-    from .errors import IndexNotReady
-    from .index import VectorIndex, cache_path, load_embedding_cache
-
-    name = embedder_name(config.embedder)
-    cached = load_embedding_cache(cache_path(config, _Named(name)))
-    hashes = [it.content_hash() for it in catalog.items]
-    if cached and all(h in cached for h in hashes):
-        v = np.stack([cached[h] for h in hashes]).astype(np.float32)
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12), name
-    from .embed import get_embedder
-
-    embedder = get_embedder(config.embedder)
-    try:
-        return VectorIndex.open(catalog, embedder, config).vectors, embedder.name
-    except IndexNotReady:
-        pass
-    if len(catalog) > 2000 and not embedder.name.startswith("hashing"):
-        raise ChatrecError("no embedding cache or built index holds this catalog's vectors; "
-                           "run `chatrec build-index` first")
-    return embedder.encode([it.text() for it in catalog.items]), embedder.name
-
-
-@dataclass
-class _Named:
-    name: str
-
-
-def embedder_name(spec: str) -> str:
-    """The name an embedder spec resolves to, without loading a model where the name is known."""
-    if spec == "minilm":
-        return "all-MiniLM-L6-v2@128"  # what SentenceTransformerEmbedder reports (max_seq_length 128)
-    from .embed import get_embedder
-
-    return get_embedder(spec).name
-
-
-def load_interactions(catalog_dir: str | Path, catalog: Catalog) -> Interactions:
-    """MovieLens ratings.csv -> Interactions over catalog positions (rows for unknown items are dropped)."""
-    import pandas as pd
-
-    path = Path(catalog_dir) / "ratings.csv"
-    if not path.exists():
-        raise ChatrecError(f"no interactions to train on: {path} does not exist (training needs a MovieLens-style "
-                           "ratings.csv beside the catalog)")
-    df = pd.read_csv(path, dtype={"userId": str, "movieId": str})
-    pos = df["movieId"].map(catalog.index_of)
-    df = df[pos.notna()].assign(pos=pos[pos.notna()].astype(np.int64))
-    keys, user = np.unique(df["userId"].to_numpy(), return_inverse=True)
-    order = sorted(range(len(keys)), key=lambda k: (len(keys[k]), keys[k]))  # numeric ids in numeric order
-    remap = np.empty(len(keys), dtype=np.int64)
-    remap[order] = np.arange(len(keys))
-    return Interactions(
-        user=remap[user].astype(np.int64), item=df["pos"].to_numpy(np.int64),
-        rating=df["rating"].to_numpy(np.float32), time=df["timestamp"].to_numpy(np.int64),
-        n_users=len(keys), n_items=len(catalog), user_keys=[str(keys[k]) for k in order],
-    )
-
 
 # ---------------------------------------------------------------- `chatrec train`
-
-def holdout_last(data: Interactions, frac: float = 0.1) -> tuple[Interactions, Interactions]:
-    """(fit, validation): each user's most recent `frac` of interactions are the validation set."""
-    from .evaluate import _rank_in_user
-
-    rank, n = _rank_in_user(data, data.time)
-    val = rank >= n - np.round(frac * n).astype(np.int64)
-    return data.subset(~val), data.subset(val)
 
 
 def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, loss: str | None = None,
@@ -385,7 +197,6 @@ def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, lo
                 train_params: dict | None = None) -> tuple[TrainResult, dict]:
     """Train a fresh fusion model on `data` (its last 10% per user validate); returns the result and the
     checkpoint metadata `extra` that continual training relies on."""
-    from .evaluate import make_validator
 
     fit_rows, val_rows = holdout_last(data)
     cfg = FusionConfig(n_users=data.n_users, n_items=data.n_items, n_genres=max(1, len(catalog.genres)),
@@ -406,21 +217,14 @@ def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, lo
     return result, extra
 
 
-def data_stamp(data: Interactions) -> dict:
-    """A cheap fingerprint of training interactions: enough to notice that ratings.csv changed."""
-    return {"rows": len(data), "users": int(data.n_users),
-            "time_max": int(data.time.max()) if len(data) else 0,
-            "checksum": int((data.user.astype(np.int64) * 7919 + data.item * 31 + data.time).sum() % (2**61 - 1))}
-
-
 def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None = None, progress: bool = True,
                   seed: int = 0, model_params: dict | None = None, train_params: dict | None = None) -> dict:
     """Train the fusion model on the catalog's interactions and save the checkpoint; returns a summary."""
-    from .catalog import load_catalog
+    from chatrec.catalog import load_catalog
 
     start = time.time()
     catalog = load_catalog(config.catalog)
-    data = load_interactions(catalog_folder(config), catalog)
+    data = load_interactions(config.catalog_dir, catalog)
     vectors, emb_name = item_text_vectors(config, catalog)
     result, extra = train_model(catalog, vectors, data, loss=loss, epochs=epochs, progress=progress, seed=seed,
                                 model_params=model_params, train_params=train_params)
@@ -430,5 +234,22 @@ def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None
             "epochs_run": len(result.curve), "seconds": time.time() - start, "interactions": len(data)}
 
 
-def catalog_folder(config: Config) -> Path:
-    return Path(config.catalog) if Path(config.catalog).is_dir() else Path(config.catalog).parent
+def make_validator(table, train: Interactions, val: Interactions, max_users: int = 300, seed: int = 0):
+    """NDCG@10 of a model on (a fixed sample of) the validation users: the early-stopping signal."""
+
+    liked = val.subset(val.rating >= 4)
+    users = np.unique(liked.user)
+    if len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
+    pos, seen = positives_by_user(liked, users), positives_by_user(train, users)
+
+    def validate(model) -> float:
+        return ranking_metrics(score_all(model, table, users), pos, seen=seen, ks=(10,))["ndcg@10"]
+    return validate
+
+
+def positives_by_user(data: Interactions, users: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(data.user, kind="stable")
+    u, it = data.user[order], data.item[order]
+    lo, hi = np.searchsorted(u, users), np.searchsorted(u, users, side="right")
+    return [it[a:b] for a, b in zip(lo, hi)]

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ChatrecError
+from chatrec.errors import ChatrecError
 
 
 class Embedder(Protocol):

@@ -16,8 +16,9 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .catalog import Catalog, normalize_title
-from .lang import to_simplified
+from chatrec.config import ROOT
+from chatrec.catalog import Catalog, normalize_title
+from chatrec.lang import to_simplified
 
 KINDS = ("recommend", "refine", "feedback", "ask_about_item", "chitchat", "goodbye")
 
@@ -209,7 +210,7 @@ ZH_GENRE_SENSE = {"太空": "space", "黑帮": "gangster mafia", "警匪": "cops
                   "全家": "family", "孩子": "kids", "小孩": "kids", "搞笑": "funny", "推理": "detective whodunit",
                   "动漫": "anime", "卡通": "cartoon", "二战": "world war ii", "越战": "vietnam", "黑手党": "mafia"}
 
-ALIASES_PATH = Path(__file__).resolve().parents[1] / "data" / "movielens" / "aliases_zh.csv"
+ALIASES_PATH = ROOT / "data" / "movielens" / "aliases_zh.csv"
 
 
 @dataclass

@@ -21,19 +21,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .catalog import Catalog, Item, load_catalog
-from .config import Config
-from .embed import get_embedder
-from .errors import ChatrecError
-from .explain import LLMExplainer, template_reason
-from .index import VectorIndex, open_or_build
-from .intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
-from .lang import detect, genre_label, join, t
-from .llm import get_llm, load_prompt
-from .profile import (CLEAR, CRITIQUE, DISLIKE, LIKE, RATING, SEEN, Profile, ProfileStore, move_vector, open_store,
-                      replay_vector)
-from .rerank import BaselineScorer, ScoreContext, Scorer, load_scorer, select
-from .retrieve import Request, Retriever
+from chatrec.catalog import Catalog, Item, load_catalog
+from chatrec.config import Config
+from chatrec.retrieval.embed import get_embedder
+from chatrec.errors import ChatrecError
+from chatrec.chat.explain import LLMExplainer, template_reason
+from chatrec.retrieval.index import VectorIndex, open_or_build
+from chatrec.understand.intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
+from chatrec.lang import detect, genre_label, join, t
+from chatrec.llm import get_llm, load_prompt
+from chatrec.profile.events import CLEAR, CRITIQUE, DISLIKE, LIKE, LIKE_AT, RATING, SEEN
+from chatrec.profile.store import Profile, ProfileStore, open_store
+from chatrec.profile.vector import move_vector, replay_vector
+from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
+from chatrec.ranking.diversity import select
+from chatrec.retrieval.retrieve import Request, Retriever
 
 log = logging.getLogger("chatrec")
 
@@ -422,7 +424,7 @@ class ChatSession:
         def labels(ids):
             return [{"item_id": i, "title": cat[i].label if i in cat.index_of else i} for i in ids]
         genres: dict[str, int] = {}
-        for i in list(p.liked) + [i for i, r in p.ratings.items() if r >= 4 and i not in p.liked]:
+        for i in list(p.liked) + [i for i, r in p.ratings.items() if r >= LIKE_AT and i not in p.liked]:
             for g in cat[i].genres if i in cat.index_of else ():
                 genres[g] = genres.get(g, 0) + 1
         def critique_words(label: str) -> str:

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from .config import Config
-from .dialogue import ChatSession, Recommender, Settings
-from .errors import ChatrecError
-from .lang import UI, from_accept_language, genre_label, t
+from chatrec.config import Config
+from chatrec.chat.session import ChatSession, Recommender, Settings
+from chatrec.errors import ChatrecError
+from chatrec.lang import UI, from_accept_language, genre_label, t
 
 GREETING = t("greeting", "en")
 WELCOME_BACK = t("welcome_back", "en")
@@ -473,8 +473,8 @@ def _queued(demo: gr.Blocks) -> gr.Blocks:
 def _start_retrainer(rec: Recommender) -> None:
     """Fine-tune the reranker in the background after CHATREC_RETRAIN_AFTER_EVENTS new feedback events or every
     CHATREC_RETRAIN_EVERY_S seconds (both 0 by default: off); a new model is swapped in only if it does not
-    regress (chatrec/retrain.py)."""
-    from .retrain import BackgroundRetrainer
+    regress (chatrec.training.retrainer)."""
+    from chatrec.training.retrainer import BackgroundRetrainer
 
     rec.retrainer = BackgroundRetrainer(rec).start()
 

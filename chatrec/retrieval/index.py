@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import Catalog, Item
-from .config import Config
-from .embed import Embedder
-from .errors import ChatrecError, IndexNotReady
+from chatrec.catalog import Catalog, Item
+from chatrec.config import Config
+from chatrec.retrieval.embed import Embedder
+from chatrec.errors import ChatrecError, IndexNotReady
 
 log = logging.getLogger("chatrec")
 
@@ -169,9 +169,7 @@ def build_index(catalog: Catalog, embedder: Embedder, config: Config, rebuild: b
 
 def cache_path(config: Config, embedder: Embedder) -> Path | None:
     """Precomputed embeddings shipped beside a catalog folder: <catalog>/embeddings/<embedder>.npz."""
-    folder = Path(config.catalog)
-    if not folder.is_dir():
-        folder = folder.parent
+    folder = config.catalog_dir
     safe = "".join(ch if ch.isalnum() or ch in "-_.@" else "_" for ch in embedder.name)
     return folder / "embeddings" / f"{safe}.npz"
 

@@ -44,9 +44,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .catalog import Catalog, Item, clean_movielens_title, load_catalog, normalize_title
-from .config import ROOT, Config
-from .retrieve import Request
+from chatrec.catalog import Catalog, Item, clean_movielens_title, load_catalog, normalize_title
+from chatrec.config import ROOT, Config
+from chatrec.retrieval.retrieve import Request
 
 log = logging.getLogger("chatrec")
 
@@ -266,16 +266,11 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
     The MovieLens embedding cache is copied beside the catalog first, so linked films (whose text is that
     of their MovieLens item) are not embedded again; only unlinked titles are. The full set of vectors is
     then written back as that folder's cache, so later builds embed nothing."""
-    from .dialogue import Recommender
-    from .embed import get_embedder
-    from .index import (
-        cache_path,
-        load_embedding_cache,
-        open_or_build,
-        save_embedding_cache,
-    )
-    from .llm import get_llm
-    from .profile import open_store
+    from chatrec.chat.session import Recommender
+    from chatrec.retrieval.embed import get_embedder
+    from chatrec.retrieval.index import cache_path, load_embedding_cache, open_or_build, save_embedding_cache
+    from chatrec.llm import get_llm
+    from chatrec.profile.store import open_store
 
     write_catalog_jsonl(rcat.catalog, config.catalog)
     embedder = get_embedder(config.embedder)

@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .catalog import Catalog
-from .config import Config
+from chatrec.catalog import Catalog
+from chatrec.config import Config
 
 
 @dataclass
@@ -62,22 +62,6 @@ class BaselineScorer:
         return s
 
 
-def select(positions: np.ndarray, scores: np.ndarray, vectors: np.ndarray, n: int, mmr_lambda: float) -> list[int]:
-    """Indices into `positions` of the final list, by maximal marginal relevance."""
-    if len(positions) == 0:
-        return []
-    cand = vectors[np.asarray(positions)]
-    chosen: list[int] = [int(np.argmax(scores))]
-    max_sim = cand @ cand[chosen[0]]
-    while len(chosen) < min(n, len(positions)):
-        mmr = mmr_lambda * scores - (1 - mmr_lambda) * max_sim
-        mmr[chosen] = -np.inf
-        nxt = int(np.argmax(mmr))
-        chosen.append(nxt)
-        max_sim = np.maximum(max_sim, cand @ cand[nxt])
-    return chosen
-
-
 class FusionScorer:
     """The trained fusion model (chatrec/fusion.py) behind the `Scorer` interface.
 
@@ -107,7 +91,7 @@ class FusionScorer:
         self.text = model.text  # (n_items + 1, d); the padding row is zero
 
     def user_batch(self, ctx: ScoreContext):
-        from .fusion import UserBatch
+        from chatrec.ranking.fusion import UserBatch
 
         torch, cfg = self.torch, self.cfg
         hist = [p for p in ctx.history if 0 <= p < cfg.n_items][-cfg.history_len:]
@@ -157,7 +141,7 @@ def load_scorer(config: Config, catalog: Catalog, vectors: np.ndarray, embedder_
     A checkpoint trained on another catalog or embedder raises `ChatrecError` naming `chatrec train`.
     `embedder_name` defaults to the name `config.embedder` resolves to (pass `index.embedder.name`).
     """
-    from .train import embedder_name as resolve, find_checkpoint, load_checkpoint
+    from chatrec.ranking.checkpoint import embedder_name as resolve, find_checkpoint, load_checkpoint
 
     path = find_checkpoint(config)
     if path is None:

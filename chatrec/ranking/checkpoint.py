@@ -1,0 +1,144 @@
+"""Fusion-model checkpoints: where they live, writing them atomically, and loading one for serving.
+
+A checkpoint holds weights + config + the catalog fingerprint + the embedder name. One made for another
+catalog, embedder or model version is refused with a message naming `chatrec train`. Serving loads here;
+training (chatrec.training) saves here. `item_text_vectors` gives the frozen sentence vectors of the catalog
+the model reads: from the bundled embedding cache or the built index; items are embedded only when neither
+has them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from chatrec.catalog import Catalog
+from chatrec.config import Config
+from chatrec.errors import ChatrecError
+from chatrec.ranking.fusion import FusionConfig, FusionModel
+
+
+CHECKPOINT = "fusion.pt"
+
+
+TRAIN_HINT = "run `chatrec train` to train the reranker for this catalog and embedder"
+
+
+def checkpoint_path(config: Config) -> Path:
+    """Where `chatrec train` (and --incremental) write the reranker."""
+    return Path(config.model_dir) / CHECKPOINT
+
+
+def bundled_checkpoint_path(config: Config) -> Path:
+    """A checkpoint shipped beside the catalog (data/movielens/fusion.pt): a fresh clone or a Space serves the
+    trained reranker at once, without a training run. It is read, never written."""
+    return config.catalog_dir / CHECKPOINT
+
+
+def find_checkpoint(config: Config) -> Path | None:
+    """The checkpoint to load: the one trained here, else the bundled one, else None."""
+    for path in (checkpoint_path(config), bundled_checkpoint_path(config)):
+        if path.exists():
+            return path
+    return None
+
+
+def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedder_name: str,
+                    user_keys: list[str], extra: dict | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": 1,
+        "config": dataclasses.asdict(model.cfg),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "catalog_fingerprint": catalog.fingerprint(),
+        "catalog": catalog.name,
+        "embedder": embedder_name,
+        "user_keys": list(user_keys),
+        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "extra": extra or {},
+    }
+    # a temp name of its own per writer (a background fine-tune and a CLI run must not share one), in the same
+    # folder so os.replace stays a rename on one file system
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # atomic: a crash mid-save leaves the previous checkpoint intact
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: Path, *, catalog: Catalog, embedder_name: str, vectors: np.ndarray) -> tuple[FusionModel, dict]:
+    """The model ready for inference, and the checkpoint's metadata. Refuses a checkpoint for other data."""
+    path = Path(path)
+    if not path.exists():
+        raise ChatrecError(f"no reranker checkpoint at {path}; {TRAIN_HINT}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ChatrecError(f"the reranker checkpoint {path} is unreadable ({exc}); {TRAIN_HINT}") from exc
+    if payload.get("catalog_fingerprint") != catalog.fingerprint():
+        raise ChatrecError(f"the reranker checkpoint {path} was trained on another catalog "
+                           f"({payload.get('catalog')}, fingerprint {payload.get('catalog_fingerprint')}) than "
+                           f"{catalog.name} ({catalog.fingerprint()}); {TRAIN_HINT}")
+    if payload.get("embedder") != embedder_name:
+        raise ChatrecError(f"the reranker checkpoint {path} was trained with embedder {payload.get('embedder')}, "
+                           f"not {embedder_name}; {TRAIN_HINT}")
+    try:  # a checkpoint from another version of the model: other fields or other shapes
+        model = FusionModel(FusionConfig(**payload["config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, RuntimeError, KeyError) as exc:
+        raise ChatrecError(f"the reranker checkpoint {path} does not fit this version of the model "
+                           f"({str(exc).splitlines()[0][:200]}); {TRAIN_HINT}") from exc
+    model.set_item_text(vectors)
+    model.eval()
+    return model, {k: v for k, v in payload.items() if k != "state_dict"}
+
+
+def item_text_vectors(config: Config, catalog: Catalog) -> tuple[np.ndarray, str]:
+    """(vectors aligned with catalog.items, embedder name): embedding cache first, then the index, then encode."""
+    from chatrec.errors import IndexNotReady
+    from chatrec.retrieval.index import VectorIndex, cache_path, load_embedding_cache
+
+    name = embedder_name(config.embedder)
+    cached = load_embedding_cache(cache_path(config, _Named(name)))
+    hashes = [it.content_hash() for it in catalog.items]
+    if cached and all(h in cached for h in hashes):
+        v = np.stack([cached[h] for h in hashes]).astype(np.float32)
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12), name
+    from chatrec.retrieval.embed import get_embedder
+
+    embedder = get_embedder(config.embedder)
+    try:
+        return VectorIndex.open(catalog, embedder, config).vectors, embedder.name
+    except IndexNotReady:
+        pass
+    if len(catalog) > 2000 and not embedder.name.startswith("hashing"):
+        raise ChatrecError("no embedding cache or built index holds this catalog's vectors; "
+                           "run `chatrec build-index` first")
+    return embedder.encode([it.text() for it in catalog.items]), embedder.name
+
+
+@dataclass
+class _Named:
+    name: str
+
+
+def embedder_name(spec: str) -> str:
+    """The name an embedder spec resolves to, without loading a model where the name is known."""
+    if spec == "minilm":
+        return "all-MiniLM-L6-v2@128"  # what SentenceTransformerEmbedder reports (max_seq_length 128)
+    from chatrec.retrieval.embed import get_embedder
+
+    return get_embedder(spec).name
