@@ -37,9 +37,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatrec.training.data import rank_in_user# noqa: E402
+from chatrec.training.data import rank_in_user  # noqa: E402
 from chatrec.evaluation.metrics import ranking_metrics
-from chatrec.training.data import Interactions# noqa: E402
+from chatrec.training.data import Interactions  # noqa: E402
 
 MODELS = ("frozen_stale", "frozen", "incremental", "full")
 LABELS = {"frozen_stale": "frozen, stale history", "frozen": "frozen (histories up to t1)",

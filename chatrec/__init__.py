@@ -16,7 +16,10 @@ def __getattr__(name: str):
     if name == "Config":
         from chatrec.config import Config
         return Config
-    if name in ("Recommender", "ChatSession"):
-        from chatrec.chat import session
-        return getattr(session, name)
+    if name == "Recommender":
+        from chatrec.chat.recommender import Recommender
+        return Recommender
+    if name == "ChatSession":
+        from chatrec.chat.session import ChatSession
+        return ChatSession
     raise AttributeError(f"module 'chatrec' has no attribute {name!r}")

@@ -38,14 +38,14 @@ def shared_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def recommender(shared_dir):
     """One built index for the read-only tests (sessions use fresh random user ids)."""
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
 
     return Recommender.from_config(make_config(shared_dir), progress=False)
 
 
 @pytest.fixture
 def fresh_recommender(tmp_path):
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
 
     return Recommender.from_config(make_config(tmp_path), progress=False)
 

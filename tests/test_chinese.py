@@ -265,7 +265,7 @@ def test_onboarding_with_chinese_titles(recommender):
 def test_chinese_requests_with_the_real_embedder_and_catalog(tmp_path):
     """MiniLM over the whole bundled catalog (index built from the shipped embedding cache): query translation
     and the alias table serve Chinese requests the English model cannot read."""
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
     from conftest import make_config
 
     rec = Recommender.from_config(make_config(tmp_path, catalog=str(ROOT / "data" / "movielens"), embedder="minilm",

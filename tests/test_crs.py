@@ -263,13 +263,25 @@ def test_leave_out_drops_conversations_of_the_same_workers_and_their_counts(rcat
     assert model.signals(["109"])["comention"][idx["110"]] > 0
 
 
-def test_pipeline_request_keeps_every_constraint_of_the_state():
-    # the evaluation must rank with the request the chat would build: "only Miyazaki's films" included
-    from types import SimpleNamespace
+def test_the_evaluation_and_the_chat_rank_through_the_same_function(rec, monkeypatch):
+    # one ranking path: the benchmark's long list is `Recommender.rank` on the request the dialogue state builds,
+    # the very call the chat's picks come from ("only Miyazaki's films" and every other constraint included)
+    from chatrec.chat.recommender import Recommender
 
-    from chatrec.chat.session import DialogueState
+    calls = []
+    real = Recommender.rank
 
-    assert redial.pipeline_request(SimpleNamespace(state=DialogueState())).within == []
-    state = DialogueState(within=["10", "11"], genres_out=["Horror"], year_min=1990)
-    req = redial.pipeline_request(SimpleNamespace(state=state))
-    assert req.within == ["10", "11"] and req.genres_out == ["Horror"] and req.year_min == 1990
+    def spy(self, req, profile, k=None, **kw):
+        calls.append(req)
+        return real(self, req, profile, k, **kw)
+    monkeypatch.setattr(Recommender, "rank", spy)
+    session = rec.session("one-path")
+    session.turn("something like Toy Story, no horror")
+    chat_req = calls[-1]
+    positions, scores = redial.rank_pipeline(rec, session)
+    eval_req = calls[-1]
+    assert len(calls) == 2 and len(positions) and list(scores) == sorted(scores, reverse=True)
+    assert eval_req.seeds == chat_req.seeds and eval_req.genres_out == chat_req.genres_out == ["Horror"]
+    assert eval_req.exclude == set()  # the benchmark ranks the whole catalog; the chat leaves out what it showed
+    session.state.within = ["10", "11"]
+    assert session.state.request().within == ["10", "11"]

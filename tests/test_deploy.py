@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chatrec.chat.session import Recommender
+from chatrec.chat.recommender import Recommender
 from conftest import cli_env, free_port, make_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -239,7 +239,7 @@ def test_cold_start_onboarding(fresh_recommender):
 
 def test_settings_change_the_list(recommender):
     from chatrec.catalog import Catalog  # noqa: F401  (catalog popularity drives novelty)
-    from chatrec.chat.session import Settings
+    from chatrec.chat.recommender import Settings
 
     plain = recommender.session().turn("movies")["items"]
     s = recommender.session()
@@ -267,7 +267,7 @@ def test_settings_change_the_list(recommender):
 
 def test_stream_shows_the_list_first_then_llm_reasons(tmp_path):
     from conftest import make_config
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
     from chatrec.llm import FakeLLM
 
     base = Recommender.from_config(make_config(tmp_path), progress=False)
@@ -281,7 +281,7 @@ def test_stream_shows_the_list_first_then_llm_reasons(tmp_path):
     assert all(it["explanation"] == "It matches what you asked for." for it in last["items"])
     assert last["reply"].count("It matches what you asked for.") == len(last["items"])
     off = rec.session()
-    from chatrec.chat.session import Settings
+    from chatrec.chat.recommender import Settings
     off.settings = Settings(use_llm=False)
     calls = len(llm.calls)
     assert len(list(off.handle_stream("comedies from the 90s"))) == 1 and len(llm.calls) == calls

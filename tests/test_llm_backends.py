@@ -1,7 +1,7 @@
 """The OpenAI-compatible backend against a local stand-in server, and the faults it must survive."""
 import pytest
 
-from chatrec.chat.session import Recommender
+from chatrec.chat.recommender import Recommender
 from chatrec.errors import LLMError
 from chatrec.llm import get_llm
 from conftest import free_port, make_config

@@ -66,7 +66,7 @@ def test_events_profiles_and_forgetting(pg_url):
 
 
 def test_the_chat_runs_on_postgres(tmp_path, pg_url):
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
 
     rec = Recommender.from_config(make_config(tmp_path, profile_db=pg_url), progress=False)
     s = rec.session("u_chat")

@@ -8,7 +8,7 @@ import pytest
 
 from chatrec.catalog import load_catalog
 from chatrec.config import ROOT
-from chatrec.chat.session import Recommender
+from chatrec.chat.recommender import Recommender
 from conftest import make_config
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatrec.chat.session import Recommender
+from chatrec.chat.recommender import Recommender
 from chatrec.errors import StoreError
 from chatrec.chat.explain import titles_in_text
 from chatrec.understand.intent import ParseContext

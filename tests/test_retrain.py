@@ -316,7 +316,7 @@ def test_off_by_default(env):
 
 def test_with_a_real_recommender(env):
     """The attributes BackgroundRetrainer relies on exist on the real Recommender, and a swap serves."""
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
     from chatrec.retrieval.retrieve import Request
 
     rec = Recommender.from_config(Config(**{**env.config.__dict__, "retrain_tolerance": 1.0}), progress=False)

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.evaluation.offline import ALS, FusionRunner, Popularity, evaluate_model, make_split# noqa: E402
+from chatrec.evaluation.offline import ALS, FusionRunner, Popularity, evaluate_model, make_split  # noqa: E402
 from chatrec.training.data import recent_only
-from chatrec.ranking.checkpoint import item_text_vectors# noqa: E402
+from chatrec.ranking.checkpoint import item_text_vectors  # noqa: E402
 from chatrec.training.data import load_interactions
 from chatrec.training.fit import score_all
 

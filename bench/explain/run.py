@@ -30,8 +30,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from chatrec.config import Config  # noqa: E402
-from chatrec.chat.session import Recommender# noqa: E402
-from chatrec.chat.explain import titles_in_text# noqa: E402
+from chatrec.chat.recommender import Recommender  # noqa: E402
+from chatrec.chat.explain import titles_in_text  # noqa: E402
 
 UTTERANCES = ROOT / "bench" / "intent" / "utterances.jsonl"
 

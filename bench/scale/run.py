@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.retrieval.index import VectorIndex, cache_path, item_metadata, load_embedding_cache# noqa: E402
-from chatrec.retrieval.retrieve import Request, Retriever# noqa: E402
-from chatrec.ranking.diversity import select# noqa: E402
+from chatrec.retrieval.index import VectorIndex, cache_path, item_metadata, load_embedding_cache  # noqa: E402
+from chatrec.retrieval.retrieve import Request, Retriever  # noqa: E402
+from chatrec.ranking.diversity import select  # noqa: E402
 
 
 def tqdm_range(lo: int, hi: int, step: int, desc: str):

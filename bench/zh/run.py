@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from chatrec.config import Config  # noqa: E402
-from chatrec.chat.session import Recommender# noqa: E402
-from chatrec.understand.intent import RuleParser# noqa: E402
-from chatrec.ranking.scorers import BaselineScorer# noqa: E402
+from chatrec.chat.recommender import Recommender  # noqa: E402
+from chatrec.understand.intent import RuleParser  # noqa: E402
+from chatrec.ranking.scorers import BaselineScorer  # noqa: E402
 
 DATA = Path(__file__).with_name("requests.jsonl")
 VARIANTS = {

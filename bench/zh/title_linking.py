@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.retrieval.embed import get_embedder# noqa: E402
-from chatrec.retrieval.index import open_or_build# noqa: E402
+from chatrec.retrieval.embed import get_embedder  # noqa: E402
+from chatrec.retrieval.index import open_or_build  # noqa: E402
 
 PAIRS = {"美丽心灵": "A Beautiful Mind", "勇敢者游戏": "Jumanji", "小鬼当家": "Home Alone", "变相怪杰": "The Mask",
          "人鬼情未了": "Ghost", "当幸福来敲门": "The Pursuit of Happyness", "海上钢琴师": "The Legend of 1900",

@@ -101,7 +101,7 @@ def build_index_cmd(rebuild, save_cache, **kwargs):
 @click.option("--user", "user_id", help="User id whose stored profile to use (default: a new anonymous id).")
 def chat(as_json, user_id, **kwargs):
     """Chat in the terminal (or, with --json, as a line-based API for scripts)."""
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
 
     config = make_config(**kwargs)
     try:
@@ -114,7 +114,7 @@ def chat(as_json, user_id, **kwargs):
     if as_json:
         for raw in sys.stdin:
             line = raw.rstrip("\n")
-            print(json.dumps(session.handle(line), ensure_ascii=False), flush=True)
+            print(json.dumps(session.handle(line).to_json(), ensure_ascii=False), flush=True)
         return
     click.echo(f"chatrec: {len(rec.catalog):,} films. Type a wish, /like N, /dislike N, or 'bye'. (user {session.user_id})")
     while True:
@@ -123,9 +123,9 @@ def chat(as_json, user_id, **kwargs):
         except (EOFError, KeyboardInterrupt):
             click.echo()
             break
-        result = session.handle(line)
-        click.echo(result["reply"])
-        if result["intent"]["kind"] == "goodbye":
+        reply = session.handle(line)
+        click.echo(reply.text)
+        if reply.intent["kind"] == "goodbye":
             break
 
 

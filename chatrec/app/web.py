@@ -29,7 +29,8 @@ from pathlib import Path
 import gradio as gr
 
 from chatrec.config import Config
-from chatrec.chat.session import ChatSession, Recommender, Settings
+from chatrec.chat.recommender import Recommender, Settings
+from chatrec.chat.session import ChatSession
 from chatrec.errors import ChatrecError
 from chatrec.lang import UI, from_accept_language, genre_label, t
 
@@ -194,11 +195,11 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
     # ---------------------------------------------------------------- API-only handlers
     def api_chat(message: str, key: str | None):
         key, session = registry.get(key)
-        return session.handle(message if isinstance(message, str) else ""), key
+        return session.handle(message if isinstance(message, str) else "").to_json(), key
 
     def api_feedback(position, kind: str, key: str | None):
         key, session = registry.get(key)
-        return session.feedback(_as_int(position), str(kind).lower().strip()), key
+        return session.feedback(_as_int(position), str(kind).lower().strip()).to_json(), key
 
     def api_rate(position, stars, key: str | None):
         key, session = registry.get(key)
@@ -206,11 +207,11 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
             value = float(stars)
         except (TypeError, ValueError):
             value = None
-        return session.feedback(_as_int(position), "rating", value), key
+        return session.feedback(_as_int(position), "rating", value).to_json(), key
 
     def api_critique(name: str, position, key: str | None):
         key, session = registry.get(key)
-        return session.critique(str(name), _as_int(position) if position not in (None, "") else None), key
+        return session.critique(str(name), _as_int(position) if position not in (None, "") else None).to_json(), key
 
     def api_profile(key: str | None):
         key, session = registry.get(key)
@@ -218,7 +219,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
 
     def api_forget(key: str | None):
         key, session = registry.get(key)
-        return session.forget(), key
+        return session.forget().to_json(), key
 
     # ---------------------------------------------------------------- UI handlers
     # Every handler returns (key, *ui): ui = chatbot, profile markdown, profile entries, cards state, then one
@@ -288,7 +289,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         value = float(str(stars).rstrip("★")) if kind == "rating" else None
         result = session.feedback(slot, kind, value)
         cards = [dict(c) for c in cards]
-        if result["intent"]["kind"] == "feedback" and not result["reply"].startswith(("Sorry", "There is")):
+        if result.ok:
             cards[slot - 1]["status"] = _status(kind, session.lang, f"{value:g}" if value else "")
         return (key, *ui_outputs(session, history, cards, result["reply"]))
 

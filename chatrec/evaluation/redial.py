@@ -12,8 +12,8 @@ recommender for films; films appear in the text as `@<id>`. This module has
 - the standard protocol (KBRD, KGSF, UniCRS): at every recommender message that mentions films, the
   dialogue so far goes through the chat pipeline (each seeker message through `ChatSession.turn`:
   intent, dialogue state, retrieval, reranking) and the catalog is ranked; the films that message
-  mentions are the targets. `rank_pipeline` builds the `Request` the way `ChatSession._recommend` does
-  and asks `Recommender.retriever` and `Recommender.scorer` for a long list;
+  mentions are the targets. `rank_pipeline` asks `Recommender.rank`, the chat's own ranking, for a long
+  list on the request the dialogue state builds (`DialogueState.request`);
 - `DialogueModel`: what the ranking may learn from outside the pipeline: co-mention statistics over the
   *training* conversations (`train_subset_1401.jsonl`), item-to-item similarity from MovieLens ratings,
   and mention popularity in the training conversations. It is blended with the pipeline score;
@@ -266,7 +266,7 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
     The MovieLens embedding cache is copied beside the catalog first, so linked films (whose text is that
     of their MovieLens item) are not embedded again; only unlinked titles are. The full set of vectors is
     then written back as that folder's cache, so later builds embed nothing."""
-    from chatrec.chat.session import Recommender
+    from chatrec.chat.recommender import Recommender
     from chatrec.retrieval.embed import get_embedder
     from chatrec.retrieval.index import cache_path, load_embedding_cache, open_or_build, save_embedding_cache
     from chatrec.llm import get_llm
@@ -451,32 +451,13 @@ def _scale(x: np.ndarray) -> np.ndarray:
 
 # ================================================================ running a dialogue through the pipeline
 
-def pipeline_request(session) -> Request:
-    """The `Request` `ChatSession._recommend` would build from the dialogue state, without its exclusions
-    (the evaluation ranks the whole catalog; the strict variant removes mentioned films itself)."""
-    s = session.state
-    if not (s.seeds or s.negatives or s.genres_in or s.genres_out or s.year_min or s.year_max or s.wish_text
-            or s.avoid_text or s.within):
-        return Request()
-    return Request(wish_text=s.wish_text, avoid_text=s.avoid_text, seeds=list(s.seeds), negatives=list(s.negatives),
-                   genres_in=list(s.genres_in), genres_any=s.genres_any, genres_out=list(s.genres_out),
-                   year_min=s.year_min, year_max=s.year_max, within=list(s.within))
-
-
 def rank_pipeline(rec, session, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The pipeline's long list: (catalog positions, scores), best first: retrieval with the state's filters,
-    then `rec.scorer` (the same scorer the chat uses), no diversity step (a ranking, not a list of five)."""
-    k = k or max(rec.config.n_candidates, 50)
-    req = pipeline_request(session)
-    profile = session.profile
-    query, hits, _ = rec.retriever.candidates(req, profile.vector, k)
-    if not hits:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    positions = np.array([p for p, _ in hits], dtype=np.int64)
-    sims = np.array([s for _, s in hits], dtype=np.float32)
-    scores = np.asarray(rec.scorer.score(positions, sims, rec.score_context(query, req, profile)), dtype=np.float32)
-    order = np.argsort(-scores, kind="stable")
-    return positions[order], scores[order]
+    """The chat's long list for this dialogue state: (catalog positions, scores), best first, from
+    `Recommender.rank` (the function the chat's picks come from) on the request `DialogueState.request` builds,
+    without the session's exclusions (the evaluation ranks the whole catalog; the strict variant removes
+    mentioned films itself) and without the diversity step (a ranking, not a list of five)."""
+    positions, scores, _ = rec.rank(session.state.request(), session.profile, k or max(rec.config.n_candidates, 50))
+    return positions, scores
 
 
 @dataclass

@@ -1,0 +1,93 @@
+"""The dialogue state: what this conversation has established so far, and the request it makes.
+
+A new request replaces the constraints (`start_request`); a critique narrows or shifts them (`refine`);
+`request` turns the state into the `Request` that retrieval and ranking read. The chat and the ReDial
+benchmark both build their requests here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chatrec.catalog import Catalog
+from chatrec.retrieval.retrieve import Request
+from chatrec.understand.intent import Intent
+
+
+@dataclass
+class DialogueState:
+    """What this conversation has established so far."""
+    seeds: list[str] = field(default_factory=list)  # items to recommend near (titles the user named, "more like #2")
+    negatives: list[str] = field(default_factory=list)  # items to move away from ("less like #1")
+    genres_in: list[str] = field(default_factory=list)
+    genres_any: bool = False
+    genres_out: list[str] = field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+    wish_text: str = ""
+    avoid_text: str = ""
+    shown: list[str] = field(default_factory=list)
+    last_items: list[str] = field(default_factory=list)
+    turns: int = 0
+    within: list[str] = field(default_factory=list)  # only these items: a director's films, a series
+    within_names: list[str] = field(default_factory=list)
+
+    def start_request(self, intent: Intent) -> None:
+        """A new request replaces the session's constraints (the stored profile stays)."""
+        self.seeds = list(intent.liked)
+        self.negatives = list(intent.disliked)
+        self.genres_in, self.genres_out = list(intent.genres_in), list(intent.genres_out)
+        self.genres_any = intent.genres_any
+        self.year_min, self.year_max = intent.year_min, intent.year_max
+        self.wish_text, self.avoid_text = intent.wish_text, intent.avoid_text
+        self.within, self.within_names = [], []
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the conversation has said anything a request can use."""
+        return bool(self.seeds or self.negatives or self.genres_in or self.genres_out or self.year_min
+                    or self.year_max or self.wish_text or self.avoid_text or self.within)
+
+    def request(self, exclude=(), unclear: bool = False) -> Request:
+        """The request this state makes. `unclear`: the plain recommender (the profile, or popularity, and
+        nothing else) for a message that asked for nothing in particular."""
+        if unclear or not self.constrained:
+            return Request(exclude=set(exclude))
+        return Request(wish_text=self.wish_text, avoid_text=self.avoid_text, seeds=list(self.seeds),
+                       negatives=list(self.negatives), genres_in=list(self.genres_in), genres_any=self.genres_any,
+                       genres_out=list(self.genres_out), year_min=self.year_min, year_max=self.year_max,
+                       exclude=set(exclude), within=list(self.within))
+
+    def refine(self, intent: Intent, catalog: Catalog) -> None:
+        """A critique narrows or shifts the current request."""
+        self.seeds = list(dict.fromkeys(self.seeds + intent.liked))
+        self.negatives = list(dict.fromkeys(self.negatives + intent.disliked))
+        self.genres_out = list(dict.fromkeys(self.genres_out + intent.genres_out))
+        self.genres_in = [g for g in dict.fromkeys(self.genres_in + intent.genres_in) if g not in self.genres_out]
+        if intent.year_min is not None or intent.year_max is not None:
+            self.year_min, self.year_max = intent.year_min, intent.year_max
+        if intent.wish_text:
+            self.wish_text = intent.wish_text
+        if intent.avoid_text:
+            self.avoid_text = " ".join(dict.fromkeys((self.avoid_text + " " + intent.avoid_text).split()))
+        last = [catalog[i] for i in self.last_items if i in catalog.index_of]
+        years = sorted(it.year for it in last if it.year)
+        referenced = [self.last_items[r - 1] for r in intent.refs if 0 < r <= len(self.last_items)]
+        for critique in intent.critiques:
+            if critique == "older" and years:
+                self.year_max, self.year_min = years[len(years) // 2] - 1, None
+            elif critique == "newer" and years:
+                self.year_min, self.year_max = years[len(years) // 2] + 1, None
+            elif critique == "lighter":
+                self.wish_text = _add_words(self.wish_text, "light-hearted funny feel-good")
+                self.avoid_text = _add_words(self.avoid_text, "dark violent grim")
+            elif critique == "darker":
+                self.wish_text = _add_words(self.wish_text, "dark intense gritty")
+                self.avoid_text = _add_words(self.avoid_text, "light-hearted family comedy")
+            elif critique == "more_like" and referenced:
+                self.seeds = list(dict.fromkeys(referenced + self.seeds))[:3]
+            elif critique == "less_like" and referenced:
+                self.negatives = list(dict.fromkeys(self.negatives + referenced))
+
+
+def _add_words(text: str, words: str) -> str:
+    return " ".join(dict.fromkeys((text + " " + words).split()))
