@@ -47,8 +47,10 @@ class Config:
     # continual learning (chatrec.training.continual, chatrec.training.retrainer): fine-tune the reranker on new feedback
     retrain_after_events: int = 0  # the app fine-tunes in the background after this many new events (0 = off)
     retrain_every_s: float = 0.0  # ... or at this interval in seconds, when there are new events (0 = off)
-    retrain_epochs: int = 6  # passes over new rows + replay at lr 3e-4 (chosen on a validation replay, docs/evaluation.md)
-    retrain_replay: float = 2.0  # replayed base ratings per new row (at least 2048): against forgetting
+    retrain_epochs: int = 6  # passes over new rows + replay (chosen on a validation replay, docs/evaluation.md)
+    retrain_lr: float = 3e-4
+    retrain_replay: float = 2.0  # replayed base ratings per new row (at least `retrain_min_replay`): against forgetting
+    retrain_min_replay: int = 2048
     # a fine-tuned model replaces the checkpoint only if validation NDCG@10 drops by at most this much: a small
     # allowance, a fifth of the seed-to-seed spread of the model's temporal NDCG@10 (reports/evaluation.md)
     retrain_tolerance: float = 0.001

@@ -178,9 +178,7 @@ def _train_incremental(config: Config, epochs, seed, tolerance, loss) -> None:
     if loss is not None:
         click.echo("note: --loss is ignored with --incremental (fine-tuning keeps the checkpoint's loss)", err=True)
     try:
-        res = train_incremental(config, epochs=epochs or config.retrain_epochs, seed=seed,
-                                tolerance=config.retrain_tolerance if tolerance is None else tolerance,
-                                replay=config.retrain_replay, progress=True)
+        res = train_incremental(config, epochs=epochs, seed=seed, tolerance=tolerance, progress=True)
     except ChatrecError as exc:
         fail(exc)
     if res.status == "no_new_events":

@@ -59,7 +59,8 @@ LOG_NAME = "retrain_log.jsonl"
 # Fine-tuning defaults. lr and epochs were picked on a validation replay that ends before the test slice of
 # bench/continual_replay.py (reports/continual_tuning.json): 3e-4 x 6 beat 1e-3 and 3e-3 at 1/3/6 epochs, and
 # the larger rates also lost ground on the gate's slice (forgetting). Twice as many replayed base rows as new ones.
-INCREMENTAL = {"epochs": 6, "lr": 3e-4, "replay": 2.0, "min_replay": 2048, "tolerance": 0.001}
+INCREMENTAL = {"epochs": Config.retrain_epochs, "lr": Config.retrain_lr, "replay": Config.retrain_replay,
+               "min_replay": Config.retrain_min_replay, "tolerance": Config.retrain_tolerance}  # Config's defaults
 
 
 def row_label(kind: str, value: float | None) -> tuple[float, float, float] | None:
@@ -292,6 +293,7 @@ def train_incremental(config: Config, *, store=None, catalog: Catalog | None = N
                       gate=None) -> IncrementalResult:
     """`chatrec train --incremental`: fine-tune the checkpoint on feedback events it has not learned from.
 
+    Unset `epochs`, `lr`, `replay` and `tolerance` take the config's `retrain_*` values (their one home).
     `catalog`, `vectors` and `embedder_name` let a running app pass what it already holds; `base` replaces the
     catalog's ratings.csv as the checkpoint's training data (the replay experiment trains on a time slice)."""
 
@@ -344,9 +346,10 @@ def train_incremental(config: Config, *, store=None, catalog: Catalog | None = N
     out.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(out.with_name(out.name + ".lock")):
         res = fine_tune(model, meta, catalog=catalog, base=base, rows=rows, new=new,
-                        epochs=epochs or INCREMENTAL["epochs"], lr=lr or INCREMENTAL["lr"],
-                        replay=INCREMENTAL["replay"] if replay is None else replay,
-                        tolerance=INCREMENTAL["tolerance"] if tolerance is None else tolerance,
+                        epochs=epochs or config.retrain_epochs, lr=lr or config.retrain_lr,
+                        replay=config.retrain_replay if replay is None else replay,
+                        min_replay=config.retrain_min_replay,
+                        tolerance=config.retrain_tolerance if tolerance is None else tolerance,
                         seed=seed, progress=progress, threads=threads, gate=gate)
         res.new_events, res.path = n_new, str(path)
         if res.accepted and _stamp(path) != stamp:

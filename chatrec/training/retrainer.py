@@ -93,9 +93,7 @@ class BackgroundRetrainer:
             rec, cfg = self.rec, self.rec.config
             try:
                 res = train_incremental(cfg, store=rec.store, catalog=rec.catalog, vectors=rec.index.vectors,
-                                        embedder_name=rec.index.embedder.name, epochs=cfg.retrain_epochs,
-                                        replay=cfg.retrain_replay, tolerance=cfg.retrain_tolerance,
-                                        progress=False, threads=1)
+                                        embedder_name=rec.index.embedder.name, progress=False, threads=1)
             except ChatrecError as exc:
                 log.warning("background retraining: %s", exc)
                 summary = {"status": "error", "reason": str(exc), "swapped": False}
