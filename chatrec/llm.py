@@ -209,11 +209,3 @@ def get_llm(config: Config):
         return OpenAICompatibleLLM(config.llm_base_url, config.llm_model, os.environ.get(config.llm_api_key_env),
                                    config.llm_timeout, config.llm_max_tokens)
     raise LLMError(f"unknown LLM backend {kind!r}: use none, embedded, openai or fake")
-
-
-def stream_text(result) -> Iterator[str]:
-    """Normalise a backend's answer (a string or an iterator of pieces) into pieces."""
-    if isinstance(result, str):
-        yield result
-    else:
-        yield from result
