@@ -1,14 +1,13 @@
-"""Reranking: score retrieved candidates, then pick a diverse final list.
+"""Scorers: a score for each retrieved candidate.
 
-`Scorer` is the interface. `FusionScorer` is the trained fusion model (chatrec/fusion.py), loaded by
-`load_scorer` when `chatrec train` has written a checkpoint. `BaselineScorer` is the untrained scorer
-used without one:
+`Scorer` is the interface. `FusionScorer` is the trained fusion model (chatrec.ranking.fusion), loaded by
+`load_scorer` from the checkpoint `chatrec train` wrote, or from the one bundled with the catalog; that is
+the default. `BaselineScorer` is the untrained scorer used without any checkpoint:
 
     score = similarity(query, item) + profile_weight * cos(profile, item)
             + popularity_weight * popularity(item) + 0.1 * (shrunk mean rating - 3) / 2
 
-`select` then applies maximal marginal relevance over item embeddings, so five near-identical sequels
-do not fill the list.
+The diversity step that picks the final list from the scores is `chatrec.ranking.diversity.select`.
 """
 from __future__ import annotations
 
