@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +57,12 @@ class Config:
     # input limits
     max_message_chars: int = 4000
     rate_limit_per_minute: int = 60  # messages per session; more get a "slow down" reply, nothing is lost
+    # web app (chatrec.app.web); its interface and port are Gradio's own GRADIO_SERVER_NAME / GRADIO_SERVER_PORT,
+    # which Gradio reads itself (or `launch(server_name=..., server_port=...)`)
+    concurrency: int = 4  # requests served at a time; each torch op then keeps to (cores // concurrency) threads
+    # the key `gr.BrowserState` encrypts the browser's stored user id with; empty: a random one kept in a file
+    # beside the profile database (chatrec.app.sessions.browser_secret). Left out of repr, so logs never show it
+    browser_secret: str = field(default="", repr=False)
 
     @property
     def catalog_dir(self) -> Path:
