@@ -39,6 +39,19 @@ def test_a_wish_fills_the_cards(h):
     assert again.key == s.key  # the same session
 
 
+def test_respond_streams_the_llm_reasons_into_the_same_message(fresh_recommender):
+    from chatrec.chat.recommender import Recommender
+    from chatrec.llm import FakeLLM
+
+    base = fresh_recommender
+    h = Handlers(Recommender(base.config, base.catalog, base.index, base.store, llm=FakeLLM()))
+    screens = list(h.respond("comedies from the 90s", [], 5, 0.5, 0.0, True, None))
+    assert len(screens) == 2 + 5  # thinking, the list, one update per item's reason
+    assert all(len(s.history) == 2 for s in screens)  # the answer replaces the "thinking" line, then itself
+    assert "It matches what you asked for." in screens[-1].card_texts[0]
+    assert "It matches what you asked for." not in screens[1].card_texts[0]
+
+
 def test_failed_feedback_in_chinese_leaves_the_card_undone(h, monkeypatch):
     s = ask(h, "推荐几部九十年代的喜剧")
     assert zh(s.history[-1]["content"]) and len(s.cards) == 5

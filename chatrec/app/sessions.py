@@ -25,9 +25,6 @@ class SessionRegistry:
         self._sessions: OrderedDict[str, ChatSession] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __len__(self) -> int:
-        return len(self._sessions)
-
     def get(self, key: str | None, user_id: str | None = None) -> tuple[str, ChatSession]:
         """The session behind `key`; an unknown or empty key starts a new one (for `user_id` when that is a valid
         id, else for a fresh random user) under a new key."""

@@ -48,13 +48,10 @@ def ui_i18n(rec: Recommender) -> gr.I18n:
     return gr.I18n(en=tables["en"], zh=tables["zh"], **{"zh-CN": tables["zh"]})
 
 
-def style(rec: Recommender | None = None) -> dict:
-    """Theme, CSS and (given the recommender) the interface translations: in Gradio 6 these are `launch()` /
-    `mount_gradio_app()` arguments."""
-    out = {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS}
-    if rec is not None:
-        out["i18n"] = ui_i18n(rec)
-    return out
+def style(rec: Recommender) -> dict:
+    """Theme, CSS and the interface translations: in Gradio 6 these are `launch()` / `mount_gradio_app()`
+    arguments."""
+    return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS, "i18n": ui_i18n(rec)}
 
 
 # ---------------------------------------------------------------- handlers' plain values -> Gradio outputs
