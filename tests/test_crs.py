@@ -1,16 +1,22 @@
-"""ReDial evaluation and the user simulator on a hand-written ReDial file and the 42-film test catalog."""
+"""ReDial evaluation and the user simulator on a hand-written ReDial file and the 42-film test catalog.
+
+(The metric formulas themselves are tested in tests/test_metrics.py.)
+"""
 from __future__ import annotations
 
 import csv
 import json
-import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import DATA, TINY
 
-from chatrec.evaluation import redial
+from chatrec.evaluation import redial, simulator
 from chatrec.catalog import load_catalog, load_table, normalize_title
 from chatrec.config import Config
 
@@ -121,17 +127,6 @@ def test_catalog_jsonl_round_trip(rcat, tmp_path):
 
 # ------------------------------------------------------------------ metrics
 
-def test_metrics_match_hand_computed_values():
-    ranks = [1, 3, None, 12, 60]
-    m = redial.metrics_from_ranks(ranks)
-    assert m["n_targets"] == 5
-    assert m["recall@1"] == pytest.approx(0.2)
-    assert m["recall@10"] == pytest.approx(0.4)
-    assert m["recall@50"] == pytest.approx(0.6)
-    assert m["ndcg@10"] == pytest.approx((1.0 + 1.0 / math.log2(4)) / 5)
-    assert m["mrr"] == pytest.approx((1 + 1 / 3 + 0 + 1 / 12 + 1 / 60) / 5)
-
-
 def test_target_ranks_ties_and_strict_drop():
     index_of = {"a": 0, "b": 1, "c": 2, "d": 3}
     score = np.array([0.9, 0.5, 0.5, 0.1])
@@ -139,10 +134,12 @@ def test_target_ranks_ties_and_strict_drop():
     assert redial.target_ranks(score, ["c"], index_of, drop=["a"]) == [2]
 
 
-def test_bootstrap_interval_brackets_the_estimate():
+def test_redial_bootstrap_resamples_conversations():
+    # the ReDial intervals are metrics.bootstrap_ci over the protocol's metric keys, one group per conversation
     groups = [[1, 20], [None], [2, 3, 100], [5], [None, 7]]
     ci = redial.bootstrap(groups, n_boot=200)
-    point = redial.metrics_from_ranks([r for g in groups for r in g])
+    assert list(ci) == list(redial.METRIC_KEYS)
+    point = redial.metrics_from_ranks([r for g in groups for r in g], redial.KS)
     for k in redial.METRIC_KEYS:
         assert ci[k][0] <= point[k] + 1e-9 and point[k] <= ci[k][1] + 1e-9
 
@@ -191,7 +188,7 @@ def test_simulator_never_says_the_title(rec):
     # Alien's overview says "alien": the simulator must still never say the title
     targets = [i.item_id for i in cat.items if i.overview][:6]
     assert "100" in targets
-    out = redial.simulate(rec, targets, max_turns=3, min_df=0)
+    out = simulator.simulate(rec, targets, max_turns=3, min_df=0)
     assert out["n"] == len(targets)
     for r in out["results"]:
         item = cat[r["target"]]
@@ -231,22 +228,75 @@ def test_simulator_drops_names_and_title_words(rec):
                 overview="Bobby Boucher is a waterboy for a struggling college football team. Bobby has a talent "
                          "for tackling.")
     vec = np.ones(rec.index.vectors.shape[1], dtype=np.float32)
-    user = redial.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=0)
+    user = simulator.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=0)
     assert "bobby" not in user.plot_words and "boucher" not in user.plot_words
     assert "waterboy" not in user.plot_words and "struggling" in user.plot_words
-    assert redial.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=3).plot_words == []  # vague
+    assert simulator.SimulatedUser(item, vec, rec.index.vectors, rec.catalog, min_df=3).plot_words == []  # vague
     first = user.opening()
     assert first.startswith("I'm looking for a comedy movie from the 1990s, about ")
     assert "waterboy" not in first.lower()
 
 
-def test_tune_weights_on_training_records(rec, rcat):
+def test_tune_weights_on_training_records(rec, rcat, monkeypatch):
     convs = redial.load_redial(DIALOGUES)
     records = redial.collect(rec, convs, rcat.canonical)
     model = redial.DialogueModel(rcat.catalog, convs, rcat.canonical)
-    weights, value = redial.tune_weights(records, model, rcat.catalog, grid={"comention": [0.0, 1.0], "pipeline": [0.0, 1.0]})
+    calls = []
+    real = redial.DialogueModel.signals
+
+    def counting(self, context, recency=0.7, exclude_conv=None, memo=None):
+        if memo is None:
+            calls.append((tuple(context), recency, exclude_conv))
+        return real(self, context, recency, exclude_conv, memo)
+    monkeypatch.setattr(redial.DialogueModel, "signals", counting)
+    weights, value = redial.tune_weights(records, model, rcat.catalog,
+                                         grid={"comention": [0.0, 1.0], "pipeline": [0.0, 1.0]})
     assert isinstance(weights, redial.Weights) and 0.0 <= value <= 1.5
-    assert "signals" not in model.__dict__  # the memo is removed again
+    assert "signals" not in model.__dict__  # nothing is patched onto the model
+    # 9 weight settings scored (the start, then 2 rounds x 2 weights x 2 values), every turn each time, but each
+    # turn's signals are computed once
+    turns_with_context = {(tuple(r.turn.context), 0.7, r.turn.conv_id) for r in records}
+    assert sorted(calls) == sorted(turns_with_context)
+
+
+def test_signals_memo_gives_the_same_numbers(rec, rcat):
+    convs = redial.load_redial(DIALOGUES)
+    records = redial.collect(rec, convs, rcat.canonical)
+    model = redial.DialogueModel(rcat.catalog, convs, rcat.canonical)
+    memo: dict = {}
+    plain = redial.evaluate_records(records, model, redial.Weights(), rcat.catalog, exclude_conv=True, n_boot=0)
+    cached = redial.evaluate_records(records, model, redial.Weights(), rcat.catalog, exclude_conv=True, n_boot=0,
+                                     memo=memo)
+    again = redial.evaluate_records(records, model, redial.Weights(), rcat.catalog, exclude_conv=True, n_boot=0,
+                                    memo=memo)
+    assert plain == cached == again and memo
+    key = next(iter(memo))
+    assert model.signals(*key, memo=memo) is memo[key]  # a hit returns the remembered arrays
+
+
+def test_simulated_users_of_one_catalog_share_one_word_count(rec, monkeypatch):
+    counted = []
+    real = simulator.word_df
+    monkeypatch.setattr(simulator, "word_df", lambda catalog: counted.append(catalog) or real(catalog))
+    targets = [i.item_id for i in rec.catalog.items if i.overview][:3]
+    simulator.simulate(rec, targets, max_turns=1, min_df=0)
+    assert counted == [rec.catalog]  # once per run, not once per user, and no module-level cache to go stale
+    assert not [name for name, v in vars(simulator).items() if isinstance(v, dict) and not name.startswith("__")]
+    users = simulator.UserSimulator(rec.catalog, rec.index.vectors, min_df=0)
+    alone = simulator.SimulatedUser(rec.catalog[targets[0]], rec.index.vectors[0], rec.index.vectors, rec.catalog,
+                                    min_df=0)
+    assert users.user(targets[0]).plot_words == alone.plot_words
+
+
+def test_simulation_targets_are_mentioned_films_with_a_plot(rcat):
+    convs = redial.load_redial(DIALOGUES)
+    mentioned = redial.mentioned_films(rcat, convs)
+    assert "103" not in mentioned and "102" in mentioned  # ReDial ids become catalog ids (@103 is @102's film)
+    targets = simulator.sample_targets(rcat.catalog, mentioned, 50, seed=1)
+    assert targets and set(targets) <= mentioned
+    assert all(rcat.catalog[t].overview and rcat.catalog[t].genres for t in targets)  # "Unknown Gem" has no plot
+    assert "111" not in targets
+    assert targets == simulator.sample_targets(rcat.catalog, mentioned, 50, seed=1)
 
 
 def test_leave_out_drops_conversations_of_the_same_workers_and_their_counts(rcat):
@@ -285,3 +335,20 @@ def test_the_evaluation_and_the_chat_rank_through_the_same_function(rec, monkeyp
     assert eval_req.exclude == set()  # the benchmark ranks the whole catalog; the chat leaves out what it showed
     session.state.within = ["10", "11"]
     assert session.state.request().within == ["10", "11"]
+
+
+@pytest.mark.slow
+def test_evaluate_crs_runs_on_the_bundled_data(tmp_path):
+    # `chatrec evaluate-crs` with no data options reads data/redial/ and data/movielens/ inside the repository:
+    # run from another folder, through the CLI's lazy command table, on the first two dev conversations
+    root = Path(redial.__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", "from chatrec.app.cli import main; main()", "evaluate-crs", "--json",
+                          "--limit", "2", "--embedder", "hashing", "--llm", "none", "--index-dir", str(tmp_path / "idx")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert Path(data["setup"]["data"]) == root / "data" / "redial" / "dev_data.jsonl"
+    assert Path(data["setup"]["train"]) == root / "data" / "redial" / "train_subset_1401.jsonl"
+    assert data["setup"]["conversations"] == 2 and data["n_targets"] > 0
+    assert data["setup"]["redial_ids"] == 6924 and data["setup"]["linked_items"] == 3963

@@ -20,9 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
-from chatrec.evaluation import redial
+from chatrec.evaluation import redial, simulator  # noqa: E402
+from chatrec.evaluation.metrics import metrics_from_ranks  # noqa: E402
+
+
+def shown_path(path) -> str:
+    """A path as the report shows it: relative to the repository when inside it (the bundled data/redial/)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
 
 
 def main() -> None:
@@ -50,9 +58,10 @@ def main() -> None:
     if args.simulate_only:
         rec = redial.open_redial_recommender(config, rcat, progress=True)
         rec.explainer = None  # explanations do not change what is shown; with an LLM they cost 5 generations a turn
-        targets = redial.sample_targets(rcat, redial.load_redial(args.data), args.simulate, args.seed)
+        targets = simulator.sample_targets(rcat.catalog, redial.mentioned_films(rcat, redial.load_redial(args.data)),
+                                           args.simulate, args.seed)
         t1 = time.time()
-        sim = redial.simulate(rec, targets, args.max_turns, args.seed, progress=True)
+        sim = simulator.simulate(rec, targets, args.max_turns, args.seed, progress=True)
         summary = {k: v for k, v in sim.items() if k != "results"}
         summary.update(llm=config.llm, intent_parser=rec.parser.name, explanations="templates", seconds=round(time.time() - t1, 1), examples=sim["results"][:4])
         path = Path(args.out)
@@ -67,9 +76,9 @@ def main() -> None:
     rec = redial.open_redial_recommender(config, rcat, llm=None, progress=True)
     model = redial.build_model(rcat, vectors=rec.index.vectors)
     weights = redial.load_weights()
-    out: dict = {"setup": {"data": args.data, "embedder": rec.index.embedder.name, "llm": config.llm,
+    out: dict = {"setup": {"data": shown_path(args.data), "embedder": rec.index.embedder.name, "llm": config.llm,
                            "catalog_items": len(rcat.catalog), "linked_items": len(rcat.ml_of),
-                           "train": str(redial.TRAIN_FILE), "ratings": "MovieLens latest-small ratings.csv"}}
+                           "train": shown_path(redial.TRAIN_FILE), "ratings": "MovieLens latest-small ratings.csv"}}
     if args.tune_train:
         train = redial.load_redial(redial.TRAIN_FILE, args.tune_train)
         records = redial.collect(rec, train, rcat.canonical, progress=True)
@@ -108,18 +117,19 @@ def main() -> None:
             details = res.pop("turns")
         elif name == "pipeline_only":
             pipeline_details = res.pop("turns")
-        out[name] = redial._round(res)
+        out[name] = redial.rounded(res)
         print(name, {k: out[name][k] for k in redial.METRIC_KEYS}, "strict",
               {k: out[name]["strict"][k] for k in redial.METRIC_KEYS}, flush=True)
     # where do the misses come from? linked vs unlinked targets, and whether the seeker's titles were linked
     linked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid in rcat.ml_of]
     unlinked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid not in rcat.ml_of]
-    out["by_link"] = {"linked": redial._round(redial.metrics_from_ranks(linked)),
-                      "unlinked": redial._round(redial.metrics_from_ranks(unlinked))}
+    out["by_link"] = {"linked": redial.rounded(metrics_from_ranks(linked, redial.KS)),
+                      "unlinked": redial.rounded(metrics_from_ranks(unlinked, redial.KS))}
     out["linking"] = seeker_linking(conversations, rcat, rec)
     if args.simulate:
-        targets = redial.sample_targets(rcat, conversations, args.simulate, args.seed)
-        sim = redial.simulate(rec, targets, args.max_turns, args.seed, progress=True)
+        targets = simulator.sample_targets(rcat.catalog, redial.mentioned_films(rcat, conversations), args.simulate,
+                                           args.seed)
+        sim = simulator.simulate(rec, targets, args.max_turns, args.seed, progress=True)
         out["simulator"] = {k: v for k, v in sim.items() if k != "results"}
         out["simulator"]["examples"] = sim["results"][:4]
         print("simulator", out["simulator"]["success_rate"], flush=True)

@@ -12,7 +12,7 @@ ranked over the whole catalog minus the user's training items. Baselines: popula
 implicit ALS and BPR (the `implicit` package, small grids), text-only cosine, a pure-MF version of our
 model; and the fusion model (both losses tried, the better on validation kept).
 
-Metrics (`ranking_metrics`, tested against hand-computed values in tests/test_evaluate.py):
+Metrics (`chatrec.evaluation.metrics.ranking_metrics`, tested against hand-computed values in tests/test_metrics.py):
 Recall@K = hits in top K / positives; NDCG@K with binary gains; HR@10; MRR = 1 / rank of the first
 positive in the full ranking; coverage = share of the catalog in anyone's top 10; intra-list diversity =
 mean pairwise (1 - cosine) of top-10 text vectors; novelty = mean -log2(share of users who interacted
@@ -28,10 +28,14 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 
+from chatrec.catalog import load_catalog
 from chatrec.evaluation.metrics import KS, ranking_metrics
-from chatrec.training.data import Interactions, rank_in_user, recent_only
-from chatrec.training.fit import positives_by_user, make_validator
+from chatrec.ranking.checkpoint import item_text_vectors
+from chatrec.ranking.fusion import FusionConfig
+from chatrec.training.data import Interactions, load_interactions, rank_in_user, recent_only
+from chatrec.training.fit import build_model, fit, make_validator, positives_by_user, score_all, user_table
 
 COLD_ITEM_MAX = 5  # an item with at most this many training ratings is "cold"
 
@@ -75,9 +79,6 @@ def make_split(data: Interactions, protocol: str, seed: int, cold_frac: float = 
         val &= ~is_cold
     fit = train & ~val
     return Split(protocol, seed, data.subset(train), data.subset(fit), data.subset(val), data.subset(test), cold)
-
-
-# ---------------------------------------------------------------- metrics
 
 
 # ---------------------------------------------------------------- models
@@ -206,8 +207,6 @@ class FusionRunner:
         return self.variant
 
     def model_config(self, train: Interactions):
-        from chatrec.ranking.fusion import FusionConfig
-
         cfg = FusionConfig(n_users=train.n_users, n_items=train.n_items, n_genres=max(1, len(self.catalog.genres)),
                            text_dim=self.text.shape[1], **self.params)
         if self.variant == "mf":
@@ -216,10 +215,6 @@ class FusionRunner:
         return cfg
 
     def fit(self, train: Interactions, seed: int = 0):
-        import torch
-
-        from chatrec.training.fit import build_model, fit, user_table
-
         torch.manual_seed(seed)  # the initial weights too: `fit` seeds only what happens after them
         model = build_model(self.model_config(train), self.catalog, self.text, train)
         table = user_table(model, train)
@@ -230,8 +225,6 @@ class FusionRunner:
         return self
 
     def scores(self, users):
-        from chatrec.training.fit import score_all
-
         return score_all(self.model, self.table, users)
 
 
@@ -368,8 +361,6 @@ def _user_rating_stats(data: Interactions) -> tuple[np.ndarray, np.ndarray]:
 
 def pair_features(model, table, history: Interactions, pairs: Interactions, chunk: int = 4096):
     """(context features + user rating mean/count, fusion logit) for (user, item) pairs."""
-    import torch
-
     mean, count = _user_rating_stats(history)
     feats, logits = [], []
     with torch.inference_mode():
@@ -392,8 +383,6 @@ def behaviour_prediction(runner, split: Split) -> dict:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from chatrec.training.fit import user_table
-
     model = runner.model  # trained on split.fit
     xb_val, lg_val = pair_features(model, runner.table, split.fit, split.val)
     test_table = user_table(model, split.train)
@@ -414,10 +403,6 @@ def behaviour_prediction(runner, split: Split) -> dict:
 # ---------------------------------------------------------------- the whole run and its report
 
 def run_all(config, opts: RunOptions, log: Callable[[str], None] = print) -> dict:
-    from chatrec.catalog import load_catalog
-    from chatrec.ranking.checkpoint import item_text_vectors
-    from chatrec.training.data import load_interactions
-
     start = time.time()
     catalog = load_catalog(config.catalog)
     folder = config.catalog_dir

@@ -1,7 +1,8 @@
-"""Conversational evaluation: the ReDial benchmark and a user simulator, both run through the chat pipeline.
+"""The ReDial benchmark: real recommendation dialogues run through the chat pipeline (`chatrec evaluate-crs`).
 
-ReDial (Li et al., NeurIPS 2018; CC BY 4.0) holds crowd-sourced dialogues in which a seeker asks a
-recommender for films; films appear in the text as `@<id>`. This module has
+ReDial (Li et al., NeurIPS 2018; CC BY 4.0; bundled in data/redial/, provenance in its SOURCE.md) holds
+crowd-sourced dialogues in which a seeker asks a recommender for films; films appear in the text as `@<id>`.
+This module has
 
 - a loader for the ReDial JSONL format (`load_redial`) and the replacement of `@id` by the film's title,
   as a person would type it (`replace_mentions`);
@@ -16,28 +17,26 @@ recommender for films; films appear in the text as `@<id>`. This module has
   list on the request the dialogue state builds (`DialogueState.request`);
 - `DialogueModel`: what the ranking may learn from outside the pipeline: co-mention statistics over the
   *training* conversations (`train_subset_1401.jsonl`), item-to-item similarity from MovieLens ratings,
-  and mention popularity in the training conversations. It is blended with the pipeline score;
-  `dev_data.jsonl` is only ever used for reporting;
-- metrics (Recall@1/10/50, NDCG@10, MRR, micro-averaged over targets, with conversation-level bootstrap
-  intervals) and the strict variant that drops targets already mentioned earlier in the dialogue;
-- `SimulatedUser`: holds a hidden target film and talks to a `ChatSession` with the target's genres, era
-  and plot words (never its title), likes / dislikes shown items by embedding similarity to the target,
-  and gives up after N turns;
-- `evaluate_crs_cmd`, the `chatrec evaluate-crs` command.
+  and mention popularity in the training conversations. It is blended with the pipeline score (`Weights`,
+  picked on training conversations by `tune_weights`); `dev_data.jsonl` is only ever used for reporting;
+- `evaluate_records`: Recall@1/10/50, NDCG@10 and MRR micro-averaged over targets, with conversation-level
+  bootstrap intervals (the formulas are `chatrec.evaluation.metrics`'), and the strict variant that drops
+  targets already mentioned earlier in the dialogue;
+- `evaluate_crs_cmd`, the `chatrec evaluate-crs` command, which can also run the user simulator
+  (`chatrec.evaluation.simulator`) on films the dialogues mention.
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
 import json
-import logging
 import math
 import random
 import re
 import shutil
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,18 +45,17 @@ import numpy as np
 
 from chatrec.catalog import Catalog, Item, clean_movielens_title, load_catalog, normalize_title
 from chatrec.config import ROOT, Config
-from chatrec.retrieval.retrieve import Request
+from chatrec.evaluation import simulator
+from chatrec.evaluation.metrics import bootstrap_ci, metrics_from_ranks, rank_of
 
-log = logging.getLogger("chatrec")
-
-REDIAL_DIR = ROOT.parent / "shared" / "data" / "redial"
+REDIAL_DIR = ROOT / "data" / "redial"  # bundled: data/redial/SOURCE.md
 MOVIELENS_DIR = ROOT / "data" / "movielens"
 DEV_FILE = REDIAL_DIR / "dev_data.jsonl"
 TRAIN_FILE = REDIAL_DIR / "train_subset_1401.jsonl"
 MOVIES_FILE = "movies_with_mentions.csv"
 LINK_FILE = "redial_to_ml_latest_small_heuristic.csv"
 KS = (1, 10, 50)
-METRIC_KEYS = ("recall@1", "recall@10", "recall@50", "ndcg@10", "mrr")
+METRIC_KEYS = tuple(f"recall@{k}" for k in KS) + ("ndcg@10", "mrr")
 
 _MENTION = re.compile(r"@(\d+)")
 
@@ -211,6 +209,11 @@ def build_redial_catalog(redial_dir: str | Path = REDIAL_DIR, movielens: str | P
         else:
             items.append(Item(item_id=rid, title=title, year=year))
     return RedialCatalog(Catalog(items, name="redial"), canonical, ml_of)
+
+
+def mentioned_films(rcat: RedialCatalog, conversations: list[Conversation]) -> set[str]:
+    """The catalog ids of every film the conversations mention (the simulator's targets are drawn from these)."""
+    return {rcat.canonical.get(x, x) for c in conversations for m in c.messages for x in m.mentions}
 
 
 def write_catalog_jsonl(catalog: Catalog, path: str | Path) -> Path:
@@ -407,7 +410,17 @@ class DialogueModel:
             u[drop_rows] = 0.0  # leave-one-out on the training side: a conversation never counts itself
         return np.asarray((out if out is not None else matrix).T @ u).ravel().astype(np.float32)
 
-    def signals(self, context: list[str], recency: float = 0.7, exclude_conv: str | None = None) -> dict:
+    def signals(self, context: list[str], recency: float = 0.7, exclude_conv: str | None = None,
+                memo: dict | None = None) -> dict:
+        """Every signal for a dialogue whose films so far are `context` (oldest first), each an array over the
+        catalog. `exclude_conv`: score a training conversation without itself and its workers' other ones.
+        `memo`: a dict the caller owns, remembering the answer per (context, recency, exclude_conv) -- the weight
+        search asks for the same turns' signals hundreds of times."""
+        if memo is not None:
+            key = (tuple(context), recency, exclude_conv)
+            if key not in memo:
+                memo[key] = self.signals(context, recency, exclude_conv)
+            return memo[key]
         idx = self.catalog.index_of
         positions = [idx[c] for c in context if c in idx]
         n = len(self.catalog)
@@ -518,8 +531,9 @@ def collect(rec, conversations: list[Conversation], canonical: dict[str, str], p
 
 
 def final_scores(record: TurnRecord, model: DialogueModel | None, weights: Weights, n: int,
-                 exclude_conv: bool = False) -> np.ndarray:
-    """Score every catalog position: the pipeline's ranking (reciprocal rank) + the dialogue model's signals."""
+                 exclude_conv: bool = False, memo: dict | None = None) -> np.ndarray:
+    """Score every catalog position: the pipeline's ranking (reciprocal rank) + the dialogue model's signals
+    (`memo`: see `DialogueModel.signals`)."""
     score = np.zeros(n, dtype=np.float32)
     if len(record.positions):
         # reciprocal rank in (0, 1]: robust to the scorer's scale; films the pipeline did not retrieve get 0
@@ -528,7 +542,7 @@ def final_scores(record: TurnRecord, model: DialogueModel | None, weights: Weigh
     if model is None:
         return score
     sig = model.signals(record.turn.context, weights.recency,
-                        exclude_conv=record.turn.conv_id if exclude_conv else None)
+                        exclude_conv=record.turn.conv_id if exclude_conv else None, memo=memo)
     for name in ("comention", "directed", "cf", "cf_liked", "content"):
         w = getattr(weights, name)
         if w:
@@ -548,59 +562,33 @@ def final_scores(record: TurnRecord, model: DialogueModel | None, weights: Weigh
 
 def target_ranks(score: np.ndarray, targets: list[str], index_of: dict[str, int],
                  drop: list[str] = ()) -> list[int | None]:
-    """1-based rank of each target in the full ranking (ties broken against the target); `drop`: ids taken
-    out of the ranking first (the strict variant). None: the target is not in the catalog."""
+    """1-based rank of each target in the full ranking (ties broken against the target: `rank_of`'s
+    "pessimistic"); `drop`: ids taken out of the ranking first (the strict variant). None: the target is not
+    in the catalog."""
     score = score.astype(np.float64).copy()
     for d in drop:
         if d in index_of:
             score[index_of[d]] = -np.inf
-    out = []
-    for t in targets:
-        p = index_of.get(t)
-        if p is None:
-            out.append(None)
-            continue
-        out.append(int((score >= score[p]).sum()))
-    return out
-
-
-# ================================================================ metrics
-
-def metrics_from_ranks(ranks: list[int | None]) -> dict:
-    """Micro-averaged over targets; a target missing from the catalog is a miss everywhere."""
-    n = len(ranks)
-    if n == 0:
-        return {k: 0.0 for k in METRIC_KEYS} | {"n_targets": 0}
-    r = np.array([x if x is not None else np.inf for x in ranks], dtype=np.float64)
-    out = {f"recall@{k}": float((r <= k).mean()) for k in KS}
-    out["ndcg@10"] = float(np.where(r <= 10, 1.0 / np.log2(r + 1.0), 0.0).mean())
-    out["mrr"] = float(np.where(np.isfinite(r), 1.0 / r, 0.0).mean())
-    out["n_targets"] = n
-    return out
+    found = [index_of[t] for t in targets if t in index_of]
+    ranks = iter(rank_of(score, score[found], ties="pessimistic").tolist())
+    return [next(ranks) if t in index_of else None for t in targets]
 
 
 def bootstrap(groups: list[list[int | None]], n_boot: int = 1000, seed: int = 0) -> dict:
-    """95% intervals by resampling conversations (targets in one dialogue are not independent)."""
-    groups = [g for g in groups if g]
-    if not groups or n_boot <= 0:
-        return {}
-    rng = np.random.default_rng(seed)
-    per = [[metrics_from_ranks(g)[k] * len(g) for k in METRIC_KEYS] for g in groups]
-    sums, sizes = np.array(per), np.array([len(g) for g in groups], dtype=np.float64)
-    draws = rng.integers(0, len(groups), size=(n_boot, len(groups)))
-    est = sums[draws].sum(axis=1) / sizes[draws].sum(axis=1)[:, None]
-    lo, hi = np.percentile(est, [2.5, 97.5], axis=0)
-    return {k: [round(float(a), 4), round(float(b), 4)] for k, a, b in zip(METRIC_KEYS, lo, hi)}
+    """95% intervals of the ReDial metrics by resampling conversations (targets in one dialogue are not
+    independent): `metrics.bootstrap_ci` over `metrics_from_ranks`."""
+    return bootstrap_ci(groups, METRIC_KEYS, lambda g: metrics_from_ranks(g, KS), n_boot, seed)
 
 
 def evaluate_records(records: list[TurnRecord], model: DialogueModel | None, weights: Weights, catalog: Catalog,
-                     exclude_conv: bool = False, n_boot: int = 1000, with_ranks: bool = False) -> dict:
+                     exclude_conv: bool = False, n_boot: int = 1000, with_ranks: bool = False,
+                     memo: dict | None = None) -> dict:
     idx = catalog.index_of
     by_conv: dict[str, list] = defaultdict(list)
     by_conv_strict: dict[str, list] = defaultdict(list)
     detail = []
     for rec in records:
-        score = final_scores(rec, model, weights, len(catalog), exclude_conv)
+        score = final_scores(rec, model, weights, len(catalog), exclude_conv, memo)
         ranks = target_ranks(score, rec.turn.targets, idx)
         strict = target_ranks(score, rec.turn.strict_targets, idx, drop=rec.turn.context)
         by_conv[rec.turn.conv_id].extend(ranks)
@@ -614,9 +602,9 @@ def evaluate_records(records: list[TurnRecord], model: DialogueModel | None, wei
                            "seeker_text": rec.seeker_text, "state": rec.state})
     all_ranks = [r for g in by_conv.values() for r in g]
     strict_ranks = [r for g in by_conv_strict.values() for r in g]
-    out = metrics_from_ranks(all_ranks)
+    out = metrics_from_ranks(all_ranks, KS)
     out["ci95"] = bootstrap(list(by_conv.values()), n_boot)
-    out["strict"] = metrics_from_ranks(strict_ranks)
+    out["strict"] = metrics_from_ranks(strict_ranks, KS)
     out["strict"]["ci95"] = bootstrap(list(by_conv_strict.values()), n_boot)
     if with_ranks:
         out["turns"] = detail
@@ -630,24 +618,11 @@ def tune_weights(records: list[TurnRecord], model: DialogueModel, catalog: Catal
     The default objective weighs Recall@10 and Recall@50 (the two numbers the issue sets targets for)."""
     grid = grid or {name: [0.0, 0.1, 0.25, 0.5, 1.0, 2.0] for name in Weights.__dataclass_fields__
                     if name != "recency"} | {"recency": [0.4, 0.7, 1.0]}
-    best = Weights()
-
-    memo: dict = {}
-    signals = model.signals
-
-    def cached(context, recency=0.7, exclude_conv=None):
-        key = (tuple(context), recency, exclude_conv)
-        if key not in memo:
-            memo[key] = signals(context, recency, exclude_conv)
-        return memo[key]
+    memo: dict = {}  # the signals of a turn do not depend on the weights tried, except recency: computed once each
 
     def value(w):
-        return objective(evaluate_records(records, model, w, catalog, exclude_conv=True, n_boot=0))
-    model.signals = cached
-    try:
-        return _coordinate_search(best, grid, value)
-    finally:
-        del model.signals  # back to the class's method
+        return objective(evaluate_records(records, model, w, catalog, exclude_conv=True, n_boot=0, memo=memo))
+    return _coordinate_search(Weights(), grid, value)
 
 
 def _coordinate_search(best: Weights, grid: dict, value) -> tuple[Weights, float]:
@@ -660,163 +635,6 @@ def _coordinate_search(best: Weights, grid: dict, value) -> tuple[Weights, float
                 if got > best_v + 1e-9:
                     best, best_v = w, got
     return best, best_v
-
-
-# ================================================================ the user simulator
-
-_STOP = frozenset("""
-a an the and or but of to in on at by for with from as is are was were be been being it its this that these
-those he she his her him they them their who whom which what when where while after before into onto over
-under about than then so such not no nor only own same too very can will just should now one two three hers
-himself herself itself themselves must has have had having do does did also up out off again further once here
-there all any both each few more most other some new find finds found take takes get gets become becomes life
-world story film movie years year time way lives live man woman young old
-""".split())  # noqa: SIM905
-
-
-def _decade(year: int | None) -> str:
-    if not year:
-        return ""
-    return f"{year // 10 * 10}s"
-
-
-_WORD_DF: dict[int, Counter] = {}
-
-
-def _word_df(catalog: Catalog) -> Counter:
-    """In how many overviews of the catalog each word appears in lower case (names never do)."""
-    key = id(catalog)
-    if key not in _WORD_DF:
-        _WORD_DF.clear()
-        _WORD_DF[key] = Counter(w for it in catalog.items for w in set(re.findall(r"\b[a-z][a-z'-]+\b", it.overview)))
-    return _WORD_DF[key]
-
-
-class SimulatedUser:
-    """A person looking for one hidden film. Speaks of its genres, era and plot (never its title) and reacts to
-    what is shown by embedding similarity to the target. `said` keeps every message, so tests can check it.
-
-    The plot is told in words of its overview that are *ordinary* (used in lower case by at least `min_df`
-    overviews of the catalog): a vague retelling, not the overview's distinctive terms, since the overview is
-    what the index embeds. `min_df=2` gives the easy, keyword-style user."""
-
-    def __init__(self, target: Item, target_vector: np.ndarray, vectors: np.ndarray, catalog: Catalog,
-                 seed: int = 0, plot_words_per_turn: int = 3, min_df: int = 20):
-        self.target = target
-        self.vec = target_vector
-        self.vectors = vectors
-        self.catalog = catalog
-        self.rng = random.Random(seed)
-        self.said: list[str] = []
-        banned = {w for name in (target.title, *target.aliases) for w in normalize_title(name).split()}
-        self.banned_title = [normalize_title(name) for name in (target.title, *target.aliases) if normalize_title(name)]
-        df = _word_df(catalog)
-        words = []
-        for w in re.findall(r"[A-Za-z][A-Za-z'-]+", target.overview):
-            low = w.lower().strip("'-")
-            if len(low) < 4 or low in _STOP or low in banned:
-                continue  # no title words, no filler
-            if w[0].isupper() and not df.get(low):
-                continue  # a name ("Bobby"): the catalog never writes it in lower case
-            if df.get(low, 0) < min_df:
-                continue  # a distinctive term the index would match verbatim
-            if low not in words:
-                words.append(low)
-        self.plot_words = words
-        self.k = plot_words_per_turn
-        self.revealed: list[str] = []
-        self.revealed_n = 0
-
-    def _clean(self, text: str) -> str:
-        """Never the title: a message that would contain it (as a whole phrase) loses the offending words."""
-        norm = f" {normalize_title(text)} "
-        for t in self.banned_title:
-            if f" {t} " in norm:
-                for w in t.split():
-                    text = re.sub(rf"\b{re.escape(w)}\b", "", text, flags=re.IGNORECASE)
-                norm = f" {normalize_title(text)} "
-        return re.sub(r"\s+", " ", text).strip()
-
-    def _plot(self) -> str:
-        """Plot words said so far plus `k` new ones: a person restates what they said and adds a little."""
-        self.revealed += self.plot_words[self.revealed_n: self.revealed_n + self.k]
-        self.revealed_n += self.k
-        return ", ".join(self.revealed)
-
-    def _wish(self) -> str:
-        genres = " ".join(g.lower() for g in self.target.genres[:2]) or "good"
-        era = _decade(self.target.year)
-        msg = f"a {genres} movie" + (f" from the {era}" if era else "")
-        plot = self._plot()
-        return msg + (f", about {plot}" if plot else "")
-
-    def opening(self) -> str:
-        return self._say(f"I'm looking for {self._wish()}")
-
-    def react(self, shown_ids: list[str]) -> tuple[list[tuple[int, str]], str]:
-        """(feedback [(1-based position, like|dislike)], next message) for a list that missed the target."""
-        idx = self.catalog.index_of
-        sims = [float(self.vectors[idx[i]] @ self.vec) for i in shown_ids]
-        feedback = []
-        if sims:
-            best = int(np.argmax(sims))
-            worst = int(np.argmin(sims))
-            feedback.append((best + 1, "like"))
-            if worst != best:
-                feedback.append((worst + 1, "dislike"))
-        return feedback, self._say(f"Not quite. I want {self._wish()}")
-
-    def _say(self, msg: str) -> str:
-        msg = self._clean(msg)
-        self.said.append(msg)
-        return msg
-
-
-def simulate(rec, targets: list[str], max_turns: int = 5, seed: int = 0, progress: bool = False,
-             min_df: int = 20) -> dict:
-    """Each target: a fresh session; success when the target is among the items shown within `max_turns`."""
-    from tqdm.auto import tqdm
-
-    idx = rec.catalog.index_of
-    results = []
-    for n, tid in enumerate(tqdm(targets, desc="Simulated users", disable=not progress)):
-        item = rec.catalog[tid]
-        user = SimulatedUser(item, rec.index.vectors[idx[tid]], rec.index.vectors, rec.catalog, seed=seed + n,
-                             min_df=min_df)
-        session = rec.session(f"sim_{seed}_{n}_{random.getrandbits(32):x}")
-        message, shown, success_at = user.opening(), 0, None
-        transcript = []
-        for turn in range(1, max_turns + 1):
-            out = session.turn(message)
-            ids = [it["item_id"] for it in out["items"]]
-            shown += len(ids)
-            transcript.append({"user": message, "shown": [rec.catalog[i].label for i in ids]})
-            if tid in ids:
-                success_at = turn
-                break
-            feedback, message = user.react(ids)
-            for pos, kind in feedback:
-                session.feedback(pos, kind)
-            transcript[-1]["feedback"] = feedback
-        results.append({"target": tid, "title": item.label, "success_turn": success_at, "shown": shown,
-                        "said": list(user.said), "transcript": transcript})
-    wins = [r for r in results if r["success_turn"]]
-    return {
-        "n": len(results), "max_turns": max_turns,
-        "success_rate": len(wins) / len(results) if results else 0.0,
-        "avg_turns_to_success": float(np.mean([r["success_turn"] for r in wins])) if wins else None,
-        "shown_per_success": (sum(r["shown"] for r in results) / len(wins)) if wins else None,
-        "results": results,
-    }
-
-
-def sample_targets(rcat: RedialCatalog, conversations: list[Conversation], n: int, seed: int = 0) -> list[str]:
-    """Films the dialogues mention that have a plot to talk about (linked, with an overview)."""
-    cat = rcat.catalog
-    pool = sorted({rcat.canonical.get(x, x) for c in conversations for m in c.messages for x in m.mentions})
-    pool = [i for i in pool if i in cat.index_of and cat[i].overview and cat[i].genres]
-    rng = random.Random(seed)
-    return rng.sample(pool, min(n, len(pool)))
 
 
 # ================================================================ putting it together
@@ -840,8 +658,9 @@ def build_model(rcat: RedialCatalog, train_path: str | Path | None = TRAIN_FILE,
     return DialogueModel(rcat.catalog, train, rcat.canonical, ratings_path, rcat.ml_of, vectors)
 
 
-def _round(d: dict) -> dict:
-    return {k: (round(v, 4) if isinstance(v, float) else _round(v) if isinstance(v, dict) else v) for k, v in d.items()}
+def rounded(d: dict) -> dict:
+    """Every float in a (nested) result rounded to 4 decimals, as the reports print them."""
+    return {k: (round(v, 4) if isinstance(v, float) else rounded(v) if isinstance(v, dict) else v) for k, v in d.items()}
 
 
 @click.command("evaluate-crs")
@@ -905,23 +724,20 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
         }
         sim = None
         if simulate:
-            targets = sample_targets(rcat, conversations, simulate, seed)
-            sim = simulate_fn(rec, targets, max_turns, seed, progress=not as_json, min_df=sim_min_df)
+            targets = simulator.sample_targets(rcat.catalog, mentioned_films(rcat, conversations), simulate, seed)
+            sim = simulator.simulate(rec, targets, max_turns, seed, progress=not as_json, min_df=sim_min_df)
             result["simulator"] = {k: v for k, v in sim.items() if k != "results"}
         if details:
             Path(details).parent.mkdir(parents=True, exist_ok=True)
             Path(details).write_text(json.dumps({"summary": result, "turns": turns,
                                                  "simulator": sim["results"] if sim else None}, ensure_ascii=False))
-        result = _round(result)
+        result = rounded(result)
         if as_json:
             sys.stdout.write(json.dumps(result) + "\n")
             return
         click.echo(format_table(result))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-simulate_fn = simulate  # the command's --simulate option shadows the name inside it
 
 
 def format_table(result: dict) -> str:
