@@ -64,6 +64,11 @@ class Config:
     # beside the profile database (chatrec.app.sessions.browser_secret). Left out of repr, so logs never show it
     browser_secret: str = field(default="", repr=False)
 
+    def llm_api_key(self) -> str | None:
+        """The OpenAI-compatible server's key, read from the variable `llm_api_key_env` names when it is needed
+        (never stored in the config, so it never shows in a log or a repr)."""
+        return os.environ.get(self.llm_api_key_env) or None
+
     @property
     def catalog_dir(self) -> Path:
         """The folder the catalog lives in (the catalog itself when it is a folder): ratings.csv, the bundled

@@ -206,6 +206,6 @@ def get_llm(config: Config):
     if kind == "openai":
         if not config.llm_base_url:
             raise LLMError("the openai backend needs CHATREC_LLM_BASE_URL, e.g. http://127.0.0.1:8080/v1")
-        return OpenAICompatibleLLM(config.llm_base_url, config.llm_model, os.environ.get(config.llm_api_key_env),
+        return OpenAICompatibleLLM(config.llm_base_url, config.llm_model, config.llm_api_key(),
                                    config.llm_timeout, config.llm_max_tokens)
     raise LLMError(f"unknown LLM backend {kind!r}: use none, embedded, openai or fake")

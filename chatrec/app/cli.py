@@ -134,15 +134,9 @@ def chat(as_json, user_id, **kwargs):
 @click.option("--port", type=int, default=None, help="Port (default 7860, or GRADIO_SERVER_PORT).")
 def serve(host, port):
     """Start the Gradio web app."""
-    import os
-
-    if host:
-        os.environ["GRADIO_SERVER_NAME"] = host
-    if port:
-        os.environ["GRADIO_SERVER_PORT"] = str(port)
     from chatrec.app.web import launch
 
-    launch()
+    launch(**({"server_name": host} if host else {}), **({"server_port": port} if port else {}))
 
 
 @main.command()
