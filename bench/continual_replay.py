@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatrec.training.data import rank_in_user  # noqa: E402
-from chatrec.evaluation.metrics import ranking_metrics
+from chatrec.evaluation.metrics import per_user_metrics, ranking_metrics
 from chatrec.training.data import Interactions  # noqa: E402
 
 MODELS = ("frozen_stale", "frozen", "incremental", "full")
@@ -107,24 +107,10 @@ def score(model, user_keys: list[str], ts: TestSet, stale: bool = False) -> np.n
     return score_all(model, table, np.arange(len(ts.users)))
 
 
-def per_user_ndcg(scores: np.ndarray, ts: TestSet, k: int = 10) -> np.ndarray:
-    """NDCG@k per test user, binary gains: the same definition as `ranking_metrics` (checked against it)."""
-    s = scores.astype(np.float64, copy=True)
-    out = np.empty(len(ts.users))
-    disc = 1.0 / np.log2(np.arange(2, k + 2))
-    for r, (pos, seen) in enumerate(zip(ts.positives, ts.seen)):
-        s[r, seen] = -np.inf
-        top = np.argpartition(-s[r], k - 1)[:k]
-        top = top[np.argsort(-s[r, top], kind="stable")]
-        hits = np.isin(top, pos)
-        out[r] = (hits * disc).sum() / disc[: min(len(pos), k)].sum()
-    return out
-
-
 def metrics(scores: np.ndarray, ts: TestSet) -> dict:
     m = ranking_metrics(scores, ts.positives, seen=ts.seen, ks=(10, 20))
-    per = per_user_ndcg(scores, ts)
-    assert abs(per.mean() - m["ndcg@10"]) < 1e-9, (per.mean(), m["ndcg@10"])
+    per = per_user_metrics(scores, ts.positives, seen=ts.seen, ks=(10,))["ndcg@10"]  # for the paired intervals
+    assert len(per) == len(ts.users) and abs(per.mean() - m["ndcg@10"]) < 1e-9, (per.mean(), m["ndcg@10"])
     keep = ("ndcg@10", "recall@10", "ndcg@20", "recall@20", "hr@10", "mrr", "coverage@10")
     out = {k: m[k] for k in keep}
     out["per_user_ndcg@10"] = per.tolist()

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from chatrec.evaluation.metrics import (bootstrap_ci, discount, gini, hit_rate_at, ideal_dcg, metrics_from_ranks,
-                                        ndcg_at, rank_of, ranking_metrics, recall_at, reciprocal_rank)
+                                        ndcg_at, per_user_metrics, rank_of, ranking_metrics, recall_at,
+                                        reciprocal_rank)
 
 INF = np.inf
 
@@ -125,6 +126,13 @@ def test_ranking_metrics_match_hand_computed_values():
     assert m["mrr"] == pytest.approx((1 / 2 + 1) / 2)
     assert m["hr@10"] == pytest.approx(1.0)
     assert m["users"] == 2
+    # the same per user, before averaging: [user 0, user 1]
+    per = per_user_metrics(scores, [np.array([1, 3]), np.array([4])], seen=[np.array([], int), np.array([3])],
+                           ks=(2, 5))
+    assert per["recall@2"].tolist() == [0.5, 1.0]
+    assert per["ndcg@2"].tolist() == pytest.approx([dcg2_u0 / idcg2, 1.0])
+    assert per["rr"].tolist() == [0.5, 1.0] and per["hr@10"].tolist() == [1.0, 1.0]
+    assert {k: float(v.mean()) for k, v in per.items() if k != "rr"} == {k: m[k] for k in per if k != "rr"}
 
 
 def test_ranking_metrics_ties_favour_the_user_and_users_without_positives_do_not_count():

@@ -14,9 +14,9 @@ query), shape (Q, m) up to m per query (MovieLens: a user's held-out positives, 
 - `rank_of(scores, values, ties)`    turns scores into ranks; ties count against the relevant item
   ("pessimistic", the ReDial protocol) or in its favour ("optimistic", `ranking_metrics`' MRR)
 
-`ranking_metrics` (full rankings: training's early stopping, `chatrec evaluate`) and `metrics_from_ranks` (rank
-lists: `chatrec evaluate-crs`) both call these. This module imports nothing from chatrec, so training can use
-it without loading the evaluation protocols.
+`ranking_metrics` (full rankings: training's early stopping, `chatrec evaluate`; `per_user_metrics` gives its
+per-user values) and `metrics_from_ranks` (rank lists: `chatrec evaluate-crs`) all call these. This module
+imports nothing from chatrec, so training can use it without loading the evaluation protocols.
 """
 from __future__ import annotations
 
@@ -137,14 +137,8 @@ def gini(x: np.ndarray) -> float:
     return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
 
 
-def ranking_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: list[np.ndarray] | None = None,
-                    text: np.ndarray | None = None, item_counts: np.ndarray | None = None, n_users_train: int = 1,
-                    ks=KS) -> dict:
-    """Metrics over users (rows of `scores`, one per user) with at least one positive.
-
-    `seen[r]` items are removed from row r's ranking (training items). `item_counts` are training
-    interaction counts (novelty, long tail). Returns means over users plus catalogue-level metrics.
-    """
+def _top_lists(scores: np.ndarray, positives: list[np.ndarray], seen: list[np.ndarray] | None, ks) -> tuple:
+    """Each row's ranking (`seen` items removed) cut to its top max(ks, 10), and the ranks of its positives there."""
     scores = np.array(scores, dtype=np.float64, copy=True)
     n_users, n_items = scores.shape
     if seen is not None:
@@ -159,17 +153,43 @@ def ranking_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: li
     n_pos = rel.sum(1)
     users = n_pos > 0
     hits = np.take_along_axis(rel, top, 1)[users]
-    n_pos_u = n_pos[users]
     # the ranks of each user's positives within the top kmax (column j is rank j + 1; inf: no positive there)
     ranks = np.where(hits, np.arange(1, kmax + 1, dtype=np.float64), np.inf)
-    out: dict[str, float] = {}
+    return scores, top, rel, users, ranks, n_pos[users], kmax
+
+
+def _per_user(scores, rel, users, ranks, n_pos_u, kmax, ks) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
     for k in ks:
         kk = min(k, kmax)
-        out[f"recall@{k}"] = float(recall_at(ranks[:, :kk], kk, n_pos_u).mean())
-        out[f"ndcg@{k}"] = float(ndcg_at(ranks[:, :kk], kk, n_pos_u).mean())
-    out["hr@10"] = float(hit_rate_at(ranks[:, :10], 10).mean())
-    best = np.where(rel, scores, -np.inf).max(1)[users]
-    out["mrr"] = float(reciprocal_rank(rank_of(scores[users], best, ties="optimistic")).mean())
+        out[f"recall@{k}"] = recall_at(ranks[:, :kk], kk, n_pos_u)
+        out[f"ndcg@{k}"] = ndcg_at(ranks[:, :kk], kk, n_pos_u)
+    out["hr@10"] = hit_rate_at(ranks[:, :10], 10)
+    best = np.where(rel, scores, -np.inf).max(1)[users]  # MRR: the first positive in the full ranking
+    out["rr"] = reciprocal_rank(rank_of(scores[users], best, ties="optimistic"))
+    return out
+
+
+def per_user_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: list[np.ndarray] | None = None,
+                     ks=KS) -> dict[str, np.ndarray]:
+    """The per-user values `ranking_metrics` averages (recall@k, ndcg@k, hr@10, and rr, whose mean is MRR), one
+    entry per user with at least one positive, in row order: for paired comparisons between models."""
+    scores, top, rel, users, ranks, n_pos_u, kmax = _top_lists(scores, positives, seen, ks)
+    return _per_user(scores, rel, users, ranks, n_pos_u, kmax, ks)
+
+
+def ranking_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: list[np.ndarray] | None = None,
+                    text: np.ndarray | None = None, item_counts: np.ndarray | None = None, n_users_train: int = 1,
+                    ks=KS) -> dict:
+    """Metrics over users (rows of `scores`, one per user) with at least one positive.
+
+    `seen[r]` items are removed from row r's ranking (training items). `item_counts` are training
+    interaction counts (novelty, long tail). Returns means over users plus catalogue-level metrics.
+    """
+    scores, top, rel, users, ranks, n_pos_u, kmax = _top_lists(scores, positives, seen, ks)
+    n_items = scores.shape[1]
+    per = _per_user(scores, rel, users, ranks, n_pos_u, kmax, ks)
+    out: dict[str, float] = {("mrr" if k == "rr" else k): float(v.mean()) for k, v in per.items()}
     top10 = top[users, :10]
     exposure = np.bincount(top10.ravel(), minlength=n_items)
     out["coverage@10"] = float((exposure > 0).mean())
