@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatrec.training.data import rank_in_user  # noqa: E402
-from chatrec.evaluation.metrics import per_user_metrics, ranking_metrics
+from chatrec.evaluation.metrics import per_user_metrics, ranking_metrics  # noqa: E402
 from chatrec.training.data import Interactions  # noqa: E402
 
 MODELS = ("frozen_stale", "frozen", "incremental", "full")
