@@ -236,10 +236,6 @@ def join(words: list[str], lang: str | None, conj: str = "and") -> str:
     return ", ".join(words[:-1]) + f" {conj} " + words[-1]
 
 
-def quote_title(title: str, lang: str | None) -> str:
-    return f"《{title}》" if lang == "zh" else title
-
-
 # ---------------------------------------------------------------- web app interface strings (gr.I18n)
 
 UI: dict[str, dict[str, str]] = {

@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/build_aliases_zh.py [--check]
 
-Provenance: the table below was written by hand by the chatrec developers from general knowledge: the usual
-mainland-China release titles of well-known films, the Chinese names of directors, actors and studios, and which
-films each of them made (directed; for actors, starred in; for studios, produced). Every film is resolved here
+Provenance: the tables (film titles in chatrec/understand/vocab/zh_titles.csv, people and series below) were
+written by hand by the chatrec developers from general knowledge: the usual mainland-China release titles of
+well-known films, the Chinese names of directors, actors and studios, and which films each of them made (directed; for actors, starred in; for studios, produced). Every film is resolved here
 against the bundled MovieLens catalog by its English title (and year where titles repeat); a name that does not
 resolve stops the build, so the shipped file holds only films that are in the catalog. Nothing is downloaded.
 Rows: key (canonical English name), kind (title | person | series), zh (Chinese names, '|'-separated), en (English
@@ -21,57 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import load_catalog  # noqa: E402
+from chatrec.understand.vocab import read_zh_titles  # noqa: E402
 
 OUT = ROOT / "data" / "movielens" / "aliases_zh.csv"
 
-# (canonical English title, year or None, Chinese names[, English short names]). Titles that are also everyday
-# words (功夫 Kung Fu Hustle, 英雄 Hero, 活着 To Live, 飘 Gone with the Wind, 大鱼 Big Fish) are left out: "功夫电影"
-# asks for kung fu films, not for one film.
-TITLES = [
-    ("Titanic", 1997, "泰坦尼克号|泰坦尼克|铁达尼号"), ("The Matrix", 1999, "黑客帝国|骇客帝国|駭客任務"),
-    ("Forrest Gump", 1994, "阿甘正传"), ("The Shawshank Redemption", 1994, "肖申克的救赎|刺激1995"),
-    ("Inception", 2010, "盗梦空间|全面启动"), ("Spirited Away", 2001, "千与千寻|千與千尋|神隐少女"),
-    ("Toy Story", 1995, "玩具总动员"), ("The Lion King", 1994, "狮子王"), ("Jurassic Park", 1993, "侏罗纪公园"),
-    ("The Godfather", 1972, "教父"), ("Pulp Fiction", 1994, "低俗小说|黑色追缉令"), ("Interstellar", 2014, "星际穿越"),
-    ("Avatar", 2009, "阿凡达"), ("Alien", 1979, "异形"), ("Fight Club", 1999, "搏击俱乐部"),
-    ("Finding Nemo", 2003, "海底总动员"), ("Shrek", 2001, "怪物史莱克|史莱克"), ("The Truman Show", 1998, "楚门的世界"),
-    ("Schindler's List", 1993, "辛德勒的名单"), ("The Dark Knight", 2008, "黑暗骑士|蝙蝠侠：黑暗骑士"),
-    ("My Neighbor Totoro", 1988, "龙猫|邻居托托罗"), ("Crouching Tiger, Hidden Dragon", 2000, "卧虎藏龙"),
-    ("Infernal Affairs", 2002, "无间道"), ("In the Mood For Love", 2000, "花样年华"), ("Chungking Express", 1994, "重庆森林"),
-    ("The Terminator", 1984, "终结者"), ("Back to the Future", 1985, "回到未来"),
-    ("The Silence of the Lambs", 1991, "沉默的羔羊"), ("Seven", 1995, "七宗罪"), ("American Beauty", 1999, "美国丽人"),
-    ("Saving Private Ryan", 1998, "拯救大兵瑞恩|拯救雷恩大兵"), ("Braveheart", 1995, "勇敢的心"), ("Aladdin", 1992, "阿拉丁"),
-    ("Up", 2009, "飞屋环游记"), ("WALL·E", 2008, "机器人总动员"), ("Zootopia", 2016, "疯狂动物城"), ("Frozen", 2013, "冰雪奇缘"),
-    ("Coco", 2017, "寻梦环游记"), ("La La Land", 2016, "爱乐之城"), ("Kung Fu Panda", 2008, "功夫熊猫"), ("Jaws", 1975, "大白鲨"),
-    ("The Shining", 1980, "闪灵"), ("The Lord of the Rings: The Fellowship of the Ring", 2001, "指环王|魔戒|指环王1|护戒使者", "Lord of the Rings"),
-    ("Harry Potter and the Sorcerer's Stone", 2001, "哈利波特|哈利·波特|哈利波特与魔法石", "Harry Potter"), ("Batman", 1989, "蝙蝠侠"),
-    ("Iron Man", 2008, "钢铁侠"), ("Spider-Man", 2002, "蜘蛛侠"), ("The Avengers", 2012, "复仇者联盟"), ("Deadpool", 2016, "死侍"),
-    ("Gladiator", 2000, "角斗士"), ("Memento", 2000, "记忆碎片"), ("Amelie", 2001, "天使爱美丽"), ("The Chorus", 2004, "放牛班的春天"),
-    ("Léon: The Professional", 1994, "这个杀手不太冷|终极追杀令"),
-    ("Star Wars: Episode IV - A New Hope", 1977, "星球大战|星战|星際大戰|星球大战4|新希望", "Star Wars"),
-    ("Farewell My Concubine", 1993, "霸王别姬"), ("Shaolin Soccer", 2001, "少林足球"),
-    ("Raise the Red Lantern", 1991, "大红灯笼高高挂"),
-    ("Life of Pi", 2012, "少年派的奇幻漂流|少年派"), ("Brokeback Mountain", 2005, "断背山"),
-    ("Princess Mononoke", 1997, "幽灵公主|魔法公主"), ("Howl's Moving Castle", 2004, "哈尔的移动城堡"),
-    ("Your Name.", 2016, "你的名字"), ("Grave of the Fireflies", 1988, "萤火虫之墓"),
-    ("The Green Mile", 1999, "绿里奇迹|绿色奇迹"), ("Gone with the Wind", 1939, "乱世佳人"),
-    ("Roman Holiday", 1953, "罗马假日"), ("Casablanca", 1942, "卡萨布兰卡|北非谍影"), ("The Sound of Music", 1965, "音乐之声|真善美"),
-    ("The Prestige", 2006, "致命魔术"), ("Shutter Island", 2010, "禁闭岛"), ("The Departed", 2006, "无间行者"),
-    ("Good Will Hunting", 1997, "心灵捕手"), ("Dead Poets Society", 1989, "死亡诗社"), ("Rain Man", 1988, "雨人"),
-    ("The Pianist", 2002, "钢琴家"), ("Life Is Beautiful", 1997, "美丽人生"), ("Cinema Paradiso", 1989, "天堂电影院"),
-    ("The Godfather: Part II", 1974, "教父2"), ("Terminator 2: Judgment Day", 1991, "终结者2"),
-    ("E.T. the Extra-Terrestrial", 1982, "外星人E.T.|E.T.外星人|ET外星人"), ("Blade Runner", 1982, "银翼杀手"),
-    ("2001: A Space Odyssey", 1968, "2001太空漫游|2001：太空漫游"), ("A Clockwork Orange", 1971, "发条橙"),
-    ("Psycho", 1960, "惊魂记|精神病患者"), ("Rear Window", 1954, "后窗"), ("Vertigo", 1958, "迷魂记"),
-    ("Taxi Driver", 1976, "出租车司机"), ("Goodfellas", 1990, "好家伙"), ("Die Hard", 1988, "虎胆龙威"),
-    ("Gravity", 2013, "地心引力"), ("The Martian", 2015, "火星救援"), ("Inside Out", 2015, "头脑特工队"),
-    ("Monsters, Inc.", 2001, "怪兽电力公司"), ("The Incredibles", 2004, "超人总动员"), ("Ratatouille", 2007, "料理鼠王|美食总动员"),
-    ("Edward Scissorhands", 1990, "剪刀手爱德华"), ("The Grand Budapest Hotel", 2014, "布达佩斯大饭店"),
-    ("Mad Max: Fury Road", 2015, "疯狂的麦克斯：狂暴之路|疯狂麦克斯"), ("The Sixth Sense", 1999, "第六感"),
-    ("Catch Me If You Can", 2002, "猫鼠游戏|逍遥法外"), ("The Wolf of Wall Street", 2013, "华尔街之狼"),
-    ("Django Unchained", 2012, "被解救的姜戈|决杀令"), ("Kill Bill: Vol. 1", 2003, "杀死比尔"),
-    ("Inglourious Basterds", 2009, "无耻混蛋|恶棍特工"), ("Reservoir Dogs", 1992, "落水狗"),
-]
+# Chinese names of films: chatrec/understand/vocab/zh_titles.csv, which the rule parser also reads (its zh_fallback
+# names link by title alone on catalogs this table does not cover). Titles that are also everyday words (功夫 Kung
+# Fu Hustle, 英雄 Hero, 活着 To Live, 飘 Gone with the Wind, 大鱼 Big Fish) are left out: "功夫电影" asks for kung fu
+# films, not for one film. Rows here: (canonical English title, year or None, Chinese names, English names).
+TITLES = [(r.title, r.year, "|".join(r.zh_fallback + r.zh_more), "|".join(r.en)) for r in read_zh_titles()]
 
 # (kind, canonical key, Chinese names, English names, [(title, year)])
 GROUPS = [
@@ -339,12 +297,12 @@ def main() -> int:
     args = ap.parse_args()
     cat = load_catalog(ROOT / "data" / "movielens")
     rows, missing = [], []
-    for title, year, zh, *en in TITLES:
+    for title, year, zh, en in TITLES:
         item = resolve(cat, title, year)
         if item is None:
             missing.append(f"title {title} ({year})")
             continue
-        rows.append({"key": item.title, "kind": "title", "zh": zh, "en": "|".join(en), "movie_id": item.item_id,
+        rows.append({"key": item.title, "kind": "title", "zh": zh, "en": en, "movie_id": item.item_id,
                      "title": item.title, "year": item.year or ""})
     for kind, key, zh, en, films in GROUPS:
         for title, year in films:

@@ -12,7 +12,8 @@ import pytest
 from chatrec.catalog import load_catalog
 from chatrec.config import ROOT
 from chatrec.chat.explain import LLMExplainer, template_reason
-from chatrec.understand.intent import ParseContext, RuleParser
+from chatrec.understand.intent import ParseContext
+from chatrec.understand.rules import RuleParser
 from chatrec.lang import MESSAGES, UI, detect, from_accept_language, t
 from chatrec.llm import FakeLLM
 from conftest import TINY, cli_env, launched_app

@@ -3,7 +3,9 @@ import json
 import pytest
 
 from chatrec.catalog import load_table
-from chatrec.understand.intent import Intent, LLMParser, ParseContext, RuleParser, clean_message
+from chatrec.understand.intent import Intent, ParseContext, clean_message
+from chatrec.understand.llm_parser import LLMParser
+from chatrec.understand.rules import RuleParser
 from chatrec.llm import FakeLLM
 from conftest import TINY
 

@@ -58,7 +58,7 @@ def leaky_recommender(tmp_path):
             return messages[0]["content"] + " Also watch Hackers Delight 3000 and The Godfather."
 
     from chatrec.chat.explain import LLMExplainer
-    from chatrec.understand.intent import LLMParser
+    from chatrec.understand.llm_parser import LLMParser
 
     llm = Obedient()
     rec.llm = llm

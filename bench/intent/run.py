@@ -28,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import Catalog, load_catalog  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.understand.intent import (INTENT_SCHEMA, KINDS, Intent, LLMParser, ParseContext, RuleParser, _first_json_object)  # noqa: E402
+from chatrec.understand.intent import KINDS, Intent, ParseContext  # noqa: E402
+from chatrec.understand.llm_parser import INTENT_SCHEMA, LLMParser, _first_json_object  # noqa: E402
+from chatrec.understand.rules import RuleParser  # noqa: E402
 
 DATA = Path(__file__).with_name("utterances.jsonl")
 SLOTS = ("liked", "disliked", "genres_in", "genres_out", "year_min", "year_max", "refs", "about")

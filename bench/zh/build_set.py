@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from chatrec.catalog import load_catalog, normalize_title  # noqa: E402
-from chatrec.understand.intent import load_aliases  # noqa: E402
+from chatrec.understand.aliases import load_aliases  # noqa: E402
 
 OUT = Path(__file__).with_name("requests.jsonl")
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from chatrec.config import Config  # noqa: E402
 from chatrec.chat.recommender import Recommender  # noqa: E402
-from chatrec.understand.intent import RuleParser  # noqa: E402
+from chatrec.understand.rules import RuleParser  # noqa: E402
 from chatrec.ranking.scorers import BaselineScorer  # noqa: E402
 
 DATA = Path(__file__).with_name("requests.jsonl")

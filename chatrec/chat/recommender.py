@@ -25,7 +25,8 @@ from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_s
 from chatrec.retrieval.embed import get_embedder
 from chatrec.retrieval.index import VectorIndex, open_or_build
 from chatrec.retrieval.retrieve import Request, Retriever
-from chatrec.understand.intent import LLMParser, RuleParser
+from chatrec.understand.llm_parser import LLMParser
+from chatrec.understand.rules import RuleParser
 
 log = logging.getLogger("chatrec")
 

@@ -272,11 +272,11 @@ class ChatSession:
         if kind == "feedback":
             return self._text_feedback(intent)
         # durable likes/dislikes of titles the person named with feeling ("I loved Up", "I hated Titanic")
-        if re.search(r"\b(loved?|liked|enjoyed|adored?|favou?rite)\b|(?<!不)(?<!不太)喜欢|(?<!不)爱看|最爱", text, re.I):
+        if intent.praised:
             for item_id in intent.liked:
                 if item_id not in self.profile.liked:
                     self._record(LIKE, self.rec.catalog[item_id])
-        if re.search(r"\b(hated?|disliked?|didn'?t like|can'?t stand)\b|不喜欢|讨厌|受不了", text, re.I):
+        if intent.panned:
             for item_id in intent.disliked:
                 if item_id not in self.profile.disliked:
                     self._record(DISLIKE, self.rec.catalog[item_id])
@@ -332,8 +332,7 @@ class ChatSession:
         item = self.rec.catalog.get(intent.about_item) if intent.about_item else None
         if item is None:
             return self._reply(t("which_film", self.lang, n=len(self.state.last_items)), intent, ok=False)
-        asks_people = bool(re.search(r"\b(who|director|directed|cast|stars?|actors?)\b|导演|谁拍|主演|演员|谁演", text, re.I))
-        return self._reply(about(item, self.lang, self.rec.rules.zh_names, asks_people), intent)
+        return self._reply(about(item, self.lang, self.rec.rules.zh_names, intent.asks_people), intent)
 
     def _text_feedback(self, intent: Intent) -> Reply:
         state = self.state

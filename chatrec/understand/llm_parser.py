@@ -1,0 +1,114 @@
+"""The LLM parser: the LLM proposes an `Intent` as JSON; the catalog and the rule parser check it.
+
+The rule result is the base: the LLM decides the kind only where the rules found the message unclear, and adds
+only titles the message really mentions and that link to the catalog, and genres of the catalog that the message
+says. A dead backend, a timeout or junk leaves the rule result as it is (and counts a failure). What the message
+says about sentiment and people (`praised`, `panned`, `asks_people`) comes from the rules.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from chatrec.catalog import Catalog, normalize_title
+from chatrec.understand.intent import KINDS, Intent, ParseContext
+from chatrec.understand.rules import RuleParser
+
+
+class LLMParser:
+    """The LLM proposes; the catalog and the rule parser check. Nothing unverified gets through."""
+
+    name = "llm"
+
+    def __init__(self, catalog: Catalog, llm, prompt: str, rules: RuleParser | None = None, consult: str = "always"):
+        """`consult="unclear"` asks the LLM only when the rules found the message unclear: the only case in which
+        its kind is used at all, so the turn pays seconds of generation only where the LLM can change the answer."""
+        if consult not in ("always", "unclear"):
+            raise ValueError(f"consult must be 'always' or 'unclear', not {consult!r}")
+        self.catalog = catalog
+        self.llm = llm
+        self.prompt = prompt
+        self.rules = rules or RuleParser(catalog)
+        self.consult = consult
+        self.failures = 0
+
+    max_tokens = 96  # the JSON answer is ~40 tokens; a bound keeps a rambling model from costing seconds
+
+    def parse(self, message: str, context: ParseContext | None = None) -> Intent:
+        base = self.rules.parse(message, context)
+        if self.consult == "unclear" and not base.unclear:
+            return base
+        try:
+            raw = self.llm.generate(
+                [{"role": "system", "content": self.prompt}, {"role": "user", "content": message}],
+                schema=INTENT_SCHEMA, max_tokens=self.max_tokens,
+            )
+            proposal = json.loads(_first_json_object(raw))
+        except Exception:  # dead backend, timeout, junk: the rule result stands
+            self.failures += 1
+            return base
+        return self.merge(base, proposal, message, context)
+
+    def merge(self, base: Intent, proposal: dict, message: str, context: ParseContext | None = None) -> Intent:
+        if not isinstance(proposal, dict):
+            return base
+        base.source = "llm+rules"
+        kind = proposal.get("kind") or proposal.get("intent")
+        has_list = bool(context and context.last_items)
+        # The rules are precise when they fire on clear cues; the LLM decides only what they left unclear, and
+        # only with a kind the dialogue can act on: no feedback or refinement without a list to point at.
+        if base.unclear and isinstance(kind, str) and kind in KINDS and (has_list or kind not in ("refine", "feedback")) \
+                and kind != "ask_about_item":
+            base.kind, base.unclear = kind, False
+            if kind in ("chitchat", "goodbye"):
+                return Intent(kind, source="llm+rules")
+        if base.kind not in ("recommend", "refine", "feedback"):
+            return base  # small talk, goodbyes and questions carry no wishes for the LLM to add
+        norm_msg = normalize_title(message)
+        for slot in ("liked", "disliked"):
+            for title in _as_list(proposal.get(slot)):
+                item_id = self._grounded_title(str(title), norm_msg)
+                if item_id and item_id not in base.liked and item_id not in base.disliked:
+                    getattr(base, slot).append(item_id)
+        vocab = {g.lower(): g for g in self.catalog.genres}
+        for slot in ("genres_in", "genres_out"):
+            for g in _as_list(proposal.get(slot)):
+                genre = vocab.get(str(g).lower())
+                said = genre and re.search(rf"\b{re.escape(normalize_title(genre))}\b", norm_msg)
+                if said and genre not in base.genres_in + base.genres_out:
+                    getattr(base, slot).append(genre)
+        return base
+
+    def _grounded_title(self, title: str, norm_msg: str) -> str | None:
+        norm = normalize_title(title)
+        if len(norm) < 2 or f" {norm} " not in f" {norm_msg} ":  # the message must really say it
+            return None
+        positions = self.catalog.titles.exact(title)
+        return self.catalog.items[positions[0]].item_id if positions else None
+
+
+INTENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "liked": {"type": "array", "items": {"type": "string"}},
+        "disliked": {"type": "array", "items": {"type": "string"}},
+        "genres_in": {"type": "array", "items": {"type": "string"}},
+        "genres_out": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["kind"],
+}
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _first_json_object(text: str) -> str:
+    start = text.find("{")
+    end = text.rfind("}")
+    if start < 0 or end <= start:
+        raise ValueError("no JSON object in the model output")
+    return text[start:end + 1]
