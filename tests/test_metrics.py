@@ -193,3 +193,21 @@ def test_metrics_module_imports_nothing_else_from_chatrec():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_list_metrics_by_hand():
+    # picks 7, 3, 9, 1, 5; the user liked 3, 9 and 4 (4 was not picked); 9 is one of the popular head items
+    from chatrec.evaluation.metrics import list_metrics, precision_at, self_information, tail_share
+
+    counts = np.zeros(10)
+    counts[[7, 3, 9, 1, 5]] = [8, 2, 8, 4, 1]  # of 8 users: 7 and 9 by everyone, 3 by 2, 1 by 4, 5 by 1
+    m = list_metrics([7, 3, 9, 1, 5], {3, 9, 4}, item_counts=counts, n_users=8, head={7, 9}, k=5)
+    assert m["hit"] == 2 / 5  # 3 and 9
+    assert m["hit_tail"] == 1 / 5  # only 3 is outside the head
+    # self-information: 7 and 9: -log2(8/8) = 0; 3: -log2(2/8) = 2; 1: -log2(4/8) = 1; 5: -log2(1/8) = 3
+    assert m["novelty"] == (0 + 2 + 0 + 1 + 3) / 5
+    assert m["tail_share"] == 3 / 5  # 3, 1 and 5
+    assert list(self_information([5], counts, 8)) == [3.0] and tail_share([], {1}) == 0.0
+    # a short list: the missing picks are misses, not left out of the denominator
+    assert list_metrics([3], {3}, item_counts=counts, n_users=8, head=set(), k=5)["hit"] == 1 / 5
+    assert precision_at(np.array([[1.0, 4.0, np.inf]]), 3)[0] == 1 / 3

@@ -55,6 +55,13 @@ def recall_at(ranks, k: int, n_relevant=1) -> np.ndarray:
     return (hits.sum(-1) if r.ndim > 1 else hits) / n_relevant
 
 
+def precision_at(ranks, k: int) -> np.ndarray:
+    """Per query: relevant items ranked within the top `k`, over `k` (the share of a k-item list that hits)."""
+    r = _ranks(ranks)
+    hits = r <= k
+    return (hits.sum(-1) if r.ndim > 1 else hits) / k
+
+
 def hit_rate_at(ranks, k: int) -> np.ndarray:
     """Per query: 1.0 when at least one relevant item is ranked within the top `k`."""
     r = _ranks(ranks)
@@ -178,6 +185,34 @@ def per_user_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: l
     return _per_user(scores, rel, users, ranks, n_pos_u, kmax, ks)
 
 
+# ---------------------------------------------------------------- beyond accuracy
+
+def self_information(items, item_counts: np.ndarray, n_users: int) -> np.ndarray:
+    """Per item: -log2 of the share of users who interacted with it (at least one, so never infinite). Its mean
+    over a list is the list's novelty."""
+    p = np.maximum(np.asarray(item_counts, dtype=np.float64), 1) / max(n_users, 1)
+    return -np.log2(p[np.asarray(items, dtype=np.int64)])
+
+
+def tail_share(items, head) -> float:
+    """The share of `items` outside `head` (the most popular items)."""
+    items = np.asarray(items, dtype=np.int64)
+    return float(1.0 - np.isin(items, np.asarray(sorted(head), dtype=np.int64)).mean()) if items.size else 0.0
+
+
+def list_metrics(picks: Sequence[int], relevant: set[int], *, item_counts: np.ndarray, n_users: int,
+                 head: set[int], k: int) -> dict:
+    """One shown list of up to `k` picks: `hit` = precision@k (a missing pick counts as a miss), `hit_tail` = the
+    same counting only relevant items outside `head` (the popularity-debiased view), `novelty` = mean self-
+    information of the picks, `tail_share` = the share of picks outside `head`."""
+    ranks = np.array([r for r, i in enumerate(picks[:k], 1) if i in relevant] or [np.inf], dtype=np.float64)
+    tail_ranks = np.array([r for r, i in enumerate(picks[:k], 1) if i in relevant and i not in head] or [np.inf],
+                          dtype=np.float64)
+    return {"hit": float(precision_at(ranks[None, :], k)[0]), "hit_tail": float(precision_at(tail_ranks[None, :], k)[0]),
+            "novelty": float(self_information(picks[:k], item_counts, n_users).mean()) if len(picks) else 0.0,
+            "tail_share": tail_share(picks[:k], head)}
+
+
 def ranking_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: list[np.ndarray] | None = None,
                     text: np.ndarray | None = None, item_counts: np.ndarray | None = None, n_users_train: int = 1,
                     ks=KS) -> dict:
@@ -200,9 +235,8 @@ def ranking_metrics(scores: np.ndarray, positives: list[np.ndarray], *, seen: li
         k = top10.shape[1]
         out["diversity@10"] = float(((k * k - sims.sum((1, 2))) / max(k * (k - 1), 1)).mean())
     if item_counts is not None:
-        p = np.maximum(item_counts, 1) / max(n_users_train, 1)
-        out["novelty@10"] = float((-np.log2(p[top10])).mean())
+        out["novelty@10"] = float(self_information(top10, item_counts, n_users_train).mean())
         head = np.argsort(-item_counts, kind="stable")[: int(math.ceil(0.2 * n_items))]
-        out["longtail@10"] = float(1.0 - np.isin(top10, head).mean())
+        out["longtail@10"] = tail_share(top10.ravel(), head)
     out["users"] = int(users.sum())
     return out
