@@ -42,6 +42,12 @@ class Config:
     exact_search_max_items: int = 50_000
     mmr_lambda: float = 0.75  # 1.0 = pure relevance, lower = more diverse lists
     popularity_weight: float = 0.15
+    # hybrid ranking (chatrec.ranking.hybrid): how much the collaborative neighbourhood of the films a conversation
+    # names counts against the scorer and the quality prior; chosen on validation users of bench/like_x
+    collab_weight: float = 1.0
+    hybrid_base_weight: float = 0.3
+    hybrid_quality_weight: float = 0.5
+    profile_collab_weight: float = 0.3  # the collaborative pull of a stored profile's likes, with no film named
     profile_weight: float = 0.35
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
     # continual learning (chatrec.training.continual, chatrec.training.retrainer): fine-tune the reranker on new feedback

@@ -52,9 +52,9 @@ def test_retrieval_respects_filters_and_exclusions(recommender):
     cat = recommender.catalog
     req = Request(wish_text="space", genres_in=["Sci-Fi"], genres_out=["Horror"], year_min=1970, year_max=2010,
                   exclude={"3"})
-    _, hits, notes = retriever.candidates(req, None, k=50)
-    assert hits and not notes
-    for pos, _ in hits:
+    cands = retriever.candidates(req, None, k=50)
+    assert len(cands) and not cands.relaxed
+    for pos in cands.positions:
         item = cat.items[pos]
         assert "Sci-Fi" in item.genres and "Horror" not in item.genres
         assert 1970 <= item.year <= 2010 and item.item_id != "3"
@@ -63,20 +63,20 @@ def test_retrieval_respects_filters_and_exclusions(recommender):
 def test_impossible_filters_are_relaxed_and_reported(recommender):
     retriever = Retriever(recommender.index, recommender.config)
     req = Request(genres_in=["Western"], year_min=2015, year_max=2018)
-    _, hits, notes = retriever.candidates(req, None, k=10, min_results=1)
-    assert hits and notes == ["the year range"]
-    assert all("Western" in recommender.catalog.items[p].genres for p, _ in hits)
+    cands = retriever.candidates(req, None, k=10, min_results=1)
+    assert len(cands) and cands.relaxed == ["the year range"]
+    assert all("Western" in recommender.catalog.items[p].genres for p in cands.positions)
 
 
 def test_several_genres_mean_all_of_them_unless_or(recommender):
     retriever = Retriever(recommender.index, recommender.config)
-    genres = lambda hits: [recommender.catalog.items[p].genres for p, _ in hits]
-    _, hits, notes = retriever.candidates(Request(genres_in=["Animation", "Children"]), None, k=50)
-    assert hits and not notes and all("Animation" in g and "Children" in g for g in genres(hits))
-    _, hits, _ = retriever.candidates(Request(genres_in=["Animation", "Western"], genres_any=True), None, k=50)
-    assert any("Western" in g for g in genres(hits)) and any("Animation" in g for g in genres(hits))
-    _, hits, notes = retriever.candidates(Request(genres_in=["Documentary", "Western"]), None, k=50)
-    assert notes == ["“all of those genres” to “any of them”"] and hits
+    genres = lambda cands: [recommender.catalog.items[p].genres for p in cands.positions]
+    cands = retriever.candidates(Request(genres_in=["Animation", "Children"]), None, k=50)
+    assert len(cands) and not cands.relaxed and all("Animation" in g and "Children" in g for g in genres(cands))
+    cands = retriever.candidates(Request(genres_in=["Animation", "Western"], genres_any=True), None, k=50)
+    assert any("Western" in g for g in genres(cands)) and any("Animation" in g for g in genres(cands))
+    cands = retriever.candidates(Request(genres_in=["Documentary", "Western"]), None, k=50)
+    assert cands.relaxed == ["“all of those genres” to “any of them”"] and len(cands)
 
 
 def test_embedding_cache_skips_the_encoder(tmp_path, monkeypatch):

@@ -1,6 +1,11 @@
 """"Something like X" benchmark: the chat's picks against item-to-item baselines on the same held-out users.
 
-    .venv/bin/python bench/like_x/run.py [--users 150] [--seed 0] [--langs en,zh] [--keep DIR] [--no-report]
+    .venv/bin/python bench/like_x/run.py [--users 150] [--seed 0] [--langs en,zh] [--keep DIR] [--reuse]
+                                         [--validate] [--no-report]
+
+--validate scores validation users instead (drawn with seed + 1 from the users who are not test users; both sets
+are held out): settings are chosen there, never on the reported test users. CHATREC_* variables (e.g. the hybrid
+weights) apply to the chat. --reuse keeps the reranker a --keep folder already holds.
 
 The protocol is in chatrec/evaluation/like_x.py. The run builds a copy of the bundled MovieLens folder without the
 test users' ratings, trains the fusion reranker on it (`chatrec train`'s code, ~1-2 min), opens the chat on it
@@ -44,6 +49,8 @@ def main() -> None:
     ap.add_argument("--keep", help="work folder to keep (default: a temporary one)")
     ap.add_argument("--examples", type=int, default=10)
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--validate", action="store_true", help="score validation users (for choosing settings)")
+    ap.add_argument("--reuse", action="store_true", help="keep the reranker already trained in the --keep folder")
     ap.add_argument("--out", default=str(ROOT / "reports" / "like_x"))
     args = ap.parse_args()
     start = time.time()
@@ -52,14 +59,26 @@ def main() -> None:
     catalog = load_catalog(base.catalog)
     data = load_interactions(base.catalog_dir, catalog)
     cases = make_cases(data, n_users=args.users, seed=args.seed)
-    test_keys = {c.user_key for c in cases}
+    held_out = {c.user_key for c in cases}
+    if args.validate:  # other users, never the test users: settings are chosen on these
+        cases = [c for c in make_cases(data, n_users=3 * args.users, seed=args.seed + 1)
+                 if c.user_key not in held_out][: args.users]
+        held_out |= {c.user_key for c in cases}
+        args.out = args.out + "_validation"
+    test_keys = held_out
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="chatrec-likex-"))
     folder = holdout_folder(base.catalog_dir, work / "catalog", test_keys,
                             overviews=ROOT / "data" / "tmdb" / "ml_latest_small_overviews.csv")
-    config = Config(catalog=str(folder), index_dir=str(work / "index"), model_dir=str(work / "models"),
-                    profile_db=str(work / "profiles.sqlite3"), embedder=base.embedder, llm="none")
-    print(f"{len(cases)} test users held out; training the reranker on the other users ...", flush=True)
-    trained = train_catalog(config, progress=True, seed=args.seed)
+    config = Config.from_env(catalog=str(folder), index_dir=str(work / "index"), model_dir=str(work / "models"),
+                             profile_db=str(work / "profiles.sqlite3"), embedder=base.embedder, llm="none")
+    if args.reuse and (work / "models" / "fusion.pt").exists() and (work / "models" / "collab.npz").exists():
+        import torch
+
+        meta = torch.load(work / "models" / "fusion.pt", map_location="cpu", weights_only=True)["extra"]
+        trained = {"val_ndcg@10": meta["val_ndcg@10"]}
+    else:
+        print(f"{len(test_keys)} users held out; training the reranker on the others ...", flush=True)
+        trained = train_catalog(config, progress=True, seed=args.seed)
     rec = Recommender.from_config(config, progress=True)
     assert [it.item_id for it in rec.catalog.items] == [it.item_id for it in catalog.items]
     train = load_interactions(config.catalog_dir, rec.catalog)
@@ -108,7 +127,9 @@ def main() -> None:
         targets[lang] = {"hit_ratio": r["hit"] / best_cf if best_cf else None,
                          "tail_ratio": r["hit_tail"] / best_cf_tail if best_cf_tail else None,
                          "novelty_vs_itemknn": r["novelty"] - knn_novelty}
-    result = {"users": len(cases), "seed": args.seed, "picks": N_PICKS, "head": HEAD,
+    result = {"users": len(cases), "seed": args.seed, "validation": args.validate, "picks": N_PICKS, "head": HEAD,
+              "weights": {k: getattr(config, k) for k in ("collab_weight", "hybrid_base_weight",
+                                                          "hybrid_quality_weight", "profile_collab_weight")},
               "reranker": {"val_ndcg@10": trained["val_ndcg@10"], "scorer": rec.scorer.name if rec.scorer else None},
               "rows": rows, "by_phrasing": {k: v.summary() for k, v in by_phrasing.items()}, "targets": targets,
               "examples": examples, "seconds": round(time.time() - start, 1)}

@@ -164,6 +164,7 @@ def train(loss, epochs, seed, incremental, tolerance, **kwargs):
     click.echo(f"checkpoint {summary['path']}: best epoch {summary['best_epoch']} of {summary['epochs_run']}, "
                f"validation NDCG@10 {summary['val_ndcg@10']:.4f}, {summary['interactions']:,} interactions, "
                f"{summary['seconds']:.0f} s")
+    click.echo(f"collaborative item vectors {summary['collab']}")
 
 
 def _train_incremental(config: Config, epochs, seed, tolerance, loss) -> None:

@@ -12,11 +12,14 @@ import re
 from chatrec.catalog import Catalog, Item, normalize_title
 
 
-def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, seeds: list[Item] | None) -> dict:
-    """What a reason may say, all from the item's own fields and the request: the genres asked for that it has,
-    the genres it shares with a film the person named, wish words its overview/tags/genres contain, its tags,
-    its rating."""
-    facts: dict = {"wanted": [g for g in item.genres if g in (genres_wanted or [])], "seed": None, "shared": []}
+def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, seeds: list[Item] | None,
+                  fans_of: Item | None = None) -> dict:
+    """What a reason may say, all from the item's own fields and the request: that people who loved the film the
+    person named loved it too (`fans_of`: it came from that film's collaborative neighbourhood in the ratings), the
+    genres asked for that it has, the genres it shares with a film the person named, wish words its overview/tags/
+    genres contain, its tags, its rating."""
+    facts: dict = {"wanted": [g for g in item.genres if g in (genres_wanted or [])], "seed": None, "shared": [],
+                   "fans": fans_of}
     for seed in seeds or []:
         shared = [g for g in item.genres if g in seed.genres]
         if shared:
@@ -30,13 +33,15 @@ def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, s
 
 
 def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | None = None,
-                    seeds: list[Item] | None = None, lang: str = "en") -> str:
-    facts = _reason_facts(item, wish_text, genres_wanted, seeds)
+                    seeds: list[Item] | None = None, lang: str = "en", fans_of: Item | None = None) -> str:
+    facts = _reason_facts(item, wish_text, genres_wanted, seeds, fans_of)
     if lang == "zh":
         return _render_zh(item, facts)
     bits: list[str] = []
     if facts["wanted"]:
         bits.append(f"it is {_join(facts['wanted'])} as you asked")
+    if facts["fans"] is not None:
+        bits.append(f"people who loved {facts['fans'].title} loved it too")
     if facts["seed"] is not None:
         bits.append(f"it shares {_join(facts['shared'])} with {facts['seed'].title}")
     if facts["hits"]:
@@ -63,6 +68,8 @@ def _render_zh(item: Item, facts: dict) -> str:
     bits: list[str] = []
     if facts["wanted"]:
         bits.append(f"是你想要的{genres(facts['wanted'])}片")
+    if facts["fans"] is not None:
+        bits.append(f"喜欢《{facts['fans'].title}》的人也喜欢它")
     if facts["seed"] is not None:
         bits.append(f"和《{facts['seed'].title}》一样是{genres(facts['shared'])}片")
     if facts["hits"]:

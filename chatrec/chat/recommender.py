@@ -20,10 +20,12 @@ from chatrec.config import Config
 from chatrec.errors import ChatrecError
 from chatrec.llm import get_llm, load_prompt
 from chatrec.profile.store import Profile, ProfileStore, open_store
+from chatrec.ranking.checkpoint import find_collab, load_collab
 from chatrec.ranking.diversity import select
+from chatrec.ranking.hybrid import HybridWeights, combine
 from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
 from chatrec.retrieval.embed import get_embedder
-from chatrec.retrieval.index import VectorIndex, open_or_build
+from chatrec.retrieval.index import VectorIndex, open_or_build, open_vectors
 from chatrec.retrieval.retrieve import Request, Retriever
 from chatrec.understand.llm_parser import LLMParser
 from chatrec.understand.rules import RuleParser
@@ -50,10 +52,21 @@ class Settings:
 
 
 @dataclass
+class Ranking:
+    """`Recommender.rank`'s answer: catalog positions best first, their scores, which sources proposed each, and
+    the notes of any constraint retrieval had to loosen."""
+    positions: np.ndarray
+    scores: np.ndarray
+    sources: list[tuple[str, ...]]
+    relaxed: list[str]
+
+
+@dataclass
 class Recommendation:
     item: Item
     score: float
     explanation: str
+    sources: tuple[str, ...] = ()  # the candidate sources that proposed it (text, collab, profile, quality)
 
     def to_json(self) -> dict:
         return {"item_id": self.item.item_id, "title": self.item.title, "year": self.item.year,
@@ -65,13 +78,15 @@ class Recommender:
     """The shared, thread-safe part: catalog, index, models and the profile store."""
 
     def __init__(self, config: Config, catalog: Catalog, index: VectorIndex, store: ProfileStore,
-                 llm=None, scorer: Scorer | None = None):
+                 llm=None, scorer: Scorer | None = None, collab: VectorIndex | None = None):
         self.config = config
         self.catalog = catalog
         self.index = index
         self.store = store
         self.llm = llm
-        self.retriever = Retriever(index, config)
+        self.collab = collab
+        self.retriever = Retriever(index, config, collab)
+        self.weights = HybridWeights.from_config(config)
         self.scorer = scorer or BaselineScorer(catalog, index.vectors, config)
         self.rules = RuleParser(catalog)
         self.parser = self.rules
@@ -97,7 +112,7 @@ class Recommender:
             scorer = load_scorer(config, catalog, index.vectors, index.embedder.name)
         except ChatrecError as exc:  # a stale checkpoint must not stop the chat: the baseline ranks instead
             log.warning("not using the trained reranker: %s", exc)
-        return cls(config, catalog, index, store, llm=llm, scorer=scorer)
+        return cls(config, catalog, index, store, llm=llm, scorer=scorer, collab=open_collab(config, catalog))
 
     def session(self, user_id: str | None = None):
         """A new conversation (a `ChatSession`) for `user_id`, or for a new anonymous user."""
@@ -117,23 +132,23 @@ class Recommender:
         return ScoreContext(query_vector=query, profile_vector=profile.vector, history=history,
                             negatives=[idx[i] for i in profile.disliked if i in idx], user_key=profile.user_id)
 
-    def rank(self, req: Request, profile: Profile, k: int | None = None, *,
-             novelty: float = 0.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """The ranking: (catalog positions, scores) of up to `k` candidates, best first, and the notes of any
-        constraint retrieval had to loosen. Retrieval applies every filter and exclusion of `req`; the scorer
-        (the trained fusion model when there is a checkpoint) orders what it found. `novelty` > 0 moves the
-        long tail up (less-rated films get a bonus, blockbusters a penalty)."""
-        query, hits, relaxed = self.retriever.candidates(req, profile.vector, k or self.config.n_candidates)
-        if not hits:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), relaxed
-        positions = np.array([p for p, _ in hits], dtype=np.int64)
-        sims = np.array([s for _, s in hits], dtype=np.float32)
-        scores = np.asarray(self.scorer.score(positions, sims, self.score_context(query, req, profile)),
-                            dtype=np.float32)
+    def rank(self, req: Request, profile: Profile, k: int | None = None, *, novelty: float = 0.0) -> Ranking:
+        """The ranking of every source's candidates, best first. Retrieval applies every filter and exclusion of
+        `req` to every source; the scorer (the trained fusion model when there is a checkpoint) scores the union,
+        and `ranking.hybrid.combine` adds the collaborative evidence and the quality prior. `novelty` > 0 moves
+        the long tail up (less-rated films get a bonus, blockbusters a penalty)."""
+        cands = self.retriever.candidates(req, profile.vector, k or self.config.n_candidates, liked=profile.liked)
+        if not len(cands):
+            return Ranking(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [], cands.relaxed)
+        pos = cands.positions
+        base = np.asarray(self.scorer.score(pos, cands.text_sim, self.score_context(cands.query, req, profile)),
+                          dtype=np.float32)
+        scores = combine(base, cands.collab_sim, self.retriever.quality[pos], collab_from_seeds=cands.collab_from_seeds,
+                         has_collab=cands.collab_query is not None, w=self.weights)
         if novelty:
-            scores = scores - novelty * NOVELTY_SCALE * self._popularity[positions]
+            scores = scores - novelty * NOVELTY_SCALE * self._popularity[pos]
         order = np.argsort(-scores, kind="stable")
-        return positions[order], scores[order], relaxed
+        return Ranking(pos[order], scores[order], [cands.sources[j] for j in order], cands.relaxed)
 
     def recommend(self, req: Request, profile: Profile, n: int | None = None, *, settings: "Settings | None" = None,
                   explain: bool = True, lang: str = "en") -> tuple[list[Recommendation], list[str]]:
@@ -143,19 +158,35 @@ class Recommender:
         settings = settings or Settings()
         n = n or settings.n_items or self.config.n_items
         mmr_lambda = self.config.mmr_lambda if settings.diversity is None else 1.0 - 0.5 * settings.diversity
-        positions, scores, relaxed = self.rank(req, profile, novelty=settings.novelty)
-        if not len(positions):
-            return [], relaxed
-        order = select(positions, scores, self.index.vectors, n, mmr_lambda)
+        ranked = self.rank(req, profile, novelty=settings.novelty)
+        if not len(ranked.positions):
+            return [], ranked.relaxed
+        order = select(ranked.positions, ranked.scores, self.index.vectors, n, mmr_lambda)
         seeds = [self.catalog[i] for i in req.seeds if i in self.catalog.index_of]
         recs = []
         for j in order:
-            item = self.catalog.items[int(positions[j])]
-            reason = template_reason(item, req.wish_text, req.genres_in, seeds, lang=lang)
+            item = self.catalog.items[int(ranked.positions[j])]
+            fans_of = seeds[0] if seeds and "collab" in ranked.sources[j] else None
+            reason = template_reason(item, req.wish_text, req.genres_in, seeds, lang=lang, fans_of=fans_of)
             if explain and settings.use_llm and self.explainer is not None:
                 reason = self.explainer.reason(item, req.wish_text, reason, lang=lang)
-            recs.append(Recommendation(item, float(scores[j]), reason))
-        return recs, relaxed
+            recs.append(Recommendation(item, float(ranked.scores[j]), reason, ranked.sources[j]))
+        return recs, ranked.relaxed
+
+
+def open_collab(config: Config, catalog: Catalog) -> VectorIndex | None:
+    """The collaborative item vectors as a searchable collection, or None: no `chatrec train` output and none
+    bundled with the catalog (a catalog without ratings), or vectors that no longer fit (logged; the other
+    candidate sources carry on)."""
+    path = find_collab(config)
+    if path is None:
+        return None
+    try:
+        vectors, _ = load_collab(path, catalog)
+        return open_vectors(catalog, vectors, config, "collab")
+    except ChatrecError as exc:
+        log.warning("not using collaborative candidates: %s", exc)
+        return None
 
 
 def new_user_id() -> str:

@@ -19,13 +19,14 @@ from __future__ import annotations
 import csv
 import random
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from chatrec.catalog import Catalog
 from chatrec.evaluation.metrics import list_metrics
+from chatrec.training.collab import CollabParams
 from chatrec.training.data import Interactions
 
 N_PICKS = 5
@@ -109,8 +110,8 @@ class Baselines:
         ui = user_item_matrix(train)
         self.knn = CosineRecommender(K=200, num_threads=1)
         self.knn.fit(ui, show_progress=False)
-        self.als = AlternatingLeastSquares(factors=64, regularization=0.1, alpha=1.0, iterations=20, random_state=seed,
-                                           num_threads=1)
+        # the same settings as the chat's collaborative vectors (chatrec.training.collab, chosen on validation users)
+        self.als = AlternatingLeastSquares(**asdict(CollabParams()), random_state=seed, num_threads=1)
         with threadpool_limits(1, "blas"):
             self.als.fit(ui, show_progress=False)
         self.text = text_vectors

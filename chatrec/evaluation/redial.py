@@ -469,8 +469,8 @@ def rank_pipeline(rec, session, k: int | None = None) -> tuple[np.ndarray, np.nd
     `Recommender.rank` (the function the chat's picks come from) on the request `DialogueState.request` builds,
     without the session's exclusions (the evaluation ranks the whole catalog; the strict variant removes
     mentioned films itself) and without the diversity step (a ranking, not a list of five)."""
-    positions, scores, _ = rec.rank(session.state.request(), session.profile, k or max(rec.config.n_candidates, 50))
-    return positions, scores
+    ranked = rec.rank(session.state.request(), session.profile, k or max(rec.config.n_candidates, 50))
+    return ranked.positions, ranked.scores
 
 
 @dataclass

@@ -9,6 +9,7 @@ has them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tempfile
 import time
@@ -47,6 +48,64 @@ def find_checkpoint(config: Config) -> Path | None:
         if path.exists():
             return path
     return None
+
+
+# ---------------------------------------------------------------- collaborative item vectors
+
+COLLAB = "collab.npz"
+
+
+def collab_path(config: Config) -> Path:
+    """Where `chatrec train` writes the collaborative item vectors (chatrec.training.collab)."""
+    return Path(config.model_dir) / COLLAB
+
+
+def find_collab(config: Config) -> Path | None:
+    """The collaborative vectors to serve: the ones trained here, else the ones bundled with the catalog."""
+    for path in (collab_path(config), config.catalog_dir / COLLAB):
+        if path.exists():
+            return path
+    return None
+
+
+def save_collab(path: Path, vectors: np.ndarray, *, catalog: Catalog, params: dict) -> Path:
+    """Item ids + vectors + how they were made, written atomically (a temp file in the same folder, renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp.npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, item_ids=np.array([it.item_id for it in catalog.items]),
+                            vectors=np.asarray(vectors, dtype=np.float32),
+                            meta=np.array(json.dumps({"catalog": catalog.name, "params": params,
+                                                      "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a model file like any other
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_collab(path: Path, catalog: Catalog) -> tuple[np.ndarray, dict]:
+    """(vectors aligned with catalog.items, metadata). Items the vectors do not know (added to the catalog since
+    `chatrec train`) get a zero vector: no collaborative neighbours until the next training, nothing else lost."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            ids, vectors, meta = [str(i) for i in f["item_ids"]], f["vectors"].astype(np.float32), json.loads(str(f["meta"]))
+    except Exception as exc:
+        raise ChatrecError(f"the collaborative vectors {path} are unreadable ({exc}); {TRAIN_HINT}") from exc
+    if vectors.ndim != 2 or len(ids) != len(vectors):
+        raise ChatrecError(f"the collaborative vectors {path} are malformed; {TRAIN_HINT}")
+    out = np.zeros((len(catalog), vectors.shape[1]), dtype=np.float32)
+    rows = [(catalog.index_of[i], n) for n, i in enumerate(ids) if i in catalog.index_of]
+    if not rows:
+        raise ChatrecError(f"the collaborative vectors {path} were made for another catalog; {TRAIN_HINT}")
+    pos, src = zip(*rows)
+    out[list(pos)] = vectors[list(src)]
+    meta["known_items"] = len(rows)
+    return out, meta
 
 
 def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedder_name: str,

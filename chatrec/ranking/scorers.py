@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from chatrec.catalog import Catalog
+from chatrec.catalog import Catalog, quality_prior
 from chatrec.config import Config
 
 
@@ -43,12 +43,7 @@ class BaselineScorer:
         self.vectors = vectors
         self.config = config
         self.popularity = np.asarray(catalog.popularity, dtype=np.float32)
-        counts = np.array([it.rating_count for it in catalog.items], dtype=np.float32)
-        means = np.array([it.rating_mean or 0.0 for it in catalog.items], dtype=np.float32)
-        global_mean = float((means * counts).sum() / counts.sum()) if counts.sum() else 3.0
-        # Bayesian average: a 5.0 from two people counts for less than a 4.3 from two hundred.
-        shrunk = (means * counts + global_mean * prior_strength) / (counts + prior_strength)
-        self.quality = ((shrunk - 3.0) / 2.0).astype(np.float32)
+        self.quality = quality_prior(catalog, prior_strength)
 
     def score(self, positions, similarities, ctx: ScoreContext):
         profile_vector = ctx.profile_vector

@@ -381,6 +381,55 @@ def where_mask(where: dict | None, columns: dict[str, np.ndarray], n: int,
     return mask
 
 
+def open_vectors(catalog: Catalog, vectors: np.ndarray, config: Config, name: str) -> VectorIndex:
+    """A second collection of the same vector store, holding vectors made elsewhere (the collaborative item vectors
+    `chatrec train` writes): searched with the same filters and the same exact / HNSW paths as the text index, so it
+    scales the same way. Its manifest (`<name>.json`) holds a fingerprint of the vectors; new vectors rebuild it.
+    Items with a zero vector (nobody rated them) are left out of the collection; exact search scores them 0."""
+    import hashlib
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    fingerprint = hashlib.sha256(vectors.tobytes() + catalog.fingerprint().encode()).hexdigest()[:20]
+    index_dir = Path(config.index_dir)
+    manifest_path = index_dir / f"{name}.json"
+    collection_name = f"{COLLECTION}-{name}"
+    client = make_client(config)
+    try:
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    except (OSError, ValueError):
+        manifest = None
+    present = np.flatnonzero(np.linalg.norm(vectors, axis=1) > 1e-9)
+    if manifest is not None:
+        try:
+            if client.get_collection(collection_name).count() != manifest.get("count"):
+                manifest = None
+        except Exception:  # the manifest outlived its collection (a deleted store): build it again
+            manifest = None
+    if manifest is None or manifest.get("fingerprint") != fingerprint:
+        try:
+            client.delete_collection(collection_name)
+        except Exception:  # not there yet
+            pass
+        collection = client.create_collection(collection_name, configuration={
+            "hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}})
+        batch = client.get_max_batch_size()
+        for lo in range(0, len(present), batch):
+            rows = present[lo: lo + batch]
+            collection.add(ids=[catalog.items[p].item_id for p in rows], embeddings=vectors[rows].tolist(),
+                           metadatas=[item_metadata(catalog.items[p], catalog.genres) for p in rows])
+        manifest = {"name": name, "fingerprint": fingerprint, "dim": int(vectors.shape[1]), "count": int(len(present)),
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        index_dir.mkdir(parents=True, exist_ok=True)
+        tmp = manifest_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, manifest_path)
+    try:
+        collection = client.get_collection(collection_name)
+    except Exception as exc:
+        raise IndexNotReady(f"the {name} collection is missing from the vector store; {BUILD_HINT}") from exc
+    return VectorIndex(catalog, None, collection, vectors, manifest, exact_max_items=config.exact_search_max_items)
+
+
 def open_or_build(catalog: Catalog, embedder: Embedder, config: Config, progress: bool = True) -> VectorIndex:
     """Open the index, building (or updating) it first when it is missing or stale."""
     try:

@@ -1,10 +1,16 @@
-"""Retrieval: the dialogue state and the profile become one query vector plus Chroma metadata filters.
+"""Retrieval: candidates from several sources, every one under the same filters and exclusions.
 
-query = normalise( wish + mean(session seeds) + profile_weight * profile - 0.3 * avoid - 0.3 * mean(session negatives) )
-With nothing to go on (a new user who said nothing specific) the query is the centroid of the most
-popular items, so the answer is popular-but-relevant picks within the filters.
-Hard constraints (genres in/out, years) and exclusions (shown, rejected, seen) are Chroma `where` filters.
-When the filters leave too few items they are relaxed one by one and the caller is told which.
+Sources (each candidate keeps the names of the sources that proposed it):
+- "text": the nearest item texts to one query vector,
+  query = normalise( wish + mean(session seeds) + profile_weight * profile - 0.3 * avoid - 0.3 * mean(negatives) );
+  with nothing to go on it is the centroid of the most popular items;
+- "collab": the collaborative neighbours of the films this conversation named or liked (the seeds), from the item
+  vectors `chatrec train` learned from the ratings, served by a second collection of the vector store;
+- "profile": the collaborative neighbours of the films the person liked before (their stored profile);
+- "quality": the best-rated well-known films within the constraints (a Bayesian-average rating times
+  familiarity), so a broad request is never answered with obscure or panned films only.
+Hard constraints (genres in/out, years, "only these films") and exclusions (shown, rejected, seen) are Chroma
+`where` filters. When the filters leave too few items they are relaxed one by one and the caller is told which.
 """
 from __future__ import annotations
 
@@ -13,8 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chatrec.catalog import quality_prior
 from chatrec.config import Config
-from chatrec.retrieval.index import VectorIndex, genre_key
+from chatrec.retrieval.index import VectorIndex, genre_key, where_mask
 
 
 @dataclass
@@ -33,18 +40,44 @@ class Request:
     within: list[str] = field(default_factory=list)  # only these items (a director's films, a series), if any
 
 
+@dataclass
+class Candidates:
+    """The union of every source's candidates, with what the ranker needs to know about each."""
+    positions: np.ndarray  # catalog positions, each once
+    text_sim: np.ndarray  # cosine to the text query, for every candidate
+    collab_sim: np.ndarray  # cosine to the collaborative query (seeds, then profile likes); 0 without one
+    sources: list[tuple[str, ...]]  # which sources proposed each candidate
+    query: np.ndarray  # the text query vector
+    collab_query: np.ndarray | None  # the collaborative query vector, if there was one
+    collab_from_seeds: bool = False  # the collaborative query holds films this conversation named or liked
+    relaxed: list[str] = field(default_factory=list)  # notes on the constraints that had to be loosened
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 1e-9 else v
 
 
 class Retriever:
-    def __init__(self, index: VectorIndex, config: Config):
+    """Candidates for a request. `collab` is the vector index of collaborative item vectors (None when the catalog
+    has no ratings to learn them from, or `chatrec train` has not run): without it the other sources answer."""
+
+    PROFILE_WEIGHT = 0.5  # the stored profile's likes count half as much as the films this conversation named
+
+    def __init__(self, index: VectorIndex, config: Config, collab: VectorIndex | None = None):
         self.index = index
         self.catalog = index.catalog
         self.config = config
+        self.collab = collab
         top = np.argsort([-it.rating_count for it in self.catalog.items])[:100]
         self.popular_centroid = _unit(index.vectors[top].mean(axis=0))
+        self.quality = quality_prior(self.catalog)
+        # the "quality" source's order: well rated (Bayesian average) and well known (log-scaled rating count)
+        familiar = np.asarray(self.catalog.popularity, dtype=np.float32)
+        self.quality_order = np.argsort(-(0.5 * (self.quality + 1.0) * familiar), kind="stable")
 
     def _vec(self, item_ids: list[str]) -> np.ndarray | None:
         pos = [self.catalog.index_of[i] for i in item_ids if i in self.catalog.index_of]
@@ -108,10 +141,39 @@ class Retriever:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def candidates(self, req: Request, profile_vector: np.ndarray | None, k: int,
-                   min_results: int = 1) -> tuple[np.ndarray, list[tuple[int, float]], list[str]]:
-        """(query vector, [(catalog position, similarity)], notes on relaxed constraints)."""
+    def collab_query(self, req: Request, liked: list[str] = ()) -> tuple[np.ndarray | None, bool]:
+        """The collaborative query: the mean collaborative vector of the seeds (the films this conversation named
+        or liked, at full weight) and of the stored profile's likes (at `PROFILE_WEIGHT`), minus the negatives';
+        and whether the seeds contributed. None without collaborative vectors or anything to go on."""
+        if self.collab is None:
+            return None, False
+        idx, vec = self.catalog.index_of, self.collab.vectors
+        seeds = [idx[i] for i in req.seeds if i in idx and np.any(vec[idx[i]])]
+        taste = [idx[i] for i in liked if i in idx and i not in req.seeds and np.any(vec[idx[i]])]
+        if not seeds and not taste:
+            return None, False
+        q = np.zeros(vec.shape[1], dtype=np.float32)
+        if seeds:
+            q += _unit(vec[seeds].mean(axis=0))
+        if taste:
+            q += (self.PROFILE_WEIGHT if seeds else 1.0) * _unit(vec[taste].mean(axis=0))
+        negatives = [idx[i] for i in req.negatives if i in idx and np.any(vec[idx[i]])]
+        if negatives:
+            q -= 0.3 * _unit(vec[negatives].mean(axis=0))
+        return _unit(q).astype(np.float32), bool(seeds)
+
+    def _best_known(self, where: dict | None, k: int) -> list[int]:
+        """The first `k` items of the quality order that pass `where`."""
+        mask = where_mask(where, self.index.columns, len(self.catalog), self.catalog.index_of)
+        order = self.quality_order if mask is None else self.quality_order[mask[self.quality_order]]
+        return [int(p) for p in order[:k]]
+
+    def candidates(self, req: Request, profile_vector: np.ndarray | None, k: int, *, liked: list[str] = (),
+                   min_results: int = 1) -> Candidates:
+        """Every source's candidates under the request's filters and exclusions, merged with their provenance.
+        `liked`: the stored profile's liked items (the "profile" source)."""
         q = self.query_vector(req, profile_vector)
+        cq, from_seeds = self.collab_query(req, liked)
         # Loosen one constraint at a time until something matches; each step is reported to the person.
         steps: list[tuple[str, str]] = [("", "")]
         if len(req.genres_in) > 1 and not req.genres_any:
@@ -124,12 +186,25 @@ class Retriever:
             steps.append(("within", "“only their films”"))
         relax: set[str] = set()
         notes: list[str] = []
-        for n, (step, note) in enumerate(steps):
+        found: dict[int, list[str]] = {}
+        for step, note in steps:
             if step:
                 relax.add(step)
                 notes.append(note)
-            hits = self.index.search(q, k, self.where(req, frozenset(relax)))
-            hits = [(p, s) for p, s in hits if self.catalog.items[p].item_id not in req.exclude]
-            if len(hits) >= min_results:
+            where = self.where(req, frozenset(relax))
+            found = {}
+            for p, _ in self.index.search(q, k, where):
+                found.setdefault(p, []).append("text")
+            if cq is not None:
+                for p, _ in self.collab.search(cq, k, where):
+                    found.setdefault(p, []).append("collab" if from_seeds else "profile")
+            for p in self._best_known(where, max(10, k // 3)):
+                found.setdefault(p, []).append("quality")
+            found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude}
+            if len(found) >= min_results:
                 break
-        return q, hits, notes
+        positions = np.fromiter(found, dtype=np.int64, count=len(found))
+        text_sim = (self.index.vectors[positions] @ q).astype(np.float32)
+        collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
+            np.zeros(len(positions), dtype=np.float32)
+        return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes)

@@ -22,8 +22,9 @@ from chatrec.catalog import Catalog
 from chatrec.config import Config
 from chatrec.errors import ChatrecError
 from chatrec.evaluation.metrics import ranking_metrics
-from chatrec.ranking.checkpoint import checkpoint_path, item_text_vectors, save_checkpoint
+from chatrec.ranking.checkpoint import checkpoint_path, collab_path, item_text_vectors, save_checkpoint, save_collab
 from chatrec.ranking.fusion import LOSSES, FusionConfig, FusionModel, UserTable, row_losses
+from chatrec.training.collab import fit_collab
 from chatrec.training.data import Interactions, data_stamp, holdout_last, load_interactions
 
 
@@ -230,7 +231,10 @@ def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None
                                 model_params=model_params, train_params=train_params)
     path = save_checkpoint(result.model, checkpoint_path(config), catalog=catalog, embedder_name=emb_name,
                            user_keys=data.user_keys, extra=extra)
-    return {"path": str(path), "best_epoch": result.best_epoch, "val_ndcg@10": result.best_val,
+    collab, params = fit_collab(data, seed=seed)  # "people who liked X also liked": retrieval's collaborative source
+    save_collab(collab_path(config), collab, catalog=catalog, params=params)
+    return {"path": str(path), "collab": str(collab_path(config)), "best_epoch": result.best_epoch,
+            "val_ndcg@10": result.best_val,
             "epochs_run": len(result.curve), "seconds": time.time() - start, "interactions": len(data)}
 
 

@@ -1,0 +1,173 @@
+"""Hybrid candidate generation: every source (text, collaborative, profile, quality) under the same filters and
+exclusions, merged with provenance, and the collaborative neighbourhood of a named film at full strength."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chatrec.catalog import load_catalog, quality_prior
+from chatrec.chat.recommender import Recommender
+from chatrec.errors import ChatrecError
+from chatrec.profile.store import Profile
+from chatrec.ranking.checkpoint import collab_path, load_collab, save_collab
+from chatrec.ranking.hybrid import HybridWeights, combine
+from chatrec.retrieval.index import open_vectors
+from chatrec.retrieval.retrieve import Request, Retriever
+
+from conftest import TINY, make_config
+
+HEAT, CASABLANCA, UP, PENGUINS, TITANIC, ALIEN = "23", "36", "11", "40", "18", "1"
+# people who liked Heat also liked Casablanca, Up and March of the Penguins: nothing in their texts says so
+CLUSTER = [HEAT, CASABLANCA, UP, PENGUINS]
+
+
+def collab_vectors(catalog) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(len(catalog), 16)).astype(np.float32) * 0.3
+    for item_id in CLUSTER:
+        v[catalog.index_of[item_id], 0] += 5.0
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def hybrid(tmp_path):
+    config = make_config(tmp_path)
+    catalog = load_catalog(TINY)
+    save_collab(collab_path(config), collab_vectors(catalog), catalog=catalog, params={"test": True})
+    return Recommender.from_config(config, progress=False)
+
+
+def ids(rec, positions):
+    return [rec.catalog.items[int(p)].item_id for p in positions]
+
+
+def test_something_like_x_brings_its_collaborative_neighbours(hybrid):
+    reply = hybrid.session().turn("something like Heat")
+    picked = [it["item_id"] for it in reply["items"]]
+    assert set(picked) >= {CASABLANCA, UP, PENGUINS}, picked  # found by the ratings, not by the words
+    assert HEAT not in picked
+    assert all("collab" in r.sources for r in reply.recs if r.item.item_id in CLUSTER)
+
+
+def test_every_source_obeys_the_filters_and_exclusions(hybrid):
+    req = Request(seeds=[HEAT], genres_out=["Romance"], year_min=1980, exclude={UP, HEAT})
+    cands = hybrid.retriever.candidates(req, None, 30, liked=[TITANIC])
+    found = {s for srcs in cands.sources for s in srcs}
+    assert {"text", "collab", "quality"} <= found
+    for item_id in ids(hybrid, cands.positions):
+        item = hybrid.catalog[item_id]
+        assert "Romance" not in item.genres and item.year >= 1980 and item_id not in {UP, HEAT}
+    assert PENGUINS in ids(hybrid, cands.positions)  # a collaborative neighbour that passes every filter
+    assert CASABLANCA not in ids(hybrid, cands.positions)  # one that does not (1942, Romance)
+
+
+def test_the_quality_source_offers_well_rated_known_films_within_the_constraints(hybrid):
+    cands = hybrid.retriever.candidates(Request(genres_in=["Horror"]), None, 5)
+    quality = [p for p, s in zip(cands.positions, cands.sources) if "quality" in s]
+    assert quality and all("Horror" in hybrid.catalog.items[int(p)].genres for p in quality)
+    horror = [i for i, it in enumerate(hybrid.catalog.items) if "Horror" in it.genres]
+    prior = 0.5 * (hybrid.retriever.quality + 1) * np.asarray(hybrid.catalog.popularity)
+    assert max(horror, key=lambda p: prior[p]) in quality
+
+
+def test_the_profile_source_follows_stored_likes_when_nothing_is_named(hybrid):
+    cands = hybrid.retriever.candidates(Request(), None, 10, liked=[HEAT])
+    assert cands.collab_query is not None and not cands.collab_from_seeds
+    profile = ids(hybrid, [p for p, s in zip(cands.positions, cands.sources) if "profile" in s])
+    assert {CASABLANCA, UP, PENGUINS} <= set(profile)
+
+
+def test_a_named_film_counts_more_than_the_stored_profile(hybrid):
+    seeds_only, _ = hybrid.retriever.collab_query(Request(seeds=[HEAT]))
+    both, from_seeds = hybrid.retriever.collab_query(Request(seeds=[HEAT]), liked=[ALIEN])
+    vec = hybrid.collab.vectors
+    assert from_seeds and both @ vec[hybrid.catalog.index_of[HEAT]] > both @ vec[hybrid.catalog.index_of[ALIEN]]
+    assert seeds_only @ vec[hybrid.catalog.index_of[HEAT]] > 0.99
+
+
+def test_a_stranger_gets_the_neighbourhood_at_full_strength():
+    w = HybridWeights(base=0.3, collab=1.0, quality=0.5, profile_collab=0.3)
+    base, collab, quality = np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.zeros(2)
+    named = combine(base, collab, quality, collab_from_seeds=True, has_collab=True, w=w)
+    assert named[1] > named[0]  # the named film's neighbour outranks what the text-based scorer preferred
+    profile = combine(base, collab, quality, collab_from_seeds=False, has_collab=True, w=w)
+    assert profile[0] > profile[1]  # a stored profile only nudges
+    assert list(combine(base, collab, quality, collab_from_seeds=False, has_collab=False, w=w)) == [1.0, 0.0]
+
+
+def test_without_collaborative_vectors_the_other_sources_answer(recommender):
+    assert recommender.collab is None
+    cands = recommender.retriever.candidates(Request(seeds=[HEAT]), None, 10)
+    assert len(cands) and cands.collab_query is None and not np.any(cands.collab_sim)
+    assert {s for srcs in cands.sources for s in srcs} <= {"text", "quality"}
+    assert recommender.session().turn("something like Heat")["items"]
+
+
+def test_collab_vectors_load_by_item_id_and_refuse_junk(tmp_path):
+    catalog = load_catalog(TINY)
+    vectors = collab_vectors(catalog)
+    path = save_collab(tmp_path / "collab.npz", vectors[:10], catalog=_FirstTen(catalog), params={})
+    loaded, meta = load_collab(path, catalog)
+    assert meta["known_items"] == 10 and np.allclose(loaded[:10], vectors[:10]) and not np.any(loaded[10:])
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ChatrecError, match="chatrec train"):
+        load_collab(tmp_path / "junk.npz", catalog)
+
+
+def test_a_broken_collab_file_does_not_stop_the_chat(tmp_path, caplog):
+    config = make_config(tmp_path)
+    collab_path(config).parent.mkdir(parents=True)
+    collab_path(config).write_bytes(b"garbage")
+    rec = Recommender.from_config(config, progress=False)
+    assert rec.collab is None and "collaborative" in caplog.text
+    assert rec.session().turn("something like Heat")["items"]
+
+
+def test_the_collab_collection_is_rebuilt_only_when_the_vectors_change(tmp_path):
+    config = make_config(tmp_path)
+    catalog = load_catalog(TINY)
+    vectors = collab_vectors(catalog)
+    first = open_vectors(catalog, vectors, config, "collab")
+    again = open_vectors(catalog, vectors, config, "collab")
+    assert again.manifest["built_at"] == first.manifest["built_at"]
+    changed = open_vectors(catalog, np.roll(vectors, 1, axis=0), config, "collab")
+    assert changed.manifest["fingerprint"] != first.manifest["fingerprint"]
+    hits = changed.search(changed.vectors[0], 3, {"genre:Horror": True})
+    assert hits and all("Horror" in catalog.items[p].genres for p, _ in hits)
+
+
+def test_quality_prior_is_a_bayesian_average():
+    catalog = load_catalog(TINY)
+    q = quality_prior(catalog)
+    counts = np.array([it.rating_count for it in catalog.items])
+    means = np.array([it.rating_mean or 0 for it in catalog.items])
+    g = (means * counts).sum() / counts.sum()
+    i = int(np.argmax(counts))
+    assert q[i] == pytest.approx(((means[i] * counts[i] + 20 * g) / (counts[i] + 20) - 3) / 2, rel=1e-5)
+    assert q.min() >= -1 and q.max() <= 1
+
+
+def test_the_ranking_keeps_the_provenance(hybrid):
+    ranked = hybrid.rank(Request(seeds=[HEAT]), Profile("someone"))
+    assert len(ranked.sources) == len(ranked.positions) and all(ranked.sources)
+    assert list(ranked.scores) == sorted(ranked.scores, reverse=True)
+
+
+class _FirstTen:
+    """A catalog of the first ten films (what an older training run knew)."""
+
+    def __init__(self, catalog):
+        self.items, self.name = catalog.items[:10], "first-ten"
+
+
+def test_retriever_needs_no_collab(recommender):
+    retriever = Retriever(recommender.index, recommender.config)
+    assert retriever.collab_query(Request(seeds=[HEAT])) == (None, False)
+
+
+def test_a_collaborative_pick_says_people_who_loved_the_named_film_loved_it_too(hybrid):
+    reply = hybrid.session().turn("something like Heat")
+    casablanca = next(r for r in reply.recs if r.item.item_id == CASABLANCA)
+    assert casablanca.explanation.startswith("People who loved Heat loved it too")
+    zh = hybrid.session().turn("有没有像《Heat》那样的电影")
+    assert any("喜欢《Heat》的人也喜欢它" in r.explanation for r in zh.recs)
