@@ -50,15 +50,18 @@ class Item:
         return f"{self.title} ({self.year})" if self.year else self.title
 
     def text(self) -> str:
-        """The text that is embedded: everything a person would read about the item."""
-        parts = [self.label + "."]
+        """The text that is embedded: what the item *is* -- genres, tags, overview -- and not its title, so a wish
+        ("something with heat and tension") or a named film's content never matches title words ("The Heat",
+        "White Heat"). Titles only link what a person typed (`TitleIndex`). An item with no content at all is
+        described by its title and year, the only thing known about it."""
+        parts = []
         if self.genres:
             parts.append("Genres: " + ", ".join(self.genres) + ".")
         if self.tags:
             parts.append("Tags: " + ", ".join(self.tags) + ".")
         if self.overview:
             parts.append(self.overview)
-        return " ".join(parts)
+        return " ".join(parts) if parts else self.label + "."
 
     def content_hash(self) -> str:
         return hashlib.sha256(self.text().encode("utf-8")).hexdigest()[:16]

@@ -48,6 +48,7 @@ class Config:
     hybrid_base_weight: float = 0.3
     hybrid_quality_weight: float = 0.5
     profile_collab_weight: float = 0.3  # the collaborative pull of a stored profile's likes, with no film named
+    hybrid_genre_weight: float = 0.3  # genre overlap with the named films ("like Titanic" is usually a romance too)
     profile_weight: float = 0.35
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
     # continual learning (chatrec.training.continual, chatrec.training.retrainer): fine-tune the reranker on new feedback

@@ -171,3 +171,43 @@ def test_a_collaborative_pick_says_people_who_loved_the_named_film_loved_it_too(
     assert casablanca.explanation.startswith("People who loved Heat loved it too")
     zh = hybrid.session().turn("有没有像《Heat》那样的电影")
     assert any("喜欢《Heat》的人也喜欢它" in r.explanation for r in zh.recs)
+
+
+# ---------------------------------------------------------------- conversation memory
+
+def test_the_state_remembers_every_film_with_its_sentiment_fading_with_turns():
+    from chatrec.chat.state import DialogueState
+    from chatrec.understand.intent import Intent
+
+    state = DialogueState()
+    state.turns = 1
+    state.start_request(Intent("recommend", liked=[HEAT], disliked=[TITANIC]))
+    assert state.taste() == []  # the current request's own films count through seeds and negatives
+    state.turns = 2
+    state.start_request(Intent("recommend", genres_in=["Comedy"]))
+    assert dict(state.taste()) == {HEAT: 0.5, TITANIC: -0.5}
+    state.turns = 3
+    state.start_request(Intent("recommend", liked=[UP]))
+    assert dict(state.taste()) == {HEAT: 0.25, TITANIC: -0.25}
+    assert state.request().seeds == [UP] and dict(state.request().taste) == {HEAT: 0.25, TITANIC: -0.25}
+
+
+def test_a_new_request_replaces_the_constraints_but_keeps_the_taste(hybrid):
+    session = hybrid.session()
+    session.turn("something like Heat from the 90s")
+    assert session.state.year_min == 1990
+    session.turn("something like Titanic")  # a new request: new films, no years
+    req = session.state.request()
+    assert req.seeds == [TITANIC] and req.year_min is None and dict(req.taste) == {HEAT: 0.5}
+    with_memory, _ = hybrid.retriever.collab_query(req)
+    without, _ = hybrid.retriever.collab_query(Request(seeds=[TITANIC]))
+    heat = hybrid.collab.vectors[hybrid.catalog.index_of[HEAT]]
+    assert with_memory @ heat > without @ heat  # Heat still pulls, at half strength
+
+
+def test_more_like_and_less_like_are_remembered(hybrid):
+    session = hybrid.session()
+    first = session.turn("something like Heat")
+    second_id = first["items"][1]["item_id"]
+    session.critique("more_like", 2)
+    assert (second_id, 1) in [(i, s) for i, s, _ in session.state.memory]

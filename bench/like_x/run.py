@@ -129,7 +129,8 @@ def main() -> None:
                          "novelty_vs_itemknn": r["novelty"] - knn_novelty}
     result = {"users": len(cases), "seed": args.seed, "validation": args.validate, "picks": N_PICKS, "head": HEAD,
               "weights": {k: getattr(config, k) for k in ("collab_weight", "hybrid_base_weight",
-                                                          "hybrid_quality_weight", "profile_collab_weight")},
+                                                          "hybrid_quality_weight", "profile_collab_weight",
+                                                          "hybrid_genre_weight")},
               "reranker": {"val_ndcg@10": trained["val_ndcg@10"], "scorer": rec.scorer.name if rec.scorer else None},
               "rows": rows, "by_phrasing": {k: v.summary() for k, v in by_phrasing.items()}, "targets": targets,
               "examples": examples, "seconds": round(time.time() - start, 1)}

@@ -144,7 +144,7 @@ class Recommender:
         base = np.asarray(self.scorer.score(pos, cands.text_sim, self.score_context(cands.query, req, profile)),
                           dtype=np.float32)
         scores = combine(base, cands.collab_sim, self.retriever.quality[pos], collab_from_seeds=cands.collab_from_seeds,
-                         has_collab=cands.collab_query is not None, w=self.weights)
+                         has_collab=cands.collab_query is not None, w=self.weights, genre_fit=cands.genre_fit)
         if novelty:
             scores = scores - novelty * NOVELTY_SCALE * self._popularity[pos]
         order = np.argsort(-scores, kind="stable")

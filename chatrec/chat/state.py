@@ -30,9 +30,29 @@ class DialogueState:
     turns: int = 0
     within: list[str] = field(default_factory=list)  # only these items: a director's films, a series
     within_names: list[str] = field(default_factory=list)
+    # every film mentioned with a sentiment in this conversation: (item id, +1 liked / -1 disliked, turn)
+    memory: list[tuple[str, int, int]] = field(default_factory=list)
+
+    MEMORY_HALF_LIFE = 1.0  # turns: what was said one request ago counts half, two requests ago a quarter
+
+    def remember(self, item_ids, sign: int) -> None:
+        self.memory.extend((i, sign, self.turns) for i in item_ids)
+
+    def taste(self) -> list[tuple[str, float]]:
+        """What the person has revealed of their taste in this conversation, beyond the current request's own
+        films: every film they named or liked (+) or disliked (-), weighted down by how many turns ago."""
+        weights: dict[str, float] = {}
+        for item_id, sign, turn in self.memory:
+            if item_id in self.seeds or item_id in self.negatives:
+                continue  # the current request's own films count at full strength already
+            weights[item_id] = weights.get(item_id, 0.0) + sign * 0.5 ** ((self.turns - turn) / self.MEMORY_HALF_LIFE)
+        return [(i, w) for i, w in weights.items() if abs(w) > 1e-3]
 
     def start_request(self, intent: Intent) -> None:
-        """A new request replaces the session's constraints (the stored profile stays)."""
+        """A new request replaces the session's constraints; the taste it revealed is remembered (`taste`), and
+        the stored profile stays."""
+        self.remember(intent.liked, +1)
+        self.remember(intent.disliked, -1)
         self.seeds = list(intent.liked)
         self.negatives = list(intent.disliked)
         self.genres_in, self.genres_out = list(intent.genres_in), list(intent.genres_out)
@@ -51,14 +71,16 @@ class DialogueState:
         """The request this state makes. `unclear`: the plain recommender (the profile, or popularity, and
         nothing else) for a message that asked for nothing in particular."""
         if unclear or not self.constrained:
-            return Request(exclude=set(exclude))
+            return Request(exclude=set(exclude), taste=self.taste())
         return Request(wish_text=self.wish_text, avoid_text=self.avoid_text, seeds=list(self.seeds),
                        negatives=list(self.negatives), genres_in=list(self.genres_in), genres_any=self.genres_any,
                        genres_out=list(self.genres_out), year_min=self.year_min, year_max=self.year_max,
-                       exclude=set(exclude), within=list(self.within))
+                       exclude=set(exclude), within=list(self.within), taste=self.taste())
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:
         """A critique narrows or shifts the current request."""
+        self.remember(intent.liked, +1)
+        self.remember(intent.disliked, -1)
         self.seeds = list(dict.fromkeys(self.seeds + intent.liked))
         self.negatives = list(dict.fromkeys(self.negatives + intent.disliked))
         self.genres_out = list(dict.fromkeys(self.genres_out + intent.genres_out))
@@ -85,8 +107,10 @@ class DialogueState:
                 self.avoid_text = _add_words(self.avoid_text, "light-hearted family comedy")
             elif critique == "more_like" and referenced:
                 self.seeds = list(dict.fromkeys(referenced + self.seeds))[:3]
+                self.remember(referenced, +1)
             elif critique == "less_like" and referenced:
                 self.negatives = list(dict.fromkeys(self.negatives + referenced))
+                self.remember(referenced, -1)
 
 
 def _add_words(text: str, words: str) -> str:

@@ -38,6 +38,7 @@ class Request:
     year_max: int | None = None
     exclude: set[str] = field(default_factory=set)
     within: list[str] = field(default_factory=list)  # only these items (a director's films, a series), if any
+    taste: list[tuple[str, float]] = field(default_factory=list)  # (item id, weight): earlier turns' films, +/-
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Candidates:
     collab_query: np.ndarray | None  # the collaborative query vector, if there was one
     collab_from_seeds: bool = False  # the collaborative query holds films this conversation named or liked
     relaxed: list[str] = field(default_factory=list)  # notes on the constraints that had to be loosened
+    genre_fit: np.ndarray | None = None  # Jaccard overlap of each candidate's genres with the named films' (0: none)
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -142,21 +144,26 @@ class Retriever:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def collab_query(self, req: Request, liked: list[str] = ()) -> tuple[np.ndarray | None, bool]:
-        """The collaborative query: the mean collaborative vector of the seeds (the films this conversation named
-        or liked, at full weight) and of the stored profile's likes (at `PROFILE_WEIGHT`), minus the negatives';
-        and whether the seeds contributed. None without collaborative vectors or anything to go on."""
+        """The collaborative query: the mean collaborative vector of the seeds (the films this request names, at
+        full weight), plus the conversation's earlier films (`req.taste`, weighted by recency, + liked / - disliked)
+        and the stored profile's likes (at `PROFILE_WEIGHT`), minus the negatives'; and whether the seeds
+        contributed. None without collaborative vectors or anything to go on."""
         if self.collab is None:
             return None, False
         idx, vec = self.catalog.index_of, self.collab.vectors
-        seeds = [idx[i] for i in req.seeds if i in idx and np.any(vec[idx[i]])]
-        taste = [idx[i] for i in liked if i in idx and i not in req.seeds and np.any(vec[idx[i]])]
-        if not seeds and not taste:
+        usable = lambda i: i in idx and np.any(vec[idx[i]])  # noqa: E731  (a film the ratings know)
+        seeds = [idx[i] for i in req.seeds if usable(i)]
+        said = [(idx[i], w) for i, w in req.taste if usable(i)]
+        taste = [idx[i] for i in liked if i not in req.seeds and usable(i)]
+        if not seeds and not taste and not any(w > 0 for _, w in said):
             return None, False
         q = np.zeros(vec.shape[1], dtype=np.float32)
         if seeds:
             q += _unit(vec[seeds].mean(axis=0))
+        for p, w in said:
+            q += w * vec[p]
         if taste:
-            q += (self.PROFILE_WEIGHT if seeds else 1.0) * _unit(vec[taste].mean(axis=0))
+            q += (self.PROFILE_WEIGHT if seeds or said else 1.0) * _unit(vec[taste].mean(axis=0))
         negatives = [idx[i] for i in req.negatives if i in idx and np.any(vec[idx[i]])]
         if negatives:
             q -= 0.3 * _unit(vec[negatives].mean(axis=0))
@@ -207,4 +214,15 @@ class Retriever:
         text_sim = (self.index.vectors[positions] @ q).astype(np.float32)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
-        return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes)
+        return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes,
+                          self.seed_genre_fit(req, positions))
+
+    def seed_genre_fit(self, req: Request, positions: np.ndarray) -> np.ndarray:
+        """Per candidate: the Jaccard overlap of its genres with the genres of the films the request names (0
+        without any): "like Titanic" is usually also a romance."""
+        seed_genres = {g for i in req.seeds if i in self.catalog.index_of for g in self.catalog[i].genres}
+        if not seed_genres:
+            return np.zeros(len(positions), dtype=np.float32)
+        items = self.catalog.items
+        return np.array([len(seed_genres & set(items[p].genres)) / len(seed_genres | set(items[p].genres))
+                         for p in positions], dtype=np.float32)

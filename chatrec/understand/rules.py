@@ -511,9 +511,10 @@ class RuleParser:
                                                              text, re.I)))
 
     def known_words(self, text: str) -> bool:
-        """Does `text` share a word of four or more letters with the catalog's own texts?"""
+        """Does `text` share a word of four or more letters with the catalog's own titles and texts?"""
         if self._catalog_words is None:
-            self._catalog_words = {w for it in self.catalog.items for w in normalize_title(it.text()).split() if len(w) >= 4}
+            self._catalog_words = {w for it in self.catalog.items
+                                   for w in normalize_title(it.label + " " + it.text()).split() if len(w) >= 4}
         return any(w in self._catalog_words for w in text.split() if len(w) >= 4)
 
     @staticmethod
