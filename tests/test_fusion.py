@@ -139,6 +139,22 @@ def test_train_cli(tiny):
     assert "checkpoint" in res.output and checkpoint_path(config).exists()
 
 
+def test_one_seed_augmentation_keeps_one_film_of_the_history_and_forgets_the_id(tiny):
+    # "something like X" from a stranger: the row's history is one film it really had, and no user id
+    _, catalog, vectors, _, data = tiny
+    cfg = _cfg(data, vectors, catalog, seed_history_p=1.0)
+    model = build_model(cfg, catalog, vectors, data)
+    ub = user_table(model, data).batch(torch.arange(4))
+    one = model.one_seed(ub)
+    assert ((one.history != cfg.n_items).sum(1) == 1).all() and (one.users == cfg.n_users).all()
+    for row in range(4):
+        seed = int(one.history[row, -1])
+        assert seed in ub.history[row].tolist()
+        assert torch.allclose(one.profile[row], model.text[seed], atol=1e-5)
+    model.train()
+    assert torch.isfinite(model(ub, torch.randint(0, cfg.n_items, (4, 5)))).all()
+
+
 def test_short_history_augmentation_keeps_only_the_last_items_and_forgets_the_id(tiny):
     _, catalog, vectors, _, data = tiny
     cfg = _cfg(data, vectors, catalog, short_history_p=1.0, short_history_max=3, history_length_feature=True)

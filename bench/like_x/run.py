@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--validate", action="store_true", help="score validation users (for choosing settings)")
     ap.add_argument("--reuse", action="store_true", help="keep the reranker already trained in the --keep folder")
+    ap.add_argument("--model-params", default="{}", help="FusionConfig fields for the reranker, as JSON (experiments)")
     ap.add_argument("--out", default=str(ROOT / "reports" / "like_x"))
     args = ap.parse_args()
     start = time.time()
@@ -78,7 +79,7 @@ def main() -> None:
         trained = {"val_ndcg@10": meta["val_ndcg@10"]}
     else:
         print(f"{len(test_keys)} users held out; training the reranker on the others ...", flush=True)
-        trained = train_catalog(config, progress=True, seed=args.seed)
+        trained = train_catalog(config, progress=True, seed=args.seed, model_params=json.loads(args.model_params))
     rec = Recommender.from_config(config, progress=True)
     assert [it.item_id for it in rec.catalog.items] == [it.item_id for it in catalog.items]
     train = load_interactions(config.catalog_dir, rec.catalog)

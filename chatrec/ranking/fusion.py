@@ -48,6 +48,7 @@ class FusionConfig:
     id_dropout: float = 0.25  # P(drop an id embedding) in training: teaches the cold-start paths
     short_history_p: float = 0.0  # P(a training row sees only the last 2..short_history_max items of its history)
     short_history_max: int = 10  # ... so the model learns to rank for people it knows little about (cold users)
+    seed_history_p: float = 0.0  # P(a training row sees one random film of its history and no id): "something like X"
     history_length_feature: bool = False  # tell the fusion MLP how many items the history holds (how much to trust it)
     dropout: float = 0.1
     use_text: bool = True
@@ -229,6 +230,31 @@ class FusionModel(nn.Module):
         return UserBatch(users=users, history=history, profile=profile, recent=recent, genres=genres,
                          ref_year=ub.ref_year)
 
+    def one_seed(self, ub: UserBatch) -> UserBatch:
+        """Training augmentation for "something like X" from a stranger: some rows keep one random film of their
+        history and lose their user id, so the model learns what the people who liked that one film also liked
+        (at serving time such a person's history is just the film they named)."""
+        cfg = self.cfg
+        B, L = ub.history.shape
+        rows = torch.nonzero(torch.rand(B, device=ub.history.device) < cfg.seed_history_p).squeeze(1)
+        if len(rows) == 0:
+            return ub
+        h = ub.history[rows]
+        known = h != cfg.n_items
+        pick = torch.multinomial(known.float() + 1e-9, 1)  # a random known film (an empty row keeps padding)
+        seed = h.gather(1, pick)
+        one = torch.full_like(h, cfg.n_items)
+        one[:, -1:] = seed
+        history, profile, recent, genres, users = (x.clone() for x in
+                                                  (ub.history, ub.profile, ub.recent, ub.genres, ub.users))
+        history[rows] = one
+        profile[rows] = self.text[one].sum(1)
+        recent[rows] = self.text[one[:, -cfg.recent_len:]].sum(1)
+        genres[rows] = self.item_genres[one].sum(1)
+        users[rows] = cfg.n_users
+        return UserBatch(users=users, history=history, profile=profile, recent=recent, genres=genres,
+                         ref_year=ub.ref_year)
+
     def forward(self, ub: UserBatch, items: torch.Tensor | None = None, exclude: torch.Tensor | None = None,
                 item_v: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (B, K) for items (B, K), or (B, n_items) for the whole catalog when items is None.
@@ -238,6 +264,8 @@ class FusionModel(nn.Module):
         drop = self.training
         if drop and self.cfg.short_history_p > 0:
             ub = self.shorten(ub)
+        if drop and self.cfg.seed_history_p > 0:
+            ub = self.one_seed(ub)
         profile, recent, genre_dist = self.summaries(ub, exclude)
         u = self.user_vectors(ub, profile, recent, exclude=exclude, drop_ids=drop)
         if items is None:
