@@ -352,3 +352,18 @@ def test_evaluate_crs_runs_on_the_bundled_data(tmp_path):
     assert Path(data["setup"]["train"]) == root / "data" / "redial" / "train_subset_1401.jsonl"
     assert data["setup"]["conversations"] == 2 and data["n_targets"] > 0
     assert data["setup"]["redial_ids"] == 6924 and data["setup"]["linked_items"] == 3963
+
+
+def test_the_chat_collaborative_source_on_redial_learns_from_training_conversations_only(rcat, tmp_path):
+    # co-mention as the chat's own collaborative source: vectors for exactly the films the training side knows
+    train = redial.load_redial(DIALOGUES)[:2]
+    vectors = redial.redial_collab(rcat, train)
+    idx = rcat.catalog.index_of
+    mentioned = {rcat.canonical.get(m, m) for c in train for msg in c.messages for m in msg.mentions}
+    known = {rcat.catalog.items[p].item_id for p in np.flatnonzero(np.linalg.norm(vectors, axis=1) > 0)}
+    assert known == {m for m in mentioned if m in idx}
+    assert redial.redial_collab(rcat, []) is None
+    config = redial.redial_config(Config(catalog=str(TINY), embedder="hashing", llm="none"),
+                                  index_dir=tmp_path / "index", profile_db=str(tmp_path / "p.sqlite3"))
+    rec = redial.open_redial_recommender(config, rcat, llm=None, movielens_dir=TINY, train=train)
+    assert rec.collab is not None and rec.session("c").turn("something like Toy Story")["items"]

@@ -73,7 +73,10 @@ def main() -> None:
         print("simulator", config.llm, summary["success_rate"], summary["avg_turns_to_success"],
               summary["shown_per_success"], flush=True)
         return
-    rec = redial.open_redial_recommender(config, rcat, llm=None, progress=True)
+    # the chat's collaborative source learns from the training conversations (and MovieLens), never from dev; note
+    # that --tune-train then tunes the blend on conversations the collaborative vectors have seen
+    rec = redial.open_redial_recommender(config, rcat, llm=None, progress=True,
+                                         train=redial.load_redial(redial.TRAIN_FILE))
     model = redial.build_model(rcat, vectors=rec.index.vectors)
     weights = redial.load_weights()
     out: dict = {"setup": {"data": shown_path(args.data), "embedder": rec.index.embedder.name, "llm": config.llm,

@@ -262,8 +262,43 @@ class MemoEmbedder:
         return np.stack([self.memo[t] for t in texts])
 
 
+def redial_collab(rcat: RedialCatalog, train: list[Conversation], ratings_path: str | Path | None = None,
+                  seed: int = 0) -> np.ndarray | None:
+    """Collaborative item vectors for the ReDial catalog, the way `chatrec train` makes them for MovieLens
+    (`training.collab.fit_collab`): implicit ALS over "users" that are the *training* conversations (the films each
+    mentions: co-mention) and the MovieLens raters of the linked films. The dev conversations never enter."""
+    from chatrec.training.collab import fit_collab
+    from chatrec.training.data import Interactions
+
+    idx = rcat.catalog.index_of
+    users, items = [], []
+    for n, conv in enumerate(train):
+        films = {rcat.canonical.get(m, m) for msg in conv.messages for m in msg.mentions}
+        for f in films:
+            if f in idx:
+                users.append(n)
+                items.append(idx[f])
+    n_users = len(train)
+    if ratings_path and Path(ratings_path).exists():
+        pos_of_ml = {mid: idx[i] for i, mid in rcat.ml_of.items() if i in idx}
+        raters: dict[str, int] = {}
+        with open(ratings_path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                p = pos_of_ml.get(row["movieId"])
+                if p is not None:
+                    users.append(n_users + raters.setdefault(row["userId"], len(raters)))
+                    items.append(p)
+        n_users += len(raters)
+    if not items:
+        return None
+    data = Interactions(np.array(users, dtype=np.int64), np.array(items, dtype=np.int64),
+                        np.ones(len(items), dtype=np.float32), np.zeros(len(items), dtype=np.int64), n_users,
+                        len(rcat.catalog))
+    return fit_collab(data, seed=seed)[0]
+
+
 def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", progress: bool = False,
-                            movielens_dir: str | Path = MOVIELENS_DIR):
+                            movielens_dir: str | Path = MOVIELENS_DIR, train: list[Conversation] | None = None):
     """A `Recommender` over the ReDial catalog, its index built (or opened) in `config.index_dir`.
 
     The MovieLens embedding cache is copied beside the catalog first, so linked films (whose text is that
@@ -271,7 +306,7 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
     then written back as that folder's cache, so later builds embed nothing."""
     from chatrec.chat.recommender import Recommender
     from chatrec.retrieval.embed import get_embedder
-    from chatrec.retrieval.index import cache_path, load_embedding_cache, open_or_build, save_embedding_cache
+    from chatrec.retrieval.index import cache_path, load_embedding_cache, open_or_build, open_vectors, save_embedding_cache
     from chatrec.llm import get_llm
     from chatrec.profile.store import open_store
 
@@ -289,7 +324,11 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
             save_embedding_cache(index, target)
     index.embedder = MemoEmbedder(index.embedder)
     store = open_store(config.profile_db)
-    return Recommender(config, rcat.catalog, index, store, llm=get_llm(config) if llm == "config" else llm)
+    # the chat's collaborative source on this catalog: co-mention in the training conversations + MovieLens ratings
+    vectors = redial_collab(rcat, train or [], Path(movielens_dir) / "ratings.csv") if train is not None else None
+    collab = open_vectors(rcat.catalog, vectors, config, "collab") if vectors is not None else None
+    return Recommender(config, rcat.catalog, index, store, llm=get_llm(config) if llm == "config" else llm,
+                       collab=collab)
 
 
 # ================================================================ what the ranking learns from the training side
@@ -704,7 +743,8 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
         config = redial_config(index_dir=index_dir, embedder=embedder, llm=llm,
                                profile_db=str(Path(tmp) / "profiles.sqlite3"))
         rcat = build_redial_catalog(redial_dir, movielens_path)
-        rec = open_redial_recommender(config, rcat, progress=not as_json, movielens_dir=movielens_path)
+        train = load_redial(train_path) if train_path and Path(train_path).exists() else []
+        rec = open_redial_recommender(config, rcat, progress=not as_json, movielens_dir=movielens_path, train=train)
         conversations = load_redial(data_path, limit)
         model = None if pipeline_only else build_model(rcat, train_path or None, Path(movielens_path) / "ratings.csv",
                                                          rec.index.vectors)
