@@ -282,3 +282,19 @@ def test_chinese_wish_text_keeps_only_what_the_filters_do_not_say():
     assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "gore gory violent"
     assert RULES.parse("有没有关于友情的电影").wish_text == "friendship friends"
     assert RULES.parse("有没有关于某某某的电影").wish_text == "某某某"  # unknown words stay as they are
+
+
+def test_the_longest_name_wins_over_a_shorter_alias_inside_it():
+    # "Star Wars" is an alias of the 1977 film; the full title of Episode V must not become "Star Wars" + "Empire"
+    from pathlib import Path
+
+    from chatrec.catalog import load_catalog
+
+    movielens = load_catalog(Path(__file__).resolve().parents[1] / "data" / "movielens")
+    rules = RuleParser(movielens)
+    empire = next(it for it in movielens.items if it.title == "Star Wars: Episode V - The Empire Strikes Back")
+    jedi = next(it for it in movielens.items if it.title == "Star Wars: Episode VI - Return of the Jedi")
+    assert rules.parse(f"Something like {empire.title}").liked == [empire.item_id]
+    assert rules.parse(f"I loved {jedi.title}").liked == [jedi.item_id]
+    new_hope = next(it for it in movielens.items if it.title == "Star Wars: Episode IV - A New Hope")
+    assert rules.parse("something like Star Wars").liked == [new_hope.item_id]  # the alias alone still links

@@ -181,27 +181,28 @@ class RuleParser:
         has_cjk = bool(_ZH.search(text))
         quoted = {normalize_title(q) for q in re.findall(r"[\"“”'‘’「」『』]([^\"“”'‘’「」『』]{2,80})[\"“”'‘’「」『』]", text)}
         found: list[tuple[str, int, int, str]] = []
-        taken = [False] * len(words)
-        for chars, item_id in self._alias_runs:  # other names of known films: 千与千寻 -> Spirited Away
+        # every span that names a film: other names of known films (千与千寻 -> Spirited Away, "Star Wars") and
+        # catalog titles; the longest wins, so "Star Wars: Episode V - The Empire Strikes Back" is that film, not
+        # the alias "Star Wars" plus "Empire" (at equal length an alias goes first)
+        spans: list[tuple[int, int, int, str]] = []  # (length, alias?, start, item id)
+        for chars, item_id in self._alias_runs:
             chars = list(chars)
             for start in range(0, len(words) - len(chars) + 1):
-                if words[start:start + len(chars)] == chars and not any(taken[start:start + len(chars)]):
-                    found.append((item_id, start, start + len(chars), self._polarity(words, start)))
-                    for j in range(start, start + len(chars)):
-                        taken[j] = True
+                if words[start:start + len(chars)] == chars:
+                    spans.append((len(chars), 1, start, item_id))
         max_n = min(self.catalog.titles.max_words, len(words))
         for n in range(max_n, 0, -1):
             for start in range(0, len(words) - n + 1):
-                if any(taken[start:start + n]):
-                    continue
                 phrase = " ".join(words[start:start + n])
                 positions = self.catalog.titles.keys.get(phrase)
                 if not positions or _is_cjk(words[start]):
                     continue
                 pos = self._pick_by_year(positions, words[start + n:start + n + 1])
-                if not self._plausible(phrase, words, start, n, cased, quoted, has_cjk, pos):
-                    continue
-                item_id = self.catalog.items[pos].item_id
+                if self._plausible(phrase, words, start, n, cased, quoted, has_cjk, pos):
+                    spans.append((n, 0, start, self.catalog.items[pos].item_id))
+        taken = [False] * len(words)
+        for n, _, start, item_id in sorted(spans, key=lambda s: (-s[0], -s[1], s[2])):
+            if not any(taken[start:start + n]):
                 found.append((item_id, start, start + n, self._polarity(words, start)))
                 for j in range(start, start + n):
                     taken[j] = True
