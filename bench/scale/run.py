@@ -59,9 +59,14 @@ def synth(n: int, seed: int = 0):
     from chatrec.catalog import Item
 
     items = [Item(item_id=f"s{i}", title=f"s{i}", year=cat.items[a[i]].year, genres=cat.items[a[i]].genres,
-                  rating_count=int(rng.integers(0, 300))) for i in range(n)]
+                  rating_count=int(rng.integers(0, 300)), rating_mean=float(rng.uniform(2.0, 4.5)))
+             for i in range(n)]
     metas = [item_metadata(it, cat.genres) for it in items]
-    return cat, vecs, metas, items
+    # collaborative vectors the same way: mixes of the real ones (chatrec train's implicit ALS on MovieLens)
+    real = np.load(config.catalog_dir / "collab.npz")["vectors"].astype(np.float32)
+    collab = w * real[a] + (1 - w) * real[b] + rng.normal(0, 0.02, real.shape[1] * n).reshape(n, -1).astype(np.float32)
+    collab /= np.maximum(np.linalg.norm(collab, axis=1, keepdims=True), 1e-9)
+    return cat, vecs, metas, items, collab
 
 
 def encoder_ceiling(cat, n: int = 256) -> float:
@@ -75,10 +80,12 @@ def encoder_ceiling(cat, n: int = 256) -> float:
     return n / (time.perf_counter() - t)
 
 
-def bench_collection(client, vecs, metas, items, queries: int, label: str, reuse: bool = False) -> dict:
+def bench_collection(client, vecs, metas, items, queries: int, label: str, reuse: bool = False,
+                     collab: np.ndarray | None = None) -> dict:
     """Build a collection (or, with `reuse`, open the one a previous run left), then time the chat's own path:
     `VectorIndex.search` (exact in memory up to `exact_search_max_items`, HNSW + in-memory filter above) +
-    baseline rerank + MMR."""
+    baseline rerank + MMR. With `collab` vectors, also "something like X" requests through every candidate source
+    (`Retriever.candidates`: text, the collaborative collection, quality) + rerank + the hybrid score + MMR."""
     from chatrec.catalog import Catalog
     from chatrec.ranking.scorers import BaselineScorer, ScoreContext
 
@@ -129,7 +136,55 @@ def bench_collection(client, vecs, metas, items, queries: int, label: str, reuse
         out[f"{name}_p95_ms"] = round(float(np.percentile(lat, 95)), 1)
         out[f"{name}_max_ms"] = round(float(np.max(lat)), 1)
         out[f"{name}_paths"] = dict(index.search_paths)  # how the queries were answered
+    if collab is not None:
+        out.update(bench_hybrid(client, catalog, index, collab, scorer, config, rng, seen, queries))
     return out
+
+
+def bench_hybrid(client, catalog, index, collab, scorer, config, rng, seen, queries: int) -> dict:
+    from chatrec.ranking.hybrid import HybridWeights, combine
+    from chatrec.ranking.scorers import ScoreContext
+
+    n = len(catalog)
+    t = time.perf_counter()
+    collab_index = _collab_index(client, catalog, collab, config)
+    out = {"collab_build_s": round(time.perf_counter() - t, 1)}
+    retriever = Retriever(index, config, collab_index)
+    weights = HybridWeights.from_config(config)
+    seeds = rng.integers(0, n, queries)
+    for name, extra in (("like_x", {}), ("like_x_filtered", {"genres_out": ["Horror"], "year_min": 1990})):
+        lat = []
+        for s in seeds:
+            req = Request(seeds=[catalog.items[int(s)].item_id], exclude=seen, **extra)
+            t = time.perf_counter()
+            c = retriever.candidates(req, None, config.n_candidates)
+            if len(c):
+                base = scorer.score(c.positions, c.text_sim, ScoreContext(query_vector=c.query))
+                scores = combine(base, c.collab_sim, retriever.quality[c.positions], collab_from_seeds=c.collab_from_seeds,
+                                 has_collab=c.collab_query is not None, w=weights, genre_fit=c.genre_fit)
+                select(c.positions, scores, index.vectors, 5, config.mmr_lambda)
+            lat.append((time.perf_counter() - t) * 1000)
+        out[f"{name}_p50_ms"] = round(float(np.percentile(lat, 50)), 1)
+        out[f"{name}_p95_ms"] = round(float(np.percentile(lat, 95)), 1)
+    return out
+
+
+def _collab_index(client, catalog, collab, cfg) -> VectorIndex:
+    """The collaborative collection in the same Chroma client as the text one (as `retrieval.index.open_vectors`
+    builds it beside the index)."""
+    name = "scale-collab"
+    try:
+        client.delete_collection(name)
+    except Exception:
+        pass
+    col = client.create_collection(name, configuration={"hnsw": {"space": "cosine", "ef_search": 200,
+                                                                 "ef_construction": 200}})
+    batch = min(5000, client.get_max_batch_size())
+    for lo in range(0, len(catalog), batch):
+        rows = range(lo, min(lo + batch, len(catalog)))
+        col.add(ids=[catalog.items[i].item_id for i in rows], embeddings=collab[lo:lo + batch],
+                metadatas=[item_metadata(catalog.items[i], catalog.genres) for i in rows])
+    return VectorIndex(catalog, None, col, collab, {}, exact_max_items=cfg.exact_search_max_items)
 
 
 def main() -> int:
@@ -137,6 +192,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--server", action="store_true", help="also measure a `chroma run` server (smallest size)")
+    ap.add_argument("--no-collab", action="store_true", help="skip the collaborative collection and the like-X requests")
     ap.add_argument("--out", default=str(ROOT / "reports" / "scale"))
     ap.add_argument("--keep", help="build into this folder and keep it (a 1M build takes ~25 min on 2 cores)")
     ap.add_argument("--reuse", help="time queries against the collection a --keep run left in this folder "
@@ -146,7 +202,7 @@ def main() -> int:
     from chromadb.config import Settings
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    cat, all_vecs, all_metas, all_items = synth(max(sizes))
+    cat, all_vecs, all_metas, all_items, all_collab = synth(max(sizes))
     rows = []
     ceiling = encoder_ceiling(cat)
     print(f"encoder ceiling (MiniLM, real texts, 2 cores): {ceiling:.0f} items/s", flush=True)
@@ -158,7 +214,7 @@ def main() -> int:
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
         row = bench_collection(client, all_vecs[:n], all_metas[:n], all_items[:n], args.queries, "embedded",
-                               reuse=bool(args.reuse))
+                               reuse=bool(args.reuse), collab=None if args.no_collab else all_collab[:n])
         row["disk_mb"] = round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
         row["max_rss_mb"] = round(rss_mb())
         print(json.dumps(row), flush=True)
@@ -194,7 +250,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"encoder_items_per_s": round(ceiling), "rows": rows}, indent=2))
     cols = ["label", "items", "search", "build_s", "build_items_per_s", "plain_p50_ms", "plain_p95_ms", "filtered_p50_ms",
-            "filtered_p95_ms", "disk_mb", "max_rss_mb"]
+            "filtered_p95_ms", "like_x_p50_ms", "like_x_p95_ms", "like_x_filtered_p95_ms", "disk_mb", "max_rss_mb"]
     table = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n" + "\n".join(
         "| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows)
     out.with_suffix(".md").write_text(
