@@ -220,6 +220,11 @@ class FusionModel(nn.Module):
         keep = torch.randint(2, cfg.short_history_max + 1, (len(rows), 1), device=rows.device)
         h = ub.history[rows].clone()
         h[torch.arange(L, device=h.device).unsqueeze(0) < L - keep] = cfg.n_items
+        return self._anonymous(ub, rows, h)
+
+    def _anonymous(self, ub: UserBatch, rows: torch.Tensor, h: torch.Tensor) -> UserBatch:
+        """`ub` with `rows` given the histories `h` (their summaries recomputed) and no user id."""
+        cfg = self.cfg
         history, profile, recent, genres, users = (x.clone() for x in
                                                   (ub.history, ub.profile, ub.recent, ub.genres, ub.users))
         history[rows] = h
@@ -245,15 +250,7 @@ class FusionModel(nn.Module):
         seed = h.gather(1, pick)
         one = torch.full_like(h, cfg.n_items)
         one[:, -1:] = seed
-        history, profile, recent, genres, users = (x.clone() for x in
-                                                  (ub.history, ub.profile, ub.recent, ub.genres, ub.users))
-        history[rows] = one
-        profile[rows] = self.text[one].sum(1)
-        recent[rows] = self.text[one[:, -cfg.recent_len:]].sum(1)
-        genres[rows] = self.item_genres[one].sum(1)
-        users[rows] = cfg.n_users
-        return UserBatch(users=users, history=history, profile=profile, recent=recent, genres=genres,
-                         ref_year=ub.ref_year)
+        return self._anonymous(ub, rows, one)
 
     def forward(self, ub: UserBatch, items: torch.Tensor | None = None, exclude: torch.Tensor | None = None,
                 item_v: torch.Tensor | None = None) -> torch.Tensor:
