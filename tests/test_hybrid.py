@@ -211,3 +211,13 @@ def test_more_like_and_less_like_are_remembered(hybrid):
     second_id = first["items"][1]["item_id"]
     session.critique("more_like", 2)
     assert (second_id, 1) in [(i, s) for i, s, _ in session.state.memory]
+
+
+def test_the_memory_of_a_very_long_conversation_stays_bounded():
+    from chatrec.chat.state import DialogueState
+
+    state = DialogueState()
+    for turn in range(500):
+        state.turns = turn
+        state.remember([str(turn % 40)], +1)
+    assert len(state.memory) == DialogueState.MEMORY_SIZE and state.memory[-1] == ("19", 1, 499)

@@ -34,9 +34,11 @@ class DialogueState:
     memory: list[tuple[str, int, int]] = field(default_factory=list)
 
     MEMORY_HALF_LIFE = 1.0  # turns: what was said one request ago counts half, two requests ago a quarter
+    MEMORY_SIZE = 100  # mentions kept; older ones weigh less than 2^-20 by then anyway in any real conversation
 
     def remember(self, item_ids, sign: int) -> None:
         self.memory.extend((i, sign, self.turns) for i in item_ids)
+        del self.memory[:-self.MEMORY_SIZE]
 
     def taste(self) -> list[tuple[str, float]]:
         """What the person has revealed of their taste in this conversation, beyond the current request's own
