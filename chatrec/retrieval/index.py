@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,11 +271,15 @@ class VectorIndex:
                 vectors[catalog.index_of[item_id]] = vec
         return cls(catalog, embedder, collection, vectors, manifest, exact_max_items=config.exact_search_max_items)
 
-    def search(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[int, float]]:
-        """Nearest items to `vector` that satisfy `where` (a Chroma filter): [(catalog position, cosine)]."""
+    def search(self, vector: np.ndarray, k: int, where: dict | None = None, *,
+               mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Nearest items to `vector` that satisfy `where` (a Chroma filter): [(catalog position, cosine)].
+        `mask`: `where` already evaluated by `where_mask` over this catalog (a caller that asks several indexes of
+        one catalog evaluates it once)."""
         k = max(1, min(k, len(self.catalog)))
         vector = np.asarray(vector, dtype=np.float32)
-        mask = where_mask(where, self.columns, len(self.catalog), self.catalog.index_of)
+        if mask is None:
+            mask = where_mask(where, self.columns, len(self.catalog), self.catalog.index_of)
         allowed = None if mask is None else np.flatnonzero(mask)
         if len(self.catalog) <= self.exact_max_items or (allowed is not None and len(allowed) <= self.exact_max_items):
             self.search_paths["exact"] += 1
@@ -336,8 +341,18 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return top[np.argsort(-scores[top])]
 
 
+_COLUMNS: "weakref.WeakKeyDictionary[Catalog, dict[str, np.ndarray]]" = weakref.WeakKeyDictionary()
+
+
 def _metadata_columns(catalog: Catalog) -> dict[str, np.ndarray]:
-    """The filterable metadata of every item as arrays (what Chroma stores, kept beside the vectors)."""
+    """The filterable metadata of every item as arrays (what Chroma stores, kept beside the vectors). Made once
+    per catalog: the text index and the collaborative one share them."""
+    if catalog not in _COLUMNS:
+        _COLUMNS[catalog] = _columns(catalog)
+    return _COLUMNS[catalog]
+
+
+def _columns(catalog: Catalog) -> dict[str, np.ndarray]:
     metas = [item_metadata(it, catalog.genres) for it in catalog.items]
     keys = metas[0].keys() if metas else []
     return {key: np.array([m[key] for m in metas], dtype=object if key in ("item_id", "content_hash") else None)

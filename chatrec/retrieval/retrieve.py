@@ -169,9 +169,8 @@ class Retriever:
             q -= 0.3 * _unit(vec[negatives].mean(axis=0))
         return _unit(q).astype(np.float32), bool(seeds)
 
-    def _best_known(self, where: dict | None, k: int) -> list[int]:
-        """The first `k` items of the quality order that pass `where`."""
-        mask = where_mask(where, self.index.columns, len(self.catalog), self.catalog.index_of)
+    def _best_known(self, mask: np.ndarray | None, k: int) -> list[int]:
+        """The first `k` items of the quality order that pass the filter `mask` (None: no filter)."""
         order = self.quality_order if mask is None else self.quality_order[mask[self.quality_order]]
         return [int(p) for p in order[:k]]
 
@@ -199,13 +198,15 @@ class Retriever:
                 relax.add(step)
                 notes.append(note)
             where = self.where(req, frozenset(relax))
+            # one evaluation of the filter for every source (the indexes share the catalog and its metadata)
+            mask = where_mask(where, self.index.columns, len(self.catalog), self.catalog.index_of)
             found = {}
-            for p, _ in self.index.search(q, k, where):
+            for p, _ in self.index.search(q, k, where, mask=mask):
                 found.setdefault(p, []).append("text")
             if cq is not None:
-                for p, _ in self.collab.search(cq, k, where):
+                for p, _ in self.collab.search(cq, k, where, mask=mask):
                     found.setdefault(p, []).append("collab" if from_seeds else "profile")
-            for p in self._best_known(where, max(10, k // 3)):
+            for p in self._best_known(mask, max(10, k // 3)):
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude}
             if len(found) >= min_results:
