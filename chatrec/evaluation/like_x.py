@@ -27,7 +27,7 @@ import numpy as np
 from chatrec.catalog import Catalog
 from chatrec.evaluation.metrics import list_metrics
 from chatrec.training.collab import CollabParams
-from chatrec.training.data import Interactions
+from chatrec.training.data import Interactions, user_item_matrix
 
 N_PICKS = 5
 HEAD = 200  # "popular": the this-many most-rated films of the training users
@@ -103,7 +103,6 @@ class Baselines:
         from implicit.nearest_neighbours import CosineRecommender
         from threadpoolctl import threadpool_limits
 
-        from chatrec.evaluation.offline import user_item_matrix
 
         self.catalog = catalog
         self.counts = np.bincount(train.item, minlength=len(catalog)).astype(np.float64)

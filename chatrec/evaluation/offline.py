@@ -34,7 +34,7 @@ from chatrec.catalog import load_catalog
 from chatrec.evaluation.metrics import KS, ranking_metrics
 from chatrec.ranking.checkpoint import item_text_vectors
 from chatrec.ranking.fusion import FusionConfig
-from chatrec.training.data import Interactions, load_interactions, rank_in_user, recent_only
+from chatrec.training.data import Interactions, load_interactions, rank_in_user, recent_only, user_item_matrix
 from chatrec.training.fit import build_model, fit, make_validator, positives_by_user, score_all, user_table
 
 COLD_ITEM_MAX = 5  # an item with at most this many training ratings is "cold"
@@ -82,16 +82,6 @@ def make_split(data: Interactions, protocol: str, seed: int, cold_frac: float = 
 
 
 # ---------------------------------------------------------------- models
-
-def user_item_matrix(data: Interactions):
-    from scipy.sparse import csr_matrix
-
-    m = csr_matrix((np.ones(len(data), dtype=np.float32), (data.user, data.item)), shape=(data.n_users, data.n_items))
-    m = m.tocsr()
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    return m
-
 
 class Popularity:
     name = "popularity"

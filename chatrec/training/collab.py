@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from chatrec.training.data import Interactions
+from chatrec.training.data import Interactions, user_item_matrix
 
 
 @dataclass
@@ -28,17 +28,12 @@ class CollabParams:
 def fit_collab(data: Interactions, params: CollabParams | None = None, seed: int = 0) -> tuple[np.ndarray, dict]:
     """(n_items, factors) unit item vectors (zero for items nobody rated) and the parameters used."""
     from implicit.cpu.als import AlternatingLeastSquares
-    from scipy.sparse import csr_matrix
     from threadpoolctl import threadpool_limits
 
     params = params or CollabParams()
-    ui = csr_matrix((np.ones(len(data), dtype=np.float32), (data.user, data.item)),
-                    shape=(data.n_users, data.n_items))
-    ui.sum_duplicates()
-    ui.data[:] = 1.0
     model = AlternatingLeastSquares(**asdict(params), random_state=seed, num_threads=1)
     with threadpool_limits(1, "blas"):  # implicit's advice: its BLAS calls must not spawn threads of their own
-        model.fit(ui, show_progress=False)
+        model.fit(user_item_matrix(data), show_progress=False)
     vectors = np.asarray(model.item_factors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     rated = np.bincount(data.item, minlength=data.n_items) > 0

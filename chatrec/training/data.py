@@ -103,3 +103,15 @@ def recent_only(data: Interactions, users: np.ndarray, n: int) -> np.ndarray:
     """Row mask: every row, except that `users` keep only their `n` most recent rows (how cold users are made)."""
     rank, count = rank_in_user(data, data.time)
     return ~np.isin(data.user, users) | (rank >= count - n)
+
+
+def user_item_matrix(data: Interactions):
+    """Users x items, 1.0 where a user interacted with an item (any rating, duplicates once): what the implicit
+    models (ALS, BPR, item-kNN) and the collaborative item vectors are fitted on."""
+    from scipy.sparse import csr_matrix
+
+    m = csr_matrix((np.ones(len(data), dtype=np.float32), (data.user, data.item)), shape=(data.n_users, data.n_items))
+    m = m.tocsr()
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
