@@ -137,17 +137,19 @@ def bench_collection(client, vecs, metas, items, queries: int, label: str, reuse
         out[f"{name}_max_ms"] = round(float(np.max(lat)), 1)
         out[f"{name}_paths"] = dict(index.search_paths)  # how the queries were answered
     if collab is not None:
-        out.update(bench_hybrid(client, catalog, index, collab, scorer, config, rng, seen, queries))
+        out.update(bench_hybrid(catalog, index, collab, scorer, config, rng, seen, queries))
     return out
 
 
-def bench_hybrid(client, catalog, index, collab, scorer, config, rng, seen, queries: int) -> dict:
+def bench_hybrid(catalog, index, collab, scorer, config, rng, seen, queries: int) -> dict:
     from chatrec.ranking.hybrid import HybridWeights, combine
     from chatrec.ranking.scorers import ScoreContext
+    from chatrec.retrieval.index import open_vectors
 
     n = len(catalog)
     t = time.perf_counter()
-    collab_index = _collab_index(client, catalog, collab, config)
+    folder = Path(tempfile.mkdtemp(prefix="chatrec-scale-collab-"))  # the app's own build, in a store of its own
+    collab_index = open_vectors(catalog, collab, Config(index_dir=str(folder)), "collab")
     out = {"collab_build_s": round(time.perf_counter() - t, 1)}
     retriever = Retriever(index, config, collab_index)
     weights = HybridWeights.from_config(config)
@@ -166,25 +168,8 @@ def bench_hybrid(client, catalog, index, collab, scorer, config, rng, seen, quer
             lat.append((time.perf_counter() - t) * 1000)
         out[f"{name}_p50_ms"] = round(float(np.percentile(lat, 50)), 1)
         out[f"{name}_p95_ms"] = round(float(np.percentile(lat, 95)), 1)
+    shutil.rmtree(folder, ignore_errors=True)
     return out
-
-
-def _collab_index(client, catalog, collab, cfg) -> VectorIndex:
-    """The collaborative collection in the same Chroma client as the text one (as `retrieval.index.open_vectors`
-    builds it beside the index)."""
-    name = "scale-collab"
-    try:
-        client.delete_collection(name)
-    except Exception:
-        pass
-    col = client.create_collection(name, configuration={"hnsw": {"space": "cosine", "ef_search": 200,
-                                                                 "ef_construction": 200}})
-    batch = min(5000, client.get_max_batch_size())
-    for lo in range(0, len(catalog), batch):
-        rows = range(lo, min(lo + batch, len(catalog)))
-        col.add(ids=[catalog.items[i].item_id for i in rows], embeddings=collab[lo:lo + batch],
-                metadatas=[item_metadata(catalog.items[i], catalog.genres) for i in rows])
-    return VectorIndex(catalog, None, col, collab, {}, exact_max_items=cfg.exact_search_max_items)
 
 
 def main() -> int:
