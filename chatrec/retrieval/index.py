@@ -160,12 +160,17 @@ def build_index(catalog: Catalog, embedder: Embedder, config: Config, rebuild: b
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "collection": COLLECTION,
     }
-    index_dir.mkdir(parents=True, exist_ok=True)
-    tmp = index_dir / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(new_manifest, indent=2))
-    os.replace(tmp, index_dir / MANIFEST)  # atomic: a crash mid-build leaves the old manifest, never half a new one
+    _write_manifest(index_dir / MANIFEST, new_manifest)
     return BuildStats(len(to_embed), len(to_update), len(stale),
                       len(catalog) - len(to_embed) - len(to_update), time.time() - start)
+
+
+def _write_manifest(path: Path, manifest: dict) -> None:
+    """Atomically: a crash mid-build leaves the old manifest, never half a new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, path)
 
 
 def cache_path(config: Config, embedder: Embedder) -> Path | None:
@@ -405,8 +410,7 @@ def open_vectors(catalog: Catalog, vectors: np.ndarray, config: Config, name: st
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     fingerprint = hashlib.sha256(vectors.tobytes() + catalog.fingerprint().encode()).hexdigest()[:20]
-    index_dir = Path(config.index_dir)
-    manifest_path = index_dir / f"{name}.json"
+    manifest_path = Path(config.index_dir) / f"{name}.json"
     collection_name = f"{COLLECTION}-{name}"
     client = make_client(config)
     try:
@@ -434,10 +438,7 @@ def open_vectors(catalog: Catalog, vectors: np.ndarray, config: Config, name: st
                            metadatas=[item_metadata(catalog.items[p], catalog.genres) for p in rows])
         manifest = {"name": name, "fingerprint": fingerprint, "dim": int(vectors.shape[1]), "count": int(len(present)),
                     "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        index_dir.mkdir(parents=True, exist_ok=True)
-        tmp = manifest_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2))
-        os.replace(tmp, manifest_path)
+        _write_manifest(manifest_path, manifest)
     try:
         collection = client.get_collection(collection_name)
     except Exception as exc:
