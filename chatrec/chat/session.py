@@ -268,7 +268,7 @@ class ChatSession:
         if kind == "chitchat":
             return self._reply(t("chitchat", self.lang, n=len(self.rec.catalog)), intent)
         if kind == "ask_about_item":
-            return self._about(intent, text)
+            return self._about(intent)
         if kind == "feedback":
             return self._text_feedback(intent)
         # durable likes/dislikes of titles the person named with feeling ("I loved Up", "I hated Titanic")
@@ -328,7 +328,7 @@ class ChatSession:
         return self._reply(head, intent, recs, labels=[item_label(r.item, self.lang, zh_names) for r in recs],
                            tail=t("list_hint", self.lang))
 
-    def _about(self, intent: Intent, text: str) -> Reply:
+    def _about(self, intent: Intent) -> Reply:
         item = self.rec.catalog.get(intent.about_item) if intent.about_item else None
         if item is None:
             return self._reply(t("which_film", self.lang, n=len(self.state.last_items)), intent, ok=False)
