@@ -262,6 +262,24 @@ class MemoEmbedder:
         return np.stack([self.memo[t] for t in texts])
 
 
+def linked_ratings(ratings_path: str | Path, ml_of: dict[str, str], index_of: dict[str, int]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """MovieLens ratings of the films linked to this catalog: (rater row, catalog position, stars) per rating, in
+    file order, raters numbered by first appearance; and the number of raters."""
+    pos_of_ml = {mid: index_of[i] for i, mid in ml_of.items() if i in index_of}
+    raters: dict[str, int] = {}
+    rr, cc, stars = [], [], []
+    with open(ratings_path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            p = pos_of_ml.get(row["movieId"])
+            if p is not None:
+                rr.append(raters.setdefault(row["userId"], len(raters)))
+                cc.append(p)
+                stars.append(float(row["rating"]))
+    return (np.array(rr, dtype=np.int64), np.array(cc, dtype=np.int64), np.array(stars, dtype=np.float32),
+            len(raters))
+
+
 def redial_collab(rcat: RedialCatalog, train: list[Conversation], ratings_path: str | Path | None = None,
                   seed: int = 0) -> np.ndarray | None:
     """Collaborative item vectors for the ReDial catalog, the way `chatrec train` makes them for MovieLens
@@ -280,15 +298,10 @@ def redial_collab(rcat: RedialCatalog, train: list[Conversation], ratings_path: 
                 items.append(idx[f])
     n_users = len(train)
     if ratings_path and Path(ratings_path).exists():
-        pos_of_ml = {mid: idx[i] for i, mid in rcat.ml_of.items() if i in idx}
-        raters: dict[str, int] = {}
-        with open(ratings_path, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                p = pos_of_ml.get(row["movieId"])
-                if p is not None:
-                    users.append(n_users + raters.setdefault(row["userId"], len(raters)))
-                    items.append(p)
-        n_users += len(raters)
+        rr, cc, _, n_raters = linked_ratings(ratings_path, rcat.ml_of, idx)
+        users.extend((n_users + rr).tolist())
+        items.extend(cc.tolist())
+        n_users += n_raters
     if not items:
         return None
     data = Interactions(np.array(users, dtype=np.int64), np.array(items, dtype=np.int64),
@@ -414,19 +427,10 @@ class DialogueModel:
         self.target_popularity = _log_scaled(self.target_counts)
         self.cf = self.cf_liked = None
         if ratings_path and ml_of and Path(ratings_path).exists():
-            pos_of_ml = {mid: idx[i] for i, mid in ml_of.items() if i in idx}
-            users: dict[str, int] = {}
-            rr, cc, liked = [], [], []
-            with open(ratings_path, newline="", encoding="utf-8") as f:
-                for row in csv.DictReader(f):
-                    p = pos_of_ml.get(row["movieId"])
-                    if p is not None:
-                        rr.append(users.setdefault(row["userId"], len(users)))
-                        cc.append(p)
-                        liked.append(float(row["rating"]) >= 4.0)
-            if rr:
-                rr, cc, liked = np.array(rr), np.array(cc), np.array(liked)
-                shape = (len(users), n)
+            rr, cc, stars, n_raters = linked_ratings(ratings_path, ml_of, idx)
+            if len(rr):
+                liked = stars >= 4.0
+                shape = (n_raters, n)
                 self.cf = self._normalised(sparse.csr_matrix((np.ones(len(rr), np.float32), (rr, cc)), shape=shape))
                 self.cf_liked = self._normalised(sparse.csr_matrix(
                     (np.ones(int(liked.sum()), np.float32), (rr[liked], cc[liked])), shape=shape))
