@@ -221,3 +221,19 @@ def test_the_memory_of_a_very_long_conversation_stays_bounded():
         state.turns = turn
         state.remember([str(turn % 40)], +1)
     assert len(state.memory) == DialogueState.MEMORY_SIZE and state.memory[-1] == ("19", 1, 499)
+
+
+def test_soft_preferences_move_the_ranking_without_filtering(hybrid):
+    """Moods and quality words are soft: genre weights, quality and popularity biases reorder the same candidates."""
+    profile = Profile(user_id="u_soft")
+    plain = hybrid.rank(Request(), profile)
+    comedy = hybrid.rank(Request(genre_weights={"Comedy": 2.0}), profile)
+    assert set(ids(hybrid, plain.positions)) == set(ids(hybrid, comedy.positions))  # nothing filtered out
+    top = lambda r: hybrid.catalog.items[int(r.positions[0])]  # noqa: E731
+    assert "Comedy" in top(comedy).genres
+    unpopular = hybrid.rank(Request(popularity_bias=-3.0), profile)
+    pop = np.asarray(hybrid.catalog.popularity)
+    assert pop[unpopular.positions[:3]].mean() < pop[plain.positions[:3]].mean()
+    best = hybrid.rank(Request(quality_bias=3.0), profile)
+    q = hybrid.retriever.quality
+    assert q[best.positions[:3]].mean() >= q[plain.positions[:3]].mean()

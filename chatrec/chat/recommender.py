@@ -147,8 +147,24 @@ class Recommender:
                          has_collab=cands.collab_query is not None, w=self.weights, genre_fit=cands.genre_fit)
         if novelty:
             scores = scores - novelty * NOVELTY_SCALE * self._popularity[pos]
+        scores = scores + self.soft_preferences(req, pos)
         order = np.argsort(-scores, kind="stable")
         return Ranking(pos[order], scores[order], [cands.sources[j] for j in order], cands.relaxed)
+
+    def soft_preferences(self, req: Request, pos: np.ndarray) -> np.ndarray:
+        """The request's soft preferences per candidate: genre bonuses and penalties (moods: "feel-good" favours
+        comedies, "not too gory" disfavours horror), and the quality and popularity biases of quality words
+        ("best", "hidden gem"). Zero for a request without any."""
+        out = np.zeros(len(pos), dtype=np.float32)
+        if req.genre_weights:
+            items = self.catalog.items
+            out += np.array([sum(req.genre_weights.get(g, 0.0) for g in items[p].genres) for p in pos],
+                            dtype=np.float32)
+        if req.quality_bias:
+            out += req.quality_bias * self.retriever.quality[pos]
+        if req.popularity_bias:
+            out += req.popularity_bias * self._popularity[pos]
+        return out
 
     def recommend(self, req: Request, profile: Profile, n: int | None = None, *, settings: "Settings | None" = None,
                   explain: bool = True, lang: str = "en") -> tuple[list[Recommendation], list[str]]:

@@ -39,6 +39,10 @@ class Request:
     exclude: set[str] = field(default_factory=set)
     within: list[str] = field(default_factory=list)  # only these items (a director's films, a series), if any
     taste: list[tuple[str, float]] = field(default_factory=list)  # (item id, weight): earlier turns' films, +/-
+    # soft preferences (moods, quality words), applied by `Recommender.rank` after the scorer, never as filters:
+    genre_weights: dict[str, float] = field(default_factory=dict)  # genre -> bonus (+) or penalty (-) per match
+    quality_bias: float = 0.0  # > 0: "best", "acclaimed" (Bayesian-average rating counts more); < 0: "so bad it's good"
+    popularity_bias: float = 0.0  # > 0: "well-known"; < 0: "hidden gem", "obscure" (the long tail moves up)
 
 
 @dataclass
