@@ -61,6 +61,19 @@ class Config:
     # a fine-tuned model replaces the checkpoint only if validation NDCG@10 drops by at most this much: a small
     # allowance, a fifth of the seed-to-seed spread of the model's temporal NDCG@10 (reports/evaluation.md)
     retrain_tolerance: float = 0.001
+    # devices and scale (chatrec.devices, chatrec.retrieval): where the sentence encoder and the fusion model run,
+    # and how a large index build encodes. "auto" = an accelerator when one is present (CUDA, then Apple MPS), else
+    # the CPU; or "cpu", "cuda", "cuda:N", "mps". The encoder runs in fp16 on CUDA; its vectors stay interchangeable
+    # with fp32 CPU ones, so changing the device never rebuilds the index
+    device: str = "auto"
+    embed_batch_size: int = 64  # texts per encoder batch (256 suits a GPU)
+    # CPU only: encode a build of at least `embed_pool_min_items` new items in this many worker processes
+    # (sentence-transformers' multi-process pool); 0 or 1 = in this process. More than one pays where there are
+    # cores to spare (each worker takes cores // workers threads), not on 2 shared ones
+    embed_processes: int = 0
+    embed_pool_min_items: int = 20_000
+    # exact search over a filter's rows keeps a contiguous copy of them for the next queries (chatrec.retrieval.index)
+    subset_cache_mb: int = 1024
     # input limits
     max_message_chars: int = 4000
     rate_limit_per_minute: int = 60  # messages per session; more get a "slow down" reply, nothing is lost

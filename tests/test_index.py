@@ -191,3 +191,77 @@ def test_filtered_hnsw_search_never_needs_chromas_filtered_query(recommender, wh
         index.exact_max_items, index.oversample, index.max_ann_k = old
     assert got == expected
     assert all(w is None for _, w in calls)
+
+
+def test_filtered_exact_search_reuses_a_contiguous_copy_of_the_allowed_rows(recommender):
+    """Exact search over a filter's rows keeps a contiguous copy of them: the same answer as scoring every row and
+    masking, one copy for a conversation whose exclusions grow turn by turn, and the cache stays within its budget."""
+    from chatrec.retrieval.index import VectorIndex, where_mask
+
+    base = recommender.index
+    cat = recommender.catalog
+    index = VectorIndex(cat, None, base.collection, base.vectors, {}, exact_max_items=base.exact_max_items)
+    q = index.vectors[3] + index.vectors[9]
+    q = q / np.linalg.norm(q)
+
+    def brute(where, k):
+        sims = index.vectors @ q
+        sims = np.where(where_mask(where, index.columns, len(cat), cat.index_of), sims, -np.inf)
+        return [int(p) for p in np.argsort(-sims, kind="stable")[:k] if np.isfinite(sims[p])]
+
+    def scores(hits):  # ties (the hashing embedder makes a few) may come in either order
+        return [round(s, 5) for _, s in hits]
+
+    def brute_scores(where, k):
+        sims = index.vectors @ q
+        return [round(float(sims[p]), 5) for p in brute(where, k)]
+
+    where = {"genre:Drama": True}
+    assert scores(index.search(q, 8, where)) == brute_scores(where, 8)
+    assert len(index._subsets) == 1
+    first = index._subsets[0]
+    for turn in range(1, 4):  # the same filter minus the items shown so far: answered from the same copy
+        shown = [cat.items[p].item_id for p in brute(where, 2 * turn)]
+        narrower = {"$and": [where, {"item_id": {"$nin": shown}}]}
+        assert scores(index.search(q, 8, narrower)) == brute_scores(narrower, 8)
+        assert len(index._subsets) == 1 and index._subsets[0] is first
+    other = {"genre:Comedy": True}
+    assert scores(index.search(q, 5, other)) == brute_scores(other, 5)
+    assert len(index._subsets) == 2 and index._subsets[1] is first  # most recently used first
+    index.search(q, 5, where)
+    assert index._subsets[0] is first
+    index.subset_cache_bytes = first.vectors.nbytes + 1  # room for one copy: a new one pushes out the others
+    masks = [sub.mask for sub in index._subsets]
+    third = next({f"genre:{g}": True} for g in cat.genres
+                 if 0 < (m := index.columns[f"genre:{g}"]).sum() <= first.count and all(np.any(m > o) for o in masks))
+    index.search(q, 5, third)
+    assert len(index._subsets) == 1 and index._subsets[0] is not first
+    index.subset_cache_bytes = 0  # no cache: the same answers without copies
+    index._subsets.clear()
+    assert scores(index.search(q, 8, where)) == brute_scores(where, 8) and not index._subsets
+
+
+def test_a_short_hnsw_round_falls_back_to_exact_search_over_the_cached_rows(recommender):
+    """Above the exact-search size, a filter whose HNSW neighbours mostly fail it (near a horror film, "no horror")
+    is answered exactly over a cached copy of its rows instead of a wide HNSW round: exact, and cheaper at 1M."""
+    from chatrec.retrieval.index import VectorIndex, where_mask
+
+    base = recommender.index
+    index = VectorIndex(recommender.catalog, None, base.collection, base.vectors, {}, exact_max_items=0, oversample=1)
+    q = index.vectors[4] + index.vectors[11]
+    q = q / np.linalg.norm(q)
+    where = {"genre:Drama": True}
+    mask = where_mask(where, index.columns, len(recommender.catalog))
+    assert 6 <= mask.sum() <= len(mask) // 2
+    expected = [p for p, _ in base.search(q, 6, where)]  # exact (the tiny catalog is under the threshold)
+    calls = []
+    real_ann = index._ann
+
+    def failing_neighbourhood(vector, k, w):  # every neighbour HNSW finds fails the filter
+        calls.append(k)
+        return [(p, s) for p, s in real_ann(vector, k, w) if not mask[p]]
+
+    index._ann = failing_neighbourhood
+    got = [p for p, _ in index.search(q, 6, where)]
+    assert got == expected
+    assert len(calls) == 1 and index.search_paths == {"exact after hnsw": 1} and len(index._subsets) == 1
