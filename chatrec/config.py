@@ -83,6 +83,13 @@ class Config:
     # the key `gr.BrowserState` encrypts the browser's stored user id with; empty: a random one kept in a file
     # beside the profile database (chatrec.app.sessions.browser_secret). Left out of repr, so logs never show it
     browser_secret: str = field(default="", repr=False)
+    # identity and dialogue state (chatrec.app.identity, chatrec.app.sessions; docs/deploy.md "Identity")
+    # the server-side key that signs user and conversation ids (HMAC-SHA256); empty: a random key generated once
+    # into `identity_key` beside the profile database. Never sent to a browser; left out of repr
+    identity_key: str = field(default="", repr=False)
+    # where each conversation's dialogue state lives, so any replica can serve any turn: "" = the profile
+    # database (SQLite or PostgreSQL, table `dialogues`), "memory" = this process only
+    dialogue_store: str = ""
 
     def llm_api_key(self) -> str | None:
         """The OpenAI-compatible server's key, read from the variable `llm_api_key_env` names when it is needed

@@ -19,3 +19,11 @@ class StoreError(ChatrecError):
 
 class LLMError(ChatrecError):
     pass
+
+
+class InputError(ChatrecError):
+    """Bad input at a boundary (web API, CLI, JSON): the message names the field and what it accepts."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field

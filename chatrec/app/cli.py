@@ -3,7 +3,8 @@
     chatrec build-index [--rebuild]
     chatrec chat [--json] [--user ID]
     chatrec serve [--host H] [--port P]
-    chatrec profile show|export|forget --user ID
+    chatrec profile show|export|forget|link --user ID
+    chatrec profile check|recover [--out FILE]
     chatrec train [--loss bce|bpr] [--epochs N] [--incremental [--tolerance T]]
     chatrec evaluate [--json] [--seeds N] [--quick] [--report-dir DIR]
     chatrec evaluate-crs [...]   (chatrec.evaluation.redial; imported only when it runs)
@@ -103,14 +104,23 @@ def chat(as_json, user_id, **kwargs):
     """Chat in the terminal (or, with --json, as a line-based API for scripts)."""
     from chatrec.chat.recommender import Recommender
 
+    from chatrec.app.identity import is_web_user
+
     config = make_config(**kwargs)
     try:
+        if user_id is not None and is_web_user(user_id):
+            raise ChatrecError(f"{user_id[:40]!r} is a web user's id (they start with w_): web and command-line "
+                               "users are kept apart; choose another --user")
         rec = Recommender.from_config(config, progress=not as_json)
         session = rec.session(user_id)
+        if session.store_fault:  # the profile database is there but cannot be read: stop, naming it
+            raise ChatrecError(session.store_fault)
     except ChatrecError as exc:
         if as_json:
             print(json.dumps({"error": str(exc)}), flush=True)
         fail(exc)
+    # a line that is not valid UTF-8 is read with U+FFFD in place of the bad bytes and answered like any other
+    sys.stdin.reconfigure(errors="replace")
     if as_json:
         for raw in sys.stdin:
             line = raw.rstrip("\n")
@@ -252,11 +262,69 @@ def _print_json(get) -> None:
 @click.option("--user", "user_id", required=True)
 @click.option("--profile-db")
 def profile_forget(user_id, profile_db):
+    """Delete a user's events, profile vector and stored conversations."""
     try:
         n = _store(profile_db).forget(user_id)
     except ChatrecError as exc:
         fail(exc)
     click.echo(f"deleted {n} events and the profile of {user_id}")
+
+
+@profile.command("check")
+@click.option("--profile-db")
+def profile_check(profile_db):
+    """Read the whole profile database; exit 1 (naming the file and the problems) when it is damaged."""
+    path = make_config(profile_db=profile_db).profile_db
+    try:
+        store = _store(profile_db)
+        problems = store.check()
+        counts = None if problems else (store.count_after(0), len(store._read("SELECT user_id FROM profiles")))
+    except ChatrecError as exc:
+        problems = [str(exc)]
+    if problems:
+        click.echo(f"damaged: {path}", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        click.echo(f"rebuild what can be read into a new file with: chatrec profile recover --profile-db {path}",
+                   err=True)
+        sys.exit(1)
+    click.echo(f"ok: {path}: {counts[0]} events, {counts[1]} profile vectors")
+
+
+@profile.command("recover")
+@click.option("--profile-db")
+@click.option("--out", help="The new database file (default: <name>.recovered-<time>.sqlite3 beside it).")
+def profile_recover(profile_db, out):
+    """Copy every readable event, profile vector and conversation of a damaged SQLite profile database into a new
+    file; the damaged one is left as it is."""
+    from chatrec.profile.recover import recover
+
+    path = make_config(profile_db=profile_db).profile_db
+    if "://" in path and not path.startswith("sqlite:///"):
+        fail(ChatrecError(f"recover works on SQLite files; {path.split('@')[-1]} is a server database "
+                          "(use its own backups)"))
+    try:
+        result = recover(path.removeprefix("sqlite:///"), out)
+    except ChatrecError as exc:
+        fail(exc)
+    click.echo(result.summary())
+    for problem in result.problems:
+        click.echo(f"note: {problem}", err=True)
+    click.echo(f"to use it: stop the app, then mv {result.target} {path} (the damaged file stays until you do)")
+
+
+@profile.command("link")
+@click.option("--user", "user_id", required=True)
+@click.option("--profile-db")
+def profile_link(user_id, profile_db):
+    """Print a signed token (valid 15 minutes) that lets one browser continue as this command-line user:
+    paste it under "Link a command-line profile" in the web app."""
+    from chatrec.app.identity import LINK_TTL_S, Signer, is_web_user
+
+    if is_web_user(user_id):
+        fail(ChatrecError("that is already a web user's id"))
+    click.echo(Signer.from_config(make_config(profile_db=profile_db)).link(user_id))
+    click.echo(f"(valid {LINK_TTL_S // 60} minutes; whoever holds it can use {user_id}'s profile)", err=True)
 
 
 if __name__ == "__main__":

@@ -1,30 +1,42 @@
 """What each web event and named API endpoint does: small methods over `ChatSession` verbs.
 
-`Handlers` holds the recommender and the `SessionRegistry`. Every method takes plain values (the page's inputs
-and the client's session key) and returns plain values: the named API endpoints the reply's JSON object and
-the key; UI events a `Screen` (or `Start`), which `chatrec.app.web` turns into Gradio updates. Nothing here
-imports Gradio, so each event can be tested by calling it.
+`Handlers` holds the recommender and the `SessionRegistry`. Every method takes plain values: the page's inputs,
+the conversation's signed token (`key`: the tab's hidden field, or an API client's session state) and, from the
+page, the browser's stored signed user token (`uid`). The user is always the one those signed ids name
+(`SessionRegistry.resolve`), never an in-memory key, so a tab open across a server restart keeps writing to its own
+profile. The named API endpoints return the reply's JSON object and the token; UI events a `Screen` (or `Start`),
+which `chatrec.app.web` turns into Gradio updates. Nothing here imports Gradio, so each event can be tested by
+calling it. After each event the conversation's dialogue state is saved to the dialogue store.
 
 Decisions read the reply's fields: `Reply.ok` (did the action happen), `Reply.recs` (is there a new list),
-never its words.
+never its words. API arguments are checked by `chatrec.app.validate`: bad input is answered, never raised.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import re
+import secrets
+import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatrec.app.sessions import SessionRegistry
+from chatrec.app import validate
+from chatrec.app.sessions import Resolved, SessionRegistry, notice
 from chatrec.chat.recommender import Recommender, Settings
 from chatrec.chat.render import Reply
 from chatrec.chat.session import ChatSession
+from chatrec.errors import InputError
 from chatrec.lang import from_accept_language, genre_label, t
+from chatrec.understand.intent import Intent
 
 MAX_CARDS = 10  # card slots on the page
 RATE_PROMPT = "Rate…"  # the rating dropdown's value before a choice (its label is translated)
 CRITIQUE_BUTTONS = ("newer", "older", "lighter", "darker", "more_like", "less_like")  # each has a crit_* string
+_STARS = re.compile(r"^([1-5])★?$")
 
 
 @dataclass
@@ -37,155 +49,220 @@ class Screen:
     entries: list[str]  # removable profile entries, by label
     cards: list[dict] | None = None  # None: the list did not change
     card_texts: list[str] | None = None
+    uid: str | None = None  # the signed user id for the browser to keep
 
 
 @dataclass
 class Start:
     """What opening the page (or the browser's stored id arriving) changes; None leaves that part as it is."""
     key: str
-    uid: str | None = None  # the user id for the browser to store
+    uid: str | None = None  # the signed user id for the browser to store
     history: list[dict] | None = None
     profile: str | None = None
     entries: list[str] | None = None
 
 
 class Handlers:
-    def __init__(self, rec: Recommender, sessions: SessionRegistry | None = None):
+    def __init__(self, rec: Recommender, sessions: SessionRegistry | None = None, export_dir: str | Path | None = None):
         self.rec = rec
         self.sessions = sessions or SessionRegistry(rec)
+        # exports are written here, one folder per user (a hash of the id), so a forget deletes them all
+        self.export_dir = Path(export_dir) if export_dir else Path(tempfile.gettempdir()) / "chatrec-exports"
+
+    @contextmanager
+    def conversation(self, key, uid=None):
+        """The conversation the signed ids name (a new anonymous one, with a notice, when they do not verify);
+        its dialogue state is saved when the event is done."""
+        r = self.sessions.resolve(key, uid)
+        if r.rejected:
+            r.session.notice = notice("id_rejected", r.session.lang)
+        yield r
+        self.sessions.save(r.live)
 
     # ------------------------------------------------------------ named API endpoints: (reply JSON, key)
     # (no docstrings: Gradio would show them as the endpoints' descriptions; the module docstring of web lists them)
-    def api_chat(self, message: str, key: str | None):
-        key, session = self.sessions.get(key)
-        return session.handle(message if isinstance(message, str) else "").to_json(), key
+    def api_chat(self, message, key):
+        with self.conversation(key) as c:
+            if message is not None and not isinstance(message, str):
+                return refusal(c.session, InputError("message", f"expected text, got {validate.show(message)}")), c.token
+            return c.session.handle(message or "").to_json(), c.token
 
-    def api_feedback(self, position, kind: str, key: str | None):
-        key, session = self.sessions.get(key)
-        return session.feedback(as_int(position), str(kind).lower().strip()).to_json(), key
+    def api_feedback(self, position, kind, key):
+        with self.conversation(key) as c:
+            try:
+                pos, kind = validate.position(position), validate.text(kind, "kind").lower().strip()
+            except InputError as exc:
+                return refusal(c.session, exc, "feedback"), c.token
+            return c.session.feedback(pos, kind).to_json(), c.token
 
-    def api_rate(self, position, stars, key: str | None):
-        key, session = self.sessions.get(key)
-        try:
-            value = float(stars)
-        except (TypeError, ValueError):
-            value = None
-        return session.feedback(as_int(position), "rating", value).to_json(), key
+    def api_rate(self, position, stars, key):
+        with self.conversation(key) as c:
+            try:
+                pos, value = validate.position(position), validate.stars(stars)
+            except InputError as exc:
+                return refusal(c.session, exc, "feedback"), c.token
+            return c.session.feedback(pos, "rating", value).to_json(), c.token
 
-    def api_critique(self, name: str, position, key: str | None):
-        key, session = self.sessions.get(key)
-        return session.critique(str(name), as_int(position) if position not in (None, "") else None).to_json(), key
+    def api_critique(self, name, position, key):
+        with self.conversation(key) as c:
+            try:
+                name, pos = validate.text(name, "name"), validate.optional_position(position)
+            except InputError as exc:
+                return refusal(c.session, exc, "refine"), c.token
+            return c.session.critique(name, pos).to_json(), c.token
 
-    def api_profile(self, key: str | None):
-        key, session = self.sessions.get(key)
-        return session.profile_json(), key
+    def api_profile(self, key):
+        with self.conversation(key) as c:
+            return c.session.profile_json(), c.token
 
-    def api_forget(self, key: str | None):
-        key, session = self.sessions.get(key)
-        return session.forget().to_json(), key
+    def api_forget(self, key):
+        with self.conversation(key) as c:
+            return self._forget(c).to_json(), c.token
+
+    def api_link(self, link_token, key):
+        with self.conversation(key) as c:
+            linked = self._link(c, link_token)
+            return linked[1], linked[0].token
 
     # ------------------------------------------------------------ opening the page
     def load(self, saved_uid: str | None, key: str | None, accept_language: str | None = None) -> Start:
-        """The page opened: this tab's session (the stored user's, when the browser already sent its id) and a
+        """The page opened: a conversation of the stored user (when the browser sent a valid signed id) and a
         greeting in the browser's language, until the person writes in one."""
-        key, session = self.sessions.get(key, saved_uid or None)
-        if not session.state.turns:
-            session.lang = from_accept_language(accept_language)
-        summary, entries = profile_view(session)
-        greeting = t("welcome_back" if entries else "greeting", session.lang)
-        return Start(key, session.user_id, [{"role": "assistant", "content": greeting}], summary, list(entries))
+        with self.conversation(key, saved_uid) as c:
+            session = c.session
+            if not session.state.turns:
+                session.lang = from_accept_language(accept_language)
+            summary, entries = profile_view(session)
+            greeting = t("welcome_back" if entries else "greeting", session.lang)
+            if session.notice:  # an id that did not verify, or a profile database that cannot be read
+                greeting, session.notice = f"{session.notice}\n\n{greeting}", ""
+            return Start(c.token, c.user_token, [{"role": "assistant", "content": greeting}], summary, list(entries))
 
     def uid_changed(self, saved_uid: str | None, key: str | None) -> Start:
         """The browser's stored id can arrive after `load` ran (its component mounts lazily; a slow first visit
-        loses that race). Adopt the stored user then, unless this tab already started a profile of its own;
-        with nothing stored, store this session's id."""
-        key, session = self.sessions.get(key, saved_uid or None)
-        if not saved_uid:
-            return Start(key, session.user_id)
-        if saved_uid == session.user_id:
-            return Start(key)
-        blank = not (session.profile.excluded or session.profile.critiques or session.state.turns)
-        if blank:
-            key, adopted = self.sessions.adopt(key, saved_uid)
-            if adopted is not None:
-                adopted.lang = session.lang
-                summary, entries = profile_view(adopted)
-                greeting = [{"role": "assistant", "content": t("welcome_back", adopted.lang)}] if entries else None
-                return Start(key, None, greeting, summary, list(entries))
-        return Start(key, session.user_id)
+        loses that race). Adopt the stored user then (when its signature verifies), unless this tab already started
+        a profile of its own; with nothing valid stored, store this conversation's user."""
+        with self.conversation(key) as c:
+            stored = self.sessions.signer.read_web(saved_uid)
+            if stored is None or stored.conversation_id is not None:
+                return Start(c.token, c.user_token)
+            if stored.user_id == c.session.user_id:
+                return Start(c.token)
+            session = c.session
+            if session.profile.excluded or session.profile.critiques or session.state.turns:
+                return Start(c.token, c.user_token)
+        with self.conversation(None, saved_uid) as a:
+            a.session.lang = session.lang
+            summary, entries = profile_view(a.session)
+            greeting = [{"role": "assistant", "content": t("welcome_back", a.session.lang)}] if entries else None
+            return Start(a.token, None, greeting, summary, list(entries))
 
     # ------------------------------------------------------------ UI events: a Screen each
-    def respond(self, message: str, history: list, n_items, diversity, novelty, use_llm, key: str | None):
+    def respond(self, message: str, history: list, n_items, diversity, novelty, use_llm, key, uid=None):
         """Streams: the user's message and a "thinking" line at once, then the list (template reasons), then
         each item's LLM-written reason as it is ready."""
-        key, session = self.sessions.get(key)
-        apply_settings(session, n_items, diversity, novelty, use_llm)
-        history = list(history or []) + [{"role": "user", "content": html.escape(message or "")},
-                                         {"role": "assistant", "content": "…"}]
-        yield self.screen(key, session, history)
-        for reply in session.handle_stream(message or ""):
-            yield self.screen(key, session, history, new_cards(reply), reply.text, replace_last=True)
+        with self.conversation(key, uid) as c:
+            apply_settings(c.session, n_items, diversity, novelty, use_llm)
+            history = list(history or []) + [{"role": "user", "content": html.escape(message or "")},
+                                             {"role": "assistant", "content": "…"}]
+            yield self.screen(c, history)
+            for reply in c.session.handle_stream(message if isinstance(message, str) else ""):
+                yield self.screen(c, history, new_cards(reply), reply.text, replace_last=True)
 
-    def card_feedback(self, slot: int, kind: str, stars, history: list, cards: list[dict], key: str | None) -> Screen:
+    def card_feedback(self, slot: int, kind: str, stars, history: list, cards: list[dict], key, uid=None) -> Screen:
         """A card's like / dislike / seen button or its rating; the card says what was done only when it was."""
-        key, session = self.sessions.get(key)
-        if not cards or slot > len(cards):
-            return self.screen(key, session, history, None, t("ask_first", session.lang))
-        if kind == "rating" and stars in (None, "", RATE_PROMPT):
-            return self.screen(key, session, history)
-        value = float(str(stars).rstrip("★")) if kind == "rating" else None
-        reply = session.feedback(slot, kind, value)
-        cards = [dict(c) for c in cards]
-        if reply.ok:
-            cards[slot - 1]["status"] = card_status(kind, session.lang, f"{value:g}" if value else "")
-        return self.screen(key, session, history, cards, reply.text)
+        with self.conversation(key, uid) as c:
+            session = c.session
+            if not cards or not isinstance(slot, int) or not 1 <= slot <= len(cards):
+                return self.screen(c, history, None, t("ask_first", session.lang))
+            if kind == "rating" and stars in (None, "", RATE_PROMPT):
+                return self.screen(c, history)
+            m = _STARS.match(str(stars)) if kind == "rating" else None
+            value = int(m.group(1)) if m else None  # anything else: the session's "1 to 5 stars" answer
+            reply = session.feedback(slot, kind, value)
+            cards = [dict(card) for card in cards]
+            if reply.ok:
+                cards[slot - 1]["status"] = card_status(kind, session.lang, f"{value:g}" if value else "")
+            return self.screen(c, history, cards, reply.text)
 
     def critique(self, name: str, slot: int | None, history: list, n_items, diversity, novelty, use_llm,
-                 key: str | None) -> Screen:
+                 key, uid=None) -> Screen:
         """A critique button: newer / older / lighter / darker under the chat, more_like / less_like on a card."""
-        key, session = self.sessions.get(key)
-        apply_settings(session, n_items, diversity, novelty, use_llm)
-        reply = session.critique(name, slot)
-        said = (t(f"crit_{name}", session.lang) if name in CRITIQUE_BUTTONS else name) + (f" #{slot}" if slot else "")
-        history = list(history or []) + [{"role": "user", "content": said}]
-        return self.screen(key, session, history, new_cards(reply), reply.text)
+        with self.conversation(key, uid) as c:
+            apply_settings(c.session, n_items, diversity, novelty, use_llm)
+            reply = c.session.critique(name, slot)
+            said = (t(f"crit_{name}", c.session.lang) if name in CRITIQUE_BUTTONS else validate.bounded(name)) + (
+                f" #{slot}" if slot else "")
+            history = list(history or []) + [{"role": "user", "content": html.escape(said)}]
+            return self.screen(c, history, new_cards(reply), reply.text)
 
-    def remove_entry(self, label: str | None, history: list, key: str | None) -> Screen:
-        key, session = self.sessions.get(key)
-        _, entries = profile_view(session)
-        if not label or label not in entries:
-            return self.screen(key, session, history, None, t("choose_entry", session.lang))
-        return self.screen(key, session, history, None, session.remove(entries[label]).text)
+    def remove_entry(self, label: str | None, history: list, key, uid=None) -> Screen:
+        with self.conversation(key, uid) as c:
+            _, entries = profile_view(c.session)
+            if not label or label not in entries:
+                return self.screen(c, history, None, t("choose_entry", c.session.lang))
+            return self.screen(c, history, None, c.session.remove(entries[label]).text)
 
-    def forget(self, history: list, key: str | None) -> Screen:
-        key, session = self.sessions.get(key)
-        reply = session.forget()
-        return self.screen(key, session, [], [], reply.text)
+    def forget(self, history: list, key, uid=None) -> Screen:
+        with self.conversation(key, uid) as c:
+            reply = self._forget(c)
+            return self.screen(c, [], [], reply.text)
 
-    def onboard(self, genres: list[str], favourites: str, history: list, key: str | None) -> Screen:
-        key, session = self.sessions.get(key)
-        reply = session.onboard(genres or [], favourites or "")
-        said = ", ".join(genres or []) + (f" — {favourites}" if favourites else "")
-        history = list(history or []) + [{"role": "user", "content": html.escape(said or t("just_show", session.lang))}]
-        return self.screen(key, session, history, new_cards(reply), reply.text)
+    def link(self, link_token: str, history: list, key, uid=None) -> Screen:
+        """The explicit step that brings a CLI user (`chatrec profile link --user ID`) to this browser."""
+        with self.conversation(key, uid) as c:
+            c, reply = self._link(c, link_token)
+            return self.screen(c, list(history or []) + [{"role": "assistant", "content": reply["reply"]}])
 
-    def export(self, key: str | None) -> tuple[str, str]:
-        """(key, path of a JSON file with everything stored about this user)."""
-        key, session = self.sessions.get(key)
-        path = Path(tempfile.mkdtemp(prefix="chatrec-export-")) / "chatrec-profile.json"
-        path.write_text(json.dumps(session.export(), indent=2, ensure_ascii=False))
-        return key, str(path)
+    def onboard(self, genres: list[str], favourites: str, history: list, key, uid=None) -> Screen:
+        with self.conversation(key, uid) as c:
+            reply = c.session.onboard(genres or [], favourites or "")
+            said = ", ".join(genres or []) + (f" — {favourites}" if favourites else "")
+            history = list(history or []) + [{"role": "user",
+                                              "content": html.escape(said or t("just_show", c.session.lang))}]
+            return self.screen(c, history, new_cards(reply), reply.text)
 
-    def vote(self, liked: bool, history: list, key: str | None) -> tuple[str, list[dict]]:
+    def export(self, key, uid=None) -> tuple[str, str, str]:
+        """(key, user token, path of a JSON file with everything stored about this user). The file lives in this
+        user's export folder, which "Forget me" deletes."""
+        with self.conversation(key, uid) as c:
+            folder = self.user_exports(c.session.user_id) / secrets.token_urlsafe(12)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / "chatrec-profile.json"
+            path.write_text(json.dumps(c.session.export(), indent=2, ensure_ascii=False))
+            return c.token, c.user_token, str(path)
+
+    def vote(self, liked: bool, history: list, key, uid=None) -> tuple[str, list[dict]]:
         """A thumbs up or down on a chat message: thanked, or asked what to change."""
-        key, session = self.sessions.get(key)
-        note = t("vote_up" if liked else "vote_down", session.lang)
-        return key, list(history or []) + [{"role": "assistant", "content": note}]
+        with self.conversation(key, uid) as c:
+            note = t("vote_up" if liked else "vote_down", c.session.lang)
+            return c.token, list(history or []) + [{"role": "assistant", "content": note}]
+
+    # ------------------------------------------------------------ forgetting, linking, exports
+    def _forget(self, c: Resolved) -> Reply:
+        """Everything about this user, everywhere: the stored events, vector and conversations (the session), the
+        in-memory state of every conversation of theirs this process holds, and their exported files."""
+        reply = c.session.forget()
+        if reply.ok:
+            self.sessions.forget_user(c.session.user_id)
+            shutil.rmtree(self.user_exports(c.session.user_id), ignore_errors=True)
+        return reply
+
+    def _link(self, c: Resolved, link_token) -> tuple[Resolved, dict]:
+        user_id = self.sessions.signer.read_link(link_token)
+        if user_id is None:
+            return c, refusal(c.session, notice("link_rejected", c.session.lang))
+        linked = self.sessions.link(c, user_id)
+        return linked, refusal(linked.session, notice("linked", linked.session.lang, user=user_id), "chitchat", ok=True)
+
+    def user_exports(self, user_id: str) -> Path:
+        return self.export_dir / hashlib.sha256(user_id.encode()).hexdigest()[:32]
 
     # ------------------------------------------------------------ the screen after an event
-    def screen(self, key: str, session: ChatSession, history: list, cards: list[dict] | None = None,
+    def screen(self, c: Resolved, history: list, cards: list[dict] | None = None,
                note: str | None = None, replace_last: bool = False) -> Screen:
         """The chat with `note` added (or replacing the "thinking" line), the profile, and `cards` when given."""
+        session = c.session
         history = list(history or [])
         if note is not None:
             message = {"role": "assistant", "content": note}
@@ -195,7 +272,12 @@ class Handlers:
                 history.append(message)
         summary, entries = profile_view(session)
         texts = None if cards is None else [card_markdown(self.rec, n, c, session.lang) for n, c in enumerate(cards, 1)]
-        return Screen(key, history, summary, list(entries), cards, texts)
+        return Screen(c.token, history, summary, list(entries), cards, texts, c.user_token)
+
+
+def refusal(session: ChatSession, error, kind: str = "chitchat", ok: bool = False) -> dict:
+    """The reply JSON for input refused at the boundary (or a notice): the contract's three keys, no items."""
+    return Reply(str(error), Intent(kind).to_json(session.rec.catalog), ok=ok).to_json()
 
 
 def apply_settings(session: ChatSession, n_items, diversity, novelty, use_llm) -> None:
@@ -205,14 +287,6 @@ def apply_settings(session: ChatSession, n_items, diversity, novelty, use_llm) -
 def new_cards(reply: Reply) -> list[dict] | None:
     """The cards a reply shows: its picks, or None when it has none (the cards on the page stay)."""
     return reply["items"] if reply.recs else None
-
-
-def as_int(value) -> int:
-    """An API position as an int; anything unreadable becomes -1, which the session answers as out of range."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
 
 
 def card_status(kind: str, lang: str, stars: str = "") -> str:

@@ -1,9 +1,14 @@
 """The Gradio app: the page's layout and the wiring of its events to `chatrec.app.handlers`.
 
-Each browser tab (and each `gradio_client.Client`) gets its own `ChatSession`, kept server-side in a
-bounded registry (`chatrec.app.sessions`) and reached through an opaque key held in `gr.State`, so nothing
-heavy is deep-copied and no session can see another's. A returning browser gets its user id back from
-`gr.BrowserState` (localStorage, encrypted with a server secret); the id is random and unguessable.
+Who is asking is decided by ids the server signs (`chatrec.app.identity`; the key never leaves the server):
+each tab holds its conversation's signed id in a hidden field, sent with every event, and the browser keeps the
+signed user id in `gr.BrowserState` (localStorage; that component's own "secret" is published in `/config` and
+protects nothing, the signature does). Every handler resolves the user from these, so a tab open across a server
+restart keeps writing to its own profile; a missing, unsigned or tampered id gets a new anonymous user and a
+notice. Each `gradio_client.Client` holds its conversation's signed id in `gr.State` (server-side, per client).
+The conversation's dialogue state is saved to the profile database after each event, so a restarted server (or
+another replica) carries on where it stopped. Exported files live in a per-user folder inside Gradio's cache,
+served from there and deleted by "Forget me".
 
 Named API endpoints for scripted clients (one `gradio_client.Client` = one conversation):
 
@@ -12,12 +17,14 @@ Named API endpoints for scripted clients (one `gradio_client.Client` = one conve
     /rate      position: int, stars: 1-5                       -> the same shape
     /critique  name: newer|older|lighter|darker|more_like|less_like, position: int (for more/less_like)
     /profile   -> what chatrec believes about this user (JSON)
-    /forget    -> deletes this user's data
+    /forget    -> deletes this user's data (events, vector, conversations, exported files)
+    /link      token: str (from `chatrec profile link --user ID`) -> this client continues as that CLI user
 """
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import gradio as gr
 
@@ -56,16 +63,17 @@ def style(rec: Recommender) -> dict:
 
 # ---------------------------------------------------------------- handlers' plain values -> Gradio outputs
 def screen_outputs(s: Screen) -> tuple:
-    """(key, chatbot, profile, entries, cards, then one (group, markdown, rating) triple per card slot)."""
+    """(key, uid, chatbot, profile, entries, cards, then one (group, markdown, rating) triple per card slot)."""
     entries = gr.update(choices=s.entries, value=None)
+    uid = gr.update() if s.uid is None else s.uid
     if s.cards is None:  # the list did not change
-        return (s.key, s.history, s.profile, entries, gr.update(), *[gr.update() for _ in range(3 * MAX_CARDS)])
+        return (s.key, uid, s.history, s.profile, entries, gr.update(), *[gr.update() for _ in range(3 * MAX_CARDS)])
     slots = []
     for n in range(MAX_CARDS):
         shown = n < len(s.card_texts)
         slots += [gr.update(visible=shown), gr.update(value=s.card_texts[n] if shown else ""),
                   gr.update(value=RATE_PROMPT)]
-    return (s.key, s.history, s.profile, entries, s.cards, *slots)
+    return (s.key, uid, s.history, s.profile, entries, s.cards, *slots)
 
 
 def start_outputs(s: Start) -> tuple:
@@ -88,29 +96,43 @@ def events(h: Handlers) -> dict:
         for screen in h.respond(*args):
             yield ("", *screen_outputs(screen))
 
-    def export(key):
-        key, path = h.export(key)
-        return key, gr.update(value=path, visible=True)
+    def export(key, uid):
+        key, uid, path = h.export(key, uid)
+        return key, uid, gr.update(value=path, visible=True)
 
-    def vote(data: gr.LikeData, history, key):
-        return h.vote(data.liked, history, key)
+    def vote(data: gr.LikeData, history, key, uid):
+        return h.vote(data.liked, history, key, uid)
 
     def screen(handler):
         return lambda *args: screen_outputs(handler(*args))
 
     return {"load": load, "uid_change": uid_change, "respond": respond, "export": export, "vote": vote,
             **{name: screen(getattr(h, name)) for name in ("card_feedback", "critique", "remove_entry", "forget",
-                                                            "onboard")}}
+                                                            "onboard", "link")}}
 
 
 # ---------------------------------------------------------------- the page
+def raw_number() -> gr.Number:
+    """A number input that hands the handler what the client sent (gr.Number would round 1.5 to 2, take True as 1
+    and fail on "abc" with an empty error): `chatrec.app.validate` checks it and answers bad input clearly. (An
+    instance override, not a subclass: Gradio writes a .pyi stub beside any module that subclasses a component.)"""
+    number = gr.Number()
+    number.preprocess = lambda payload: payload
+    return number
+
+
 def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
-    h = Handlers(rec)
+    from gradio.utils import get_upload_folder
+
+    # exports inside Gradio's cache are served from where they are (not copied), so "Forget me" can delete them
+    h = Handlers(rec, export_dir=Path(get_upload_folder()) / "chatrec-exports")
     on = events(h)
+    # not a secret: Gradio publishes it in /config. The signature on the stored id is what protects it
     secret = browser_secret or stored_browser_secret(rec.config)
     _ = ui_i18n(rec)  # the keys; launch()/mount() pass the same translations to Gradio
     with gr.Blocks(title="chatrec") as demo:
-        key = gr.State(None)
+        key = gr.State(None)  # API clients: the conversation's signed id, held server-side per client
+        conv = gr.Textbox("", visible="hidden", elem_id="chatrec-conversation")  # the tab's, sent with each event
         cards = gr.State([])
         uid = gr.BrowserState("", storage_key="chatrec_user", secret=secret)
         gr.Markdown(_("intro"))
@@ -139,6 +161,9 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
                         export_btn = gr.Button(_("export"), size="sm")
                         forget_btn = gr.Button(_("forget"), size="sm", variant="stop")
                     export_file = gr.File(label=_("your_data"), visible=False)
+                with gr.Accordion("Link a command-line profile", open=False):
+                    link_box = gr.Textbox(label="Link token (from: chatrec profile link --user ID)", max_length=512)
+                    link_btn = gr.Button("Link", size="sm")
             with gr.Column(scale=1, min_width=280):
                 with gr.Accordion(_("new_here"), open=False):
                     genres = gr.CheckboxGroup(rec.catalog.genres, label=_("genres_you_enjoy"))
@@ -155,44 +180,47 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         # API-only endpoints, each with the same per-client session as the UI uses
         with gr.Row(visible=False):
             api_text = gr.Textbox()
-            api_num, api_num2 = gr.Number(precision=0), gr.Number()
+            api_num, api_num2 = raw_number(), raw_number()  # checked by chatrec.app.validate, never rounded
             api_out = gr.JSON()
-            api_buttons = [gr.Button() for _ in range(6)]
+            api_buttons = [gr.Button() for _ in range(7)]
 
         card_outputs = [c for _, group, body, _, rating in slots for c in (group, body, rating)]
         ui = [chatbot, profile_md, entries, cards, *card_outputs]
+        who = [conv, uid]  # every UI event names its user by these signed ids, and may renew them
         knobs = [n_items, diversity, novelty, use_llm]
-        start = [key, uid, chatbot, profile_md, entries]
-        demo.load(on["load"], [uid, key], start, api_name=False)
-        uid.change(on["uid_change"], [uid, key], start, api_name=False)
-        cards.change(lambda c: gr.update(visible=not c), [cards], [empty_note], api_name=False, queue=False)
+        start = [conv, uid, chatbot, profile_md, entries]
+        demo.load(on["load"], [uid, conv], start, api_visibility="private")
+        uid.change(on["uid_change"], [uid, conv], start, api_visibility="private")
+        cards.change(lambda c: gr.update(visible=not c), [cards], [empty_note], api_visibility="private", queue=False)
         for trigger in (box.submit, send.click):
-            trigger(on["respond"], [box, chatbot, *knobs, key], [box, key, *ui], api_name=False)
+            trigger(on["respond"], [box, chatbot, *knobs, *who], [box, *who, *ui], api_visibility="private")
         for name, btn in crit_buttons.items():
-            btn.click(on["critique"], [gr.State(name), gr.State(None), chatbot, *knobs, key], [key, *ui],
-                      api_name=False)
+            btn.click(on["critique"], [gr.State(name), gr.State(None), chatbot, *knobs, *who], [*who, *ui],
+                      api_visibility="private")
         for n, _, _, buttons, rating in slots:
             for kind in ("like", "dislike", "seen"):
                 buttons[kind].click(on["card_feedback"], [gr.State(n), gr.State(kind), gr.State(None), chatbot,
-                                                          cards, key], [key, *ui], api_name=False)
+                                                          cards, *who], [*who, *ui], api_visibility="private")
             for name in ("more_like", "less_like"):
-                buttons[name].click(on["critique"], [gr.State(name), gr.State(n), chatbot, *knobs, key], [key, *ui],
-                                    api_name=False)
-            rating.input(on["card_feedback"], [gr.State(n), gr.State("rating"), rating, chatbot, cards, key],
-                         [key, *ui], api_name=False)
-        remove_btn.click(on["remove_entry"], [entries, chatbot, key], [key, *ui], api_name=False)
-        forget_btn.click(on["forget"], [chatbot, key], [key, *ui], api_name=False)
-        export_btn.click(on["export"], [key], [key, export_file], api_name=False)
-        start_btn.click(on["onboard"], [genres, favourites, chatbot, key], [key, *ui], api_name=False)
-        chatbot.like(on["vote"], [chatbot, key], [key, chatbot], api_name=False)
+                buttons[name].click(on["critique"], [gr.State(name), gr.State(n), chatbot, *knobs, *who],
+                                    [*who, *ui], api_visibility="private")
+            rating.input(on["card_feedback"], [gr.State(n), gr.State("rating"), rating, chatbot, cards, *who],
+                         [*who, *ui], api_visibility="private")
+        remove_btn.click(on["remove_entry"], [entries, chatbot, *who], [*who, *ui], api_visibility="private")
+        forget_btn.click(on["forget"], [chatbot, *who], [*who, *ui], api_visibility="private")
+        export_btn.click(on["export"], who, [*who, export_file], api_visibility="private")
+        start_btn.click(on["onboard"], [genres, favourites, chatbot, *who], [*who, *ui], api_visibility="private")
+        link_btn.click(on["link"], [link_box, chatbot, *who], [*who, *ui], api_visibility="private")
+        chatbot.like(on["vote"], [chatbot, *who], [conv, chatbot], api_visibility="private")
 
-        chat_b, fb_b, rate_b, crit_b, prof_b, forget_b = api_buttons
+        chat_b, fb_b, rate_b, crit_b, prof_b, forget_b, link_b = api_buttons
         chat_b.click(h.api_chat, [api_text, key], [api_out, key], api_name="chat")
         fb_b.click(h.api_feedback, [api_num, api_text, key], [api_out, key], api_name="feedback")
         rate_b.click(h.api_rate, [api_num, api_num2, key], [api_out, key], api_name="rate")
         crit_b.click(h.api_critique, [api_text, api_num, key], [api_out, key], api_name="critique")
         prof_b.click(h.api_profile, [key], [api_out, key], api_name="profile")
         forget_b.click(h.api_forget, [key], [api_out, key], api_name="forget")
+        link_b.click(h.api_link, [api_text, key], [api_out, key], api_name="link")
     return demo
 
 

@@ -18,9 +18,10 @@ from chatrec.catalog import Item
 from chatrec.chat.recommender import Recommendation, Recommender, Settings
 from chatrec.chat.render import Reply, about, item_label, lead
 from chatrec.chat.state import DialogueState
-from chatrec.errors import ChatrecError
+from chatrec.errors import ChatrecError, StoreError
 from chatrec.lang import detect, t
 from chatrec.profile.events import CLEAR, CRITIQUE, DISLIKE, LIKE, LIKE_AT, RATING, SEEN
+from chatrec.profile.store import Profile
 from chatrec.profile.vector import move_vector, replay_vector
 from chatrec.understand.intent import Intent, ParseContext, clean_message
 
@@ -34,6 +35,12 @@ _COMMAND = re.compile(r"^/(like|dislike|seen|rate)\s+(-?\d+)(?:\s+(-?\d+(?:\.\d+
 _USER_ID = re.compile(r"[\w.@:-]{1,128}")
 
 
+def bounded(text, limit: int = 200) -> str:
+    """`text` as it may be echoed back: a string of at most `limit` characters."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class ChatSession:
     def __init__(self, recommender: Recommender, user_id: str):
         if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
@@ -41,9 +48,14 @@ class ChatSession:
         self.rec = recommender
         self.user_id = user_id
         self.state = DialogueState()
-        self.profile = recommender.store.load(user_id)
         self.llm_notice_given = False
         self.notice = ""  # a one-time note prepended to the next reply
+        self.store_fault = ""  # why the stored profile could not be read ("" when it could)
+        try:
+            self.profile = recommender.store.load(user_id)
+        except StoreError as exc:  # a corrupt or unreachable profile database: say so, and still chat
+            self.profile, self.store_fault = Profile(user_id), str(exc)
+            self.notice = t("cant_now", "en", exc=exc)
         self.settings = Settings()
         self._recent: list[float] = []  # times of recent messages, for the per-session rate limit
         self.lang = "en"  # the language of the last message with letters in it: replies follow it
@@ -100,7 +112,7 @@ class ChatSession:
 
     def critique(self, name: str, position: int | None = None) -> Reply:
         """A one-click critique of the last list: newer, older, lighter, darker, more_like N, less_like N."""
-        name = str(name).lower().strip().replace(" ", "_")
+        name = bounded(str(name).lower().strip().replace(" ", "_"))
         intent = Intent("refine", critiques=[name], refs=[position] if isinstance(position, int) else [])
         if name not in CRITIQUES:
             return self._reply(t("unknown_critique", self.lang, name=name, names=", ".join(CRITIQUES)), intent,
@@ -169,13 +181,14 @@ class ChatSession:
         """Like, dislike, mark seen or rate (1-5 stars) the `position`-th item (1-based) of the last list."""
         intent = Intent("feedback", sentiment=kind, refs=[position] if isinstance(position, int) else [])
         if kind not in FEEDBACK_KINDS:
-            return self._reply(t("unknown_feedback", self.lang, kind=kind), intent, ok=False)
+            return self._reply(t("unknown_feedback", self.lang, kind=bounded(kind)), intent, ok=False)
         if not self.state.last_items:
             return self._reply(t("no_list", self.lang), intent, ok=False)
         n = len(self.state.last_items)
         if not isinstance(position, int) or isinstance(position, bool) or not 1 <= position <= n:
             return self._reply(t("no_item", self.lang, pos=position, n=n, s="s" if n != 1 else ""), intent, ok=False)
-        if kind == RATING and (value is None or not 1 <= value <= 5):
+        if kind == RATING and (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+                               or not 1 <= value <= 5 or value != int(value)):
             return self._reply(t("rating_range", self.lang), intent, ok=False)
         item = self.rec.catalog[self.state.last_items[position - 1]]
         already = {LIKE: self.profile.liked, DISLIKE: self.profile.disliked, SEEN: self.profile.seen}.get(kind, [])
@@ -247,6 +260,9 @@ class ChatSession:
         self.rec.store.record(self.user_id, kind, item.item_id, value)
         if self.rec.retrainer is not None:
             self.rec.retrainer.notify()  # counts toward the next background fine-tune; never blocks
+        # the vector moves from the stored one, not this session's copy: another session (another tab, another
+        # replica) may have changed it, or the person may have asked to be forgotten there
+        self.profile = self.rec.store.load(self.user_id)
         vec = self.rec.index.vectors[self.rec.catalog.index_of[item.item_id]]
         new_vec = move_vector(self.profile.vector, vec, kind, self.rec.config.profile_rate, value)
         if new_vec is not self.profile.vector:

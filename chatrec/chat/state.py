@@ -117,3 +117,37 @@ class DialogueState:
 
 def _add_words(text: str, words: str) -> str:
     return " ".join(dict.fromkeys((text + " " + words).split()))
+
+
+# ---------------------------------------------------------------- serialisation (the dialogue store, chatrec.app)
+def state_to_dict(state: DialogueState) -> dict:
+    """The state as plain JSON values, for the dialogue store that lets any app replica serve the next turn."""
+    data = {f: getattr(state, f) for f in DialogueState.__dataclass_fields__}
+    data["memory"] = [list(m) for m in state.memory]
+    return data
+
+
+def state_from_dict(data: dict) -> DialogueState:
+    """A state back from `state_to_dict`; unknown keys are ignored and wrongly typed values dropped (a stored state
+    is not trusted to be well formed), so an old or damaged record starts afresh rather than failing a turn."""
+    state = DialogueState()
+    if not isinstance(data, dict):
+        return state
+    for name, f in DialogueState.__dataclass_fields__.items():
+        value = data.get(name)
+        default = getattr(state, name)
+        if value is None:
+            continue
+        if name == "memory":
+            value = [(str(m[0]), int(m[1]), int(m[2])) for m in value
+                     if isinstance(m, (list, tuple)) and len(m) == 3][-DialogueState.MEMORY_SIZE:]
+        elif isinstance(default, list):
+            value = [str(v) for v in value] if isinstance(value, list) else default
+        elif isinstance(default, bool):
+            value = bool(value)
+        elif isinstance(default, int) or name in ("year_min", "year_max"):
+            value = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+        elif isinstance(default, str):
+            value = str(value)
+        setattr(state, name, value)
+    return state

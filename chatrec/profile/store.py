@@ -8,7 +8,9 @@ The store is an interface (`ProfileStore`); `SQLiteStore` is the single-machine 
 """
 from __future__ import annotations
 
+import json
 import re
+import secrets
 import sqlite3
 import threading
 import time
@@ -79,6 +81,14 @@ CREATE TABLE IF NOT EXISTS profiles (
     vector BLOB,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dialogues (
+    conversation_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    rev TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dialogues_user ON dialogues(user_id);
 """
 
 
@@ -113,6 +123,19 @@ class SQLiteStore:
             except self._errors as exc:
                 self.conn.rollback()
                 raise StoreError(f"could not save to the profile database {self.path}: {exc}") from None
+
+    def _read(self, sql: str, args: tuple = ()) -> list:
+        """All rows of one query; a driver error (a corrupt page, an unreadable file, a lost server) becomes a
+        `StoreError` that names the database and the commands that check and recover it."""
+        with self._lock:
+            try:
+                return self.conn.execute(sql, args).fetchall()
+            except self._errors as exc:
+                try:
+                    self.conn.rollback()
+                except self._errors:
+                    pass
+                raise StoreError(unreadable(self.path, exc)) from None
 
     def record(self, user_id: str, kind: str, item_id: str, value: float | None = None,
                at: float | None = None) -> int:
@@ -152,29 +175,23 @@ class SQLiteStore:
     def events_after(self, after_id: int = 0, kinds: tuple[str, ...] | None = None) -> list[dict]:
         """Every user's events with id > `after_id`, oldest first (what continual training reads)."""
         clause, args = self._kinds_clause(kinds)
-        with self._lock:
-            rows = self.conn.execute(
-                "SELECT id, user_id, item_id, kind, value, created_at FROM events WHERE id > ?" + clause + " ORDER BY id",
-                (int(after_id), *args)).fetchall()
+        rows = self._read(
+            "SELECT id, user_id, item_id, kind, value, created_at FROM events WHERE id > ?" + clause + " ORDER BY id",
+            (int(after_id), *args))
         return [dict(id=r[0], user_id=r[1], item_id=r[2], kind=r[3], value=r[4], created_at=r[5]) for r in rows]
 
     def count_after(self, after_id: int = 0, kinds: tuple[str, ...] | None = None) -> int:
         clause, args = self._kinds_clause(kinds)
-        with self._lock:
-            return int(self.conn.execute("SELECT COUNT(*) FROM events WHERE id > ?" + clause,
-                                         (int(after_id), *args)).fetchone()[0])
+        return int(self._read("SELECT COUNT(*) FROM events WHERE id > ?" + clause, (int(after_id), *args))[0][0])
 
     def last_event_id(self) -> int:
         """The newest event id ever handed out (AUTOINCREMENT: ids of forgotten events are never reused)."""
-        with self._lock:
-            row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-        return int(row[0]) if row else 0
+        rows = self._read("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        return int(rows[0][0]) if rows else 0
 
     def events(self, user_id: str) -> list[dict]:
-        with self._lock:
-            rows = self.conn.execute(
-                "SELECT id, item_id, kind, value, created_at FROM events WHERE user_id = ? ORDER BY id", (user_id,)
-            ).fetchall()
+        rows = self._read("SELECT id, item_id, kind, value, created_at FROM events WHERE user_id = ? ORDER BY id",
+                          (user_id,))
         return [dict(id=r[0], item_id=r[1], kind=r[2], value=r[3], created_at=r[4]) for r in rows]
 
     def load(self, user_id: str) -> Profile:
@@ -198,10 +215,9 @@ class SQLiteStore:
                 state[item] = SEEN
         for item, kind in state.items():
             {LIKE: profile.liked, DISLIKE: profile.disliked, SEEN: profile.seen}[kind].append(item)
-        with self._lock:
-            row = self.conn.execute("SELECT vector FROM profiles WHERE user_id = ?", (user_id,)).fetchone()
-        if row and row[0] is not None:
-            profile.vector = np.frombuffer(row[0], dtype=np.float32).copy()
+        rows = self._read("SELECT vector FROM profiles WHERE user_id = ?", (user_id,))
+        if rows and rows[0][0] is not None:
+            profile.vector = np.frombuffer(rows[0][0], dtype=np.float32).copy()
         return profile
 
     def save_vector(self, user_id: str, vector: np.ndarray | None) -> None:
@@ -222,11 +238,56 @@ class SQLiteStore:
             try:
                 n = self.conn.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
                 self.conn.execute("DELETE FROM profiles WHERE user_id = ?", (user_id,))
+                self.conn.execute("DELETE FROM dialogues WHERE user_id = ?", (user_id,))
                 self.conn.commit()
             except self._errors as exc:
                 self.conn.rollback()
                 raise StoreError(f"could not delete from the profile database {self.path}: {exc}") from None
         return n
+
+    # ------------------------------------------------------------ dialogue state (chatrec.chat.state), per conversation
+    def save_dialogue(self, conversation_id: str, user_id: str, state: dict) -> str:
+        """Store a conversation's dialogue state (JSON), so any app replica can serve its next turn; returns the
+        new revision (a replica holding an older one reloads)."""
+        rev = secrets.token_hex(8)
+        self._write(
+            "INSERT INTO dialogues(conversation_id, user_id, state, rev, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(conversation_id) DO UPDATE SET user_id = excluded.user_id, state = excluded.state, "
+            "rev = excluded.rev, updated_at = excluded.updated_at",
+            (conversation_id, user_id, json.dumps(state, ensure_ascii=False), rev, time.time()))
+        return rev
+
+    def load_dialogue(self, conversation_id: str) -> tuple[str, dict, str] | None:
+        """(user id, state, revision) of a stored conversation, or None."""
+        rows = self._read("SELECT user_id, state, rev FROM dialogues WHERE conversation_id = ?", (conversation_id,))
+        if not rows:
+            return None
+        try:
+            return rows[0][0], json.loads(rows[0][1]), rows[0][2]
+        except ValueError:
+            return None  # a damaged row: the conversation starts afresh (the profile is kept)
+
+    def dialogue_rev(self, conversation_id: str) -> str | None:
+        rows = self._read("SELECT rev FROM dialogues WHERE conversation_id = ?", (conversation_id,))
+        return rows[0][0] if rows else None
+
+    def count_dialogues(self, user_id: str) -> int:
+        return int(self._read("SELECT COUNT(*) FROM dialogues WHERE user_id = ?", (user_id,))[0][0])
+
+    def check(self) -> list[str]:
+        """Problems found reading the whole database (empty: healthy)."""
+        problems = []
+        if isinstance(self.conn, sqlite3.Connection):
+            try:
+                problems += [r[0] for r in self._read("PRAGMA integrity_check(10)") if r[0] != "ok"]
+            except StoreError as exc:
+                problems.append(str(exc))
+        for table in ("events", "profiles", "dialogues"):
+            try:
+                self._read(f"SELECT * FROM {table}")
+            except StoreError as exc:
+                problems.append(f"table {table}: {exc}")
+        return problems
 
     def close(self) -> None:
         with self._lock:
@@ -248,6 +309,14 @@ CREATE TABLE IF NOT EXISTS profiles (
     vector BYTEA,
     updated_at DOUBLE PRECISION NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dialogues (
+    conversation_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    rev TEXT NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dialogues_user ON dialogues(user_id);
 """
 
 
@@ -331,6 +400,11 @@ class PostgresStore(SQLiteStore):
         with self._lock:
             last, called = self.conn.execute("SELECT last_value, is_called FROM events_id_seq").fetchone()
         return int(last) if called else 0
+
+
+def unreadable(where, exc) -> str:
+    return (f"the profile database {where} cannot be read: {str(exc).strip()}. Check it with `chatrec profile check` "
+            "and rebuild what can be saved with `chatrec profile recover` (the damaged file is kept).")
 
 
 def _redact(url: str) -> str:
