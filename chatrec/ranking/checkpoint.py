@@ -21,6 +21,7 @@ import torch
 
 from chatrec.catalog import Catalog
 from chatrec.config import Config
+from chatrec.devices import resolve_device
 from chatrec.errors import ChatrecError
 from chatrec.ranking.fusion import FusionConfig, FusionModel
 
@@ -138,8 +139,13 @@ def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedde
     return path
 
 
-def load_checkpoint(path: Path, *, catalog: Catalog, embedder_name: str, vectors: np.ndarray) -> tuple[FusionModel, dict]:
-    """The model ready for inference, and the checkpoint's metadata. Refuses a checkpoint for other data."""
+def load_checkpoint(path: Path, *, catalog: Catalog, embedder_name: str, vectors: np.ndarray,
+                    device: str = "cpu") -> tuple[FusionModel, dict]:
+    """The model ready for inference, and the checkpoint's metadata. Refuses a checkpoint for other data.
+
+    `device`: a `Config.device` value. On an accelerator the model is wrapped (`OnDevice`) so that its callers keep
+    passing and getting CPU tensors. Scoring one person's ~150 candidates is a few small tensor operations, so
+    the CPU is usually as fast for serving; an accelerator pays for batch scoring (`score_all`) and training."""
     path = Path(path)
     if not path.exists():
         raise ChatrecError(f"no reranker checkpoint at {path}; {TRAIN_HINT}")
@@ -162,7 +168,33 @@ def load_checkpoint(path: Path, *, catalog: Catalog, embedder_name: str, vectors
                            f"({str(exc).splitlines()[0][:200]}); {TRAIN_HINT}") from exc
     model.set_item_text(vectors)
     model.eval()
-    return model, {k: v for k, v in payload.items() if k != "state_dict"}
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    resolved = resolve_device(device)
+    if resolved == "cpu":
+        return model, meta
+    return OnDevice(model.to(resolved), resolved), meta
+
+
+class OnDevice(torch.nn.Module):
+    """A fusion model on an accelerator behind the CPU-tensor interface its callers use: a `UserBatch` and item
+    positions on the CPU go in, CPU float32 logits come out; every other attribute is the model's own."""
+
+    def __init__(self, model: FusionModel, device: str):
+        super().__init__()
+        self.inner = model
+        self.device = torch.device(device)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.inner, name)
+
+    def forward(self, ub, items=None, exclude=None, item_v=None):
+        moved = type(ub)(**{f.name: getattr(ub, f.name).to(self.device) for f in dataclasses.fields(ub)})
+        move = lambda t: None if t is None else t.to(self.device)  # noqa: E731
+        out = self.inner(moved, move(items), exclude=move(exclude), item_v=move(item_v))
+        return out.float().cpu()
 
 
 def item_text_vectors(config: Config, catalog: Catalog) -> tuple[np.ndarray, str]:

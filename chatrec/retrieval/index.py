@@ -1,7 +1,8 @@
 """The vector index: item embeddings in a Chroma collection, plus a manifest that says what built it.
 
 Layout of `index_dir`:
-    manifest.json   catalog fingerprint, embedder name, dimension, item count, build time
+    manifest.json   catalog fingerprint, embedder name, dimension, item count, build time, and the device and
+                    dtype the vectors were made with (informational: a new device never rebuilds)
     chroma/         the embedded Chroma store (absent when a Chroma server is configured)
 
 `build_index` is incremental: an item whose text is unchanged is not embedded again, a changed item is
@@ -17,6 +18,7 @@ import threading
 import time
 import weakref
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,17 +136,25 @@ def build_index(catalog: Catalog, embedder: Embedder, config: Config, rebuild: b
 
     max_batch = min(batch_size, client.get_max_batch_size())
     cached = load_embedding_cache(cache_path(config, embedder))
+    # A large build on the CPU may encode in worker processes (Config.embed_processes); each round then hands the
+    # pool enough texts for every worker, and is written to Chroma in store-sized batches. One bar either way.
+    processes = config.embed_processes if len(to_embed) >= config.embed_pool_min_items else 0
+    pooled = processes > 1 and getattr(embedder, "device", "cpu") == "cpu" and hasattr(embedder, "worker_pool")
+    slab = max(max_batch, processes * 8 * config.embed_batch_size) if pooled else max_batch
     bar = tqdm(total=len(to_embed), desc="Embedding items", unit="item", disable=not progress or not to_embed)
-    for lo in range(0, len(to_embed), max_batch):
-        batch = to_embed[lo: lo + max_batch]
-        vectors = _encode_with_cache(embedder, batch, cached)
-        collection.upsert(
-            ids=[it.item_id for it in batch],
-            embeddings=vectors.tolist(),
-            metadatas=[item_metadata(it, catalog.genres) for it in batch],
-            documents=[it.text() for it in batch],
-        )
-        bar.update(len(batch))
+    with embedder.worker_pool(processes) if pooled else _nothing():
+        for lo in range(0, len(to_embed), slab):
+            round_ = to_embed[lo: lo + slab]
+            vectors = _encode_with_cache(embedder, round_, cached, config.embed_batch_size)
+            for b in range(0, len(round_), max_batch):
+                batch = round_[b: b + max_batch]
+                collection.upsert(
+                    ids=[it.item_id for it in batch],
+                    embeddings=vectors[b: b + max_batch].tolist(),
+                    metadatas=[item_metadata(it, catalog.genres) for it in batch],
+                    documents=[it.text() for it in batch],
+                )
+            bar.update(len(round_))
     bar.close()
     for lo in range(0, len(to_update), max_batch):
         chunk = to_update[lo: lo + max_batch]
@@ -157,6 +167,9 @@ def build_index(catalog: Catalog, embedder: Embedder, config: Config, rebuild: b
         "catalog_fingerprint": catalog.fingerprint(),
         "embedder": embedder.name,
         "dim": embedder.dim,
+        # what the vectors were made with: informational only (fp16 GPU and fp32 CPU vectors are interchangeable,
+        # so a new device never rebuilds the index); an incremental build on another device lists both
+        **_made_with(manifest, embedder, fresh=bool(to_embed), kept=len(to_embed) < len(catalog)),
         "count": collection.count(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "collection": COLLECTION,
@@ -199,7 +212,23 @@ def save_embedding_cache(index: "VectorIndex", path: Path) -> None:
     np.savez_compressed(path, hashes=hashes, vectors=index.vectors.astype(np.float16))
 
 
-def _encode_with_cache(embedder: Embedder, batch: list[Item], cached: dict[str, np.ndarray]) -> np.ndarray:
+@contextmanager
+def _nothing():
+    yield
+
+
+def _made_with(old: dict | None, embedder: Embedder, *, fresh: bool, kept: bool) -> dict:
+    """The manifest's "device" and "dtype": this build's, joined with the previous build's for vectors it kept."""
+    now = {"device": getattr(embedder, "device", "cpu"), "dtype": getattr(embedder, "dtype", "float32")}
+    if not old or not kept:
+        return now
+    if not fresh:
+        return {key: old.get(key, now[key]) for key in now}
+    return {key: ",".join(sorted(set(str(old.get(key, now[key])).split(",")) | {now[key]})) for key in now}
+
+
+def _encode_with_cache(embedder: Embedder, batch: list[Item], cached: dict[str, np.ndarray],
+                       batch_size: int = 64) -> np.ndarray:
     out = np.zeros((len(batch), embedder.dim), dtype=np.float32)
     missing = []
     for j, it in enumerate(batch):
@@ -209,7 +238,7 @@ def _encode_with_cache(embedder: Embedder, batch: list[Item], cached: dict[str, 
         else:
             missing.append(j)
     if missing:
-        out[missing] = embedder.encode([batch[j].text() for j in missing], batch_size=64)
+        out[missing] = embedder.encode([batch[j].text() for j in missing], batch_size=batch_size)
     return out
 
 

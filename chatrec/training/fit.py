@@ -87,7 +87,7 @@ def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str 
         weight_decay: float = DEFAULTS["weight_decay"], n_neg: int = DEFAULTS["n_neg"], seed: int = 0,
         patience: int = 3, validate: Callable[[FusionModel], float] | None = None, progress: bool = True,
         threads: int = 1, weights: np.ndarray | None = None, labels: np.ndarray | None = None,
-        desc: str = "epoch") -> TrainResult:
+        desc: str = "epoch", device: str = "auto") -> TrainResult:
     """Train on (user, item) positives with uniformly sampled negatives; keep the best epoch by `validate`.
 
     `weights` and `labels` (+1 / -1 per row) are for feedback rows (chatrec/continual.py): weak positives
@@ -97,13 +97,19 @@ def fit(model: FusionModel, table: UserTable, train: Interactions, *, loss: str 
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
+    from chatrec.devices import resolve_device
+
     if loss not in LOSSES:
         raise ChatrecError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
     if len(train) == 0:
         raise ChatrecError("no training interactions: the catalog folder needs a ratings.csv (or give feedback first)")
     torch.set_num_threads(threads)  # one thread: on 2 shared cores a second one mostly spin-waits
     set_seed(seed)
-    accelerator = Accelerator()
+    # `device` is a Config.device value (chatrec.devices): the one setting the encoder and serving use too
+    target = resolve_device(device)
+    if target.startswith("cuda:"):
+        torch.cuda.set_device(int(target.split(":")[1]))  # accelerate trains on the current CUDA device
+    accelerator = Accelerator(cpu=target == "cpu")
     loss_fn = LOSSES[loss]
     weighted = weights is not None or labels is not None
     columns = [torch.as_tensor(train.user), torch.as_tensor(train.item)]
