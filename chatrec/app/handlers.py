@@ -173,6 +173,7 @@ class Handlers:
         """A card's like / dislike / seen button or its rating; the card says what was done only when it was."""
         with self.conversation(key, uid) as c:
             session = c.session
+            cards = cards or last_cards(session)  # after a restart the page's cards are gone; the list is not
             if not cards or not isinstance(slot, int) or not 1 <= slot <= len(cards):
                 return self.screen(c, history, None, t("ask_first", session.lang))
             if kind == "rating" and stars in (None, "", RATE_PROMPT):
@@ -282,6 +283,13 @@ def refusal(session: ChatSession, error, kind: str = "chitchat", ok: bool = Fals
 
 def apply_settings(session: ChatSession, n_items, diversity, novelty, use_llm) -> None:
     session.settings = Settings(n_items, diversity, novelty, bool(use_llm)).clamp()
+
+
+def last_cards(session: ChatSession) -> list[dict]:
+    """The cards of the conversation's last list, rebuilt from the catalog (reasons are not stored)."""
+    items = [session.rec.catalog.get(i) for i in session.state.last_items]
+    return [{"item_id": it.item_id, "title": it.title, "year": it.year, "genres": list(it.genres), "score": 0.0,
+             "explanation": ""} for it in items if it is not None]
 
 
 def new_cards(reply: Reply) -> list[dict] | None:

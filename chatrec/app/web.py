@@ -142,7 +142,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
                 with gr.Row():
                     box = gr.Textbox(placeholder=_("placeholder"), show_label=False,
                                      scale=5, max_length=rec.config.max_message_chars, autofocus=True)
-                    send = gr.Button(_("send"), variant="primary", scale=1, min_width=80)
+                    send = gr.Button(_("send"), variant="primary", scale=1, min_width=80, elem_id="send")
                 with gr.Row():
                     crit_buttons = {name: gr.Button(_(name), size="sm", min_width=60)
                                     for name in ("newer", "older", "lighter", "darker")}
@@ -158,12 +158,12 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
                     entries = gr.Dropdown(choices=[], label=_("remove_entry"), interactive=True)
                     with gr.Row():
                         remove_btn = gr.Button(_("remove"), size="sm")
-                        export_btn = gr.Button(_("export"), size="sm")
-                        forget_btn = gr.Button(_("forget"), size="sm", variant="stop")
+                        export_btn = gr.Button(_("export"), size="sm", elem_id="export")
+                        forget_btn = gr.Button(_("forget"), size="sm", variant="stop", elem_id="forget")
                     export_file = gr.File(label=_("your_data"), visible=False)
                 with gr.Accordion("Link a command-line profile", open=False):
                     link_box = gr.Textbox(label="Link token (from: chatrec profile link --user ID)", max_length=512)
-                    link_btn = gr.Button("Link", size="sm")
+                    link_btn = gr.Button("Link", size="sm", elem_id="link")
             with gr.Column(scale=1, min_width=280):
                 with gr.Accordion(_("new_here"), open=False):
                     genres = gr.CheckboxGroup(rec.catalog.genres, label=_("genres_you_enjoy"))
