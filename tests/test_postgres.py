@@ -80,3 +80,25 @@ def test_unreachable_server_is_a_clear_error():
         open_store(f"postgresql://chatrec:secret@127.0.0.1:{free_port()}/postgres")
     with pytest.raises(StoreError, match="use a file path"):
         open_store("mysql://x@y/z")
+
+
+def test_dialogue_state_is_shared_and_forgotten(pg_url, tmp_path):
+    """Two app processes (two Handlers over two connections) serve one conversation through PostgreSQL; a forget
+    removes its stored conversations too."""
+    from chatrec.app.handlers import Handlers
+    from chatrec.chat.recommender import Recommender
+
+    config = make_config(tmp_path, profile_db=pg_url, identity_key="k" * 40)
+    a = Handlers(Recommender.from_config(config, progress=False))
+    b = Handlers(Recommender.from_config(config, progress=False))
+    first, key = a.api_chat("movies from the 80s and 90s", None)
+    older, key = b.api_critique("older", None, key)
+    assert older["intent"]["kind"] == "refine" and older["items"]
+    liked, key = a.api_feedback(1, "like", key)
+    assert older["items"][0]["title"] in liked["reply"]
+    user = a.sessions.signer.read_web(key).user_id
+    assert open_store(pg_url).count_dialogues(user) == 1
+    b.api_forget(key)
+    store = open_store(pg_url)
+    assert store.events(user) == [] and store.load(user).vector is None and store.count_dialogues(user) <= 1
+    assert "no list" in a.api_feedback(2, "like", key)[0]["reply"]

@@ -19,6 +19,9 @@ Named API endpoints for scripted clients (one `gradio_client.Client` = one conve
     /profile   -> what chatrec believes about this user (JSON)
     /forget    -> deletes this user's data (events, vector, conversations, exported files)
     /link      token: str (from `chatrec profile link --user ID`) -> this client continues as that CLI user
+
+The same verbs as plain JSON over HTTP, one request per turn with the conversation's signed id in the body (what
+replicas behind a round-robin balancer need): `chatrec.app.http_api`, under /api/v1/.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from chatrec.app import http_api
 from chatrec.app.handlers import MAX_CARDS, RATE_PROMPT, Handlers, Screen, Start
 from chatrec.app.sessions import browser_secret as stored_browser_secret
 from chatrec.chat.recommender import Recommender
@@ -221,6 +225,7 @@ def build_app(rec: Recommender, browser_secret: str | None = None) -> gr.Blocks:
         prof_b.click(h.api_profile, [key], [api_out, key], api_name="profile")
         forget_b.click(h.api_forget, [key], [api_out, key], api_name="forget")
         link_b.click(h.api_link, [api_text, key], [api_out, key], api_name="link")
+    demo.chatrec_handlers = h  # the JSON API (chatrec.app.http_api) serves the same conversations
     return demo
 
 
@@ -256,14 +261,18 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
         sys.exit(2)
     start_retrainer(rec)
     demo = queued(build_app(rec), rec.config)
-    demo.launch(**{**style(rec), **launch_kwargs})
+    # the JSON API (chatrec.app.http_api) on the same server, ahead of Gradio's routes
+    app_kwargs = {"routes": http_api.routes(demo.chatrec_handlers)}
+    demo.launch(**{**style(rec), "app_kwargs": app_kwargs, **launch_kwargs})
 
 
 def mount(app, path: str = "/chatrec", config: Config | None = None):
     """Mount the chat (UI and API endpoints) inside an existing FastAPI app at `path`."""
     rec = Recommender.from_config(config or Config.from_env(), progress=True)
     start_retrainer(rec)
-    return gr.mount_gradio_app(app, queued(build_app(rec), rec.config), path=path, **style(rec))
+    demo = queued(build_app(rec), rec.config)
+    app.router.routes.extend(http_api.routes(demo.chatrec_handlers, prefix=path))  # {path}/api/v1/...
+    return gr.mount_gradio_app(app, demo, path=path, **style(rec))
 
 
 def queued(demo: gr.Blocks, config: Config) -> gr.Blocks:
