@@ -263,8 +263,14 @@ def _print_json(get) -> None:
 @click.option("--profile-db")
 def profile_forget(user_id, profile_db):
     """Delete a user's events, profile vector and stored conversations."""
+    from chatrec.profile.dialogues import open_dialogues
+
     try:
-        n = _store(profile_db).forget(user_id)
+        store = _store(profile_db)
+        n = store.forget(user_id)
+        dialogues = open_dialogues(make_config(profile_db=profile_db), store)
+        if dialogues is not None:
+            dialogues.forget_dialogues(user_id)  # a Redis dialogue store (the database's went with the events)
     except ChatrecError as exc:
         fail(exc)
     click.echo(f"deleted {n} events and the profile of {user_id}")

@@ -7,7 +7,8 @@ that user's conversation, from this process's cache or, after a restart or on an
 store; a valid user token alone a new conversation of that user; anything else a new anonymous user, with a
 notice when something was sent but did not verify. After each event `save` writes the dialogue state (the
 constraints, the shown items, the last list, the conversation's film memory, the language) to the dialogue store:
-the `dialogues` table of the profile database (SQLite or PostgreSQL), so any replica can answer the next turn.
+the `dialogues` table of the profile database (SQLite or PostgreSQL) or Redis (`Config.dialogue_store`,
+chatrec.profile.dialogues), so any replica can answer the next turn.
 
 Nothing here imports Gradio: the registry is plain Python, used by `chatrec.app.handlers`.
 """
@@ -27,6 +28,7 @@ from chatrec.chat.session import ChatSession
 from chatrec.chat.state import DialogueState, state_from_dict, state_to_dict
 from chatrec.config import Config
 from chatrec.errors import ChatrecError
+from chatrec.profile.dialogues import open_dialogues
 
 log = logging.getLogger("chatrec")
 
@@ -75,7 +77,8 @@ class SessionRegistry:
         self.rec = rec
         self.capacity = capacity
         self.signer = signer or Signer.from_config(rec.config)
-        self.shared = rec.config.dialogue_store != "memory"  # the dialogue store: the profile database
+        self.dialogues = open_dialogues(rec.config, rec.store)  # None: this process only ("memory")
+        self.shared = self.dialogues is not None
         self._live: OrderedDict[str, Live] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -123,7 +126,7 @@ class SessionRegistry:
 
     def _load(self, live: Live) -> None:
         session = live.session
-        stored = self.rec.store.load_dialogue(live.conversation_id)
+        stored = self.dialogues.load_dialogue(live.conversation_id)
         if stored is None:
             if live.rev is not None:  # it was stored, and is gone: forgotten elsewhere
                 self._reset(live)
@@ -158,7 +161,7 @@ class SessionRegistry:
         if text == live.saved:
             return
         try:
-            live.rev = self.rec.store.save_dialogue(live.conversation_id, live.session.user_id, data)
+            live.rev = self.dialogues.save_dialogue(live.conversation_id, live.session.user_id, data)
             live.saved = text
         except ChatrecError as exc:  # the turn was answered; its state stays in this process
             log.warning("could not store the dialogue state: %s", exc)
@@ -166,6 +169,8 @@ class SessionRegistry:
     def forget_user(self, user_id: str) -> int:
         """Every conversation of `user_id` this process holds drops what it established (the store's copies
         went with the profile); returns how many there were."""
+        if self.shared:
+            self.dialogues.forget_dialogues(user_id)  # Redis; the profile database dropped its own already
         with self._lock:
             lives = [live for live in self._live.values() if live.session.user_id == user_id]
         for live in lives:

@@ -256,11 +256,11 @@ def launch(config: Config | None = None, **launch_kwargs) -> None:
     print("chatrec: loading the catalog and the index (the first start builds the index) ...", flush=True)
     try:
         rec = Recommender.from_config(config, progress=True)
+        demo = queued(build_app(rec), rec.config)  # opens the dialogue store too
     except ChatrecError as exc:
         print(f"chatrec: cannot start: {exc}", file=sys.stderr)
         sys.exit(2)
     start_retrainer(rec)
-    demo = queued(build_app(rec), rec.config)
     # the JSON API (chatrec.app.http_api) on the same server, ahead of Gradio's routes
     app_kwargs = {"routes": http_api.routes(demo.chatrec_handlers)}
     demo.launch(**{**style(rec), "app_kwargs": app_kwargs, **launch_kwargs})
