@@ -314,3 +314,46 @@ def test_a_corrupt_database_file_is_a_clear_message(tmp_path):
         said = tab.say("comedies")
         assert "cannot be read" in said and str(db) in said and "chatrec profile recover" in said
         assert "Error" != said
+
+
+def test_the_json_api_checks_its_input_and_its_ids(app):
+    client, tmp, victim, uid = app
+    before = stored(tmp / "profiles.sqlite3", uid)
+
+    def post(endpoint: str, body: bytes) -> tuple[int, dict]:
+        req = urllib.request.Request(client.url + f"api/v1/{endpoint}", data=body,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    status, first = post("chat", b'{"message": "comedies from the 90s"}')
+    assert status == 200 and first["items"] and first["conversation"].startswith("v1.web.")
+    conv = first["conversation"].encode()
+    table = [("feedback", b'{"position": NaN, "kind": "like"}', "position"),
+             ("feedback", b'{"position": Infinity, "kind": "like"}', "position"),
+             ("feedback", b'{"position": 1.5, "kind": "like"}', "position"),
+             ("feedback", b'{"position": true, "kind": "like"}', "position"),
+             ("feedback", b'{"position": "2", "kind": "like"}', "position"),
+             ("feedback", b'{"position": 1e300, "kind": "like"}', "position"),
+             ("feedback", b'{"kind": "like"}', "position"),
+             ("feedback", b'{"position": 1, "kind": "' + b"k" * 100_000 + b'"}', "body"),
+             ("feedback", b'{"position": 1, "kind": "' + b"k" * 1000 + b'"}', "kind"),
+             ("rate", b'{"position": 1, "stars": true}', "stars"),
+             ("rate", b'{"position": 1, "stars": 4.5}', "stars"),
+             ("rate", b'{"position": 1, "stars": 6}', "stars"),
+             ("chat", b'{"message": 42}', "message"),
+             ("chat", b'not json', "body"),
+             ("chat", b'[1, 2]', "body"),
+             ("chat", b'{"message": "hi", "conversation": 7}', "conversation")]
+    for endpoint, body, field in table:
+        body = body.replace(b"{", b'{"conversation": "' + conv + b'", ', 1) if field != "conversation" else body
+        status, out = post(endpoint, body)
+        assert status in (400, 413) and out["field"] == field and len(out["error"]) < 200, (endpoint, body[:60], out)
+    status, ok = post("feedback", b'{"conversation": "' + conv + b'", "position": 1, "kind": "like"}')
+    assert status == 200 and "Noted" in ok["reply"]  # the bad requests lost nothing: the list is still there
+    status, forged = post("forget", b'{"conversation": "' + victim.conv.encode()[:-2] + b'zz"}')
+    assert status == 200 and "could not verify" in forged["reply"]
+    assert stored(tmp / "profiles.sqlite3", uid) == before
