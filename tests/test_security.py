@@ -319,3 +319,19 @@ def test_cli_answers_a_line_that_is_not_utf8_and_goes_on(tmp_path):
     out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert len(out) == 5 and out[0]["items"] and "Noted" in out[2]["reply"]
     assert "1 to 5" in out[3]["reply"] and "no item" in out[4]["reply"].lower()
+
+
+def test_cli_forget_deletes_the_web_exports_too(tmp_path):
+    from chatrec.app.handlers import export_folder
+
+    env = dict(cli_env(tmp_path), GRADIO_TEMP_DIR=str(tmp_path / "gradio"))
+    store = SQLiteStore(tmp_path / "profiles.sqlite3")
+    store.record("w_someone", "like", "1")
+    store.save_dialogue("c_1", "w_someone", {"state": {}})
+    folder = export_folder(tmp_path / "gradio" / "chatrec-exports", "w_someone") / "x"
+    folder.mkdir(parents=True)
+    (folder / "chatrec-profile.json").write_text("{}")
+    proc = subprocess.run(CHATREC + ["profile", "forget", "--user", "w_someone"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0 and "deleted 1 events" in proc.stdout
+    assert not folder.exists() and store.count_dialogues("w_someone") == 0 and store.events("w_someone") == []

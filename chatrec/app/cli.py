@@ -273,7 +273,20 @@ def profile_forget(user_id, profile_db):
             dialogues.forget_dialogues(user_id)  # a Redis dialogue store (the database's went with the events)
     except ChatrecError as exc:
         fail(exc)
+    _forget_exports(user_id)
     click.echo(f"deleted {n} events and the profile of {user_id}")
+
+
+def _forget_exports(user_id: str) -> None:
+    """The files the web app exported for this user, in Gradio's cache on this machine (where the app's
+    "Download my data" put them)."""
+    import shutil
+    from pathlib import Path
+
+    from chatrec.app.handlers import export_folder
+    from gradio.utils import get_upload_folder
+
+    shutil.rmtree(export_folder(Path(get_upload_folder()) / "chatrec-exports", user_id), ignore_errors=True)
 
 
 @profile.command("check")

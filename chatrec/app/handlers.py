@@ -257,7 +257,7 @@ class Handlers:
         return linked, refusal(linked.session, notice("linked", linked.session.lang, user=user_id), "chitchat", ok=True)
 
     def user_exports(self, user_id: str) -> Path:
-        return self.export_dir / hashlib.sha256(user_id.encode()).hexdigest()[:32]
+        return export_folder(self.export_dir, user_id)
 
     # ------------------------------------------------------------ the screen after an event
     def screen(self, c: Resolved, history: list, cards: list[dict] | None = None,
@@ -274,6 +274,11 @@ class Handlers:
         summary, entries = profile_view(session)
         texts = None if cards is None else [card_markdown(self.rec, n, c, session.lang) for n, c in enumerate(cards, 1)]
         return Screen(c.token, history, summary, list(entries), cards, texts, c.user_token)
+
+
+def export_folder(export_dir: Path, user_id: str) -> Path:
+    """The folder a user's exported files are written to (a hash of the id, so the name reveals nothing)."""
+    return Path(export_dir) / hashlib.sha256(user_id.encode()).hexdigest()[:32]
 
 
 def refusal(session: ChatSession, error, kind: str = "chitchat", ok: bool = False) -> dict:
