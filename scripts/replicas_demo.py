@@ -161,6 +161,9 @@ def run(workdir: Path, transcript: Path | None) -> int:
         a.stop()
         b.stop()
     text = render(talk, checks)
+    log = workdir / "nginx-access.log"
+    if log.exists():  # nginx's own record of which replica (upstream) took each request, failovers included
+        text += "\nnginx access log (request -> upstream status):\n\n```\n" + log.read_text() + "```\n"
     print(text)
     if transcript:
         transcript.write_text(text)
