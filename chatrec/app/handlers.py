@@ -84,7 +84,8 @@ class Handlers:
     def api_chat(self, message, key):
         with self.conversation(key) as c:
             if message is not None and not isinstance(message, str):
-                return refusal(c.session, InputError("message", f"expected text, got {validate.show(message)}")), c.token
+                bad = InputError("message", f"expected text, got {validate.show(message)}")
+                return refusal(c.session, bad), c.token
             return c.session.handle(message or "").to_json(), c.token
 
     def api_feedback(self, position, kind, key):

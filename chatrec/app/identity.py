@@ -130,7 +130,9 @@ def identity_key(config: Config) -> bytes:
     each, or share the data folder."""
     if config.identity_key:
         return config.identity_key.encode()
-    folder = Path(config.profile_db).parent if "://" not in config.profile_db else Path(config.model_dir).parent / "state"
+    # beside the SQLite file; with a server database, in the project's state folder
+    db = config.profile_db
+    folder = Path(db).parent if "://" not in db else Path(config.model_dir).parent / "state"
     path = folder / "identity_key"
     try:
         folder.mkdir(parents=True, exist_ok=True)
