@@ -127,6 +127,8 @@ def test_load_greets_in_the_browsers_language_and_a_stored_user_is_adopted(h):
     tampered = h.load("../../etc/passwd", None, None)
     assert tampered.uid != "../../etc/passwd" and t("greeting", "en") in tampered.history[0]["content"]
     assert "could not verify" in tampered.history[0]["content"] and user_of(h, tampered.key) != user_of(h, first.key)
+    late_bad = h.uid_changed("u_legacy-unsigned-id", h.load("", None, None).key)  # an old, unsigned stored id
+    assert "could not verify" in late_bad.history[0]["content"] and late_bad.uid.startswith("v1.web.")
 
 
 def test_api_handlers_keep_the_json_contract(h):

@@ -145,8 +145,11 @@ class Handlers:
         a profile of its own; with nothing valid stored, store this conversation's user."""
         with self.conversation(key) as c:
             stored = self.sessions.signer.read_web(saved_uid)
-            if stored is None or stored.conversation_id is not None:
-                return Start(c.token, c.user_token)
+            if stored is None or stored.conversation_id is not None:  # keep this user; say so if one was refused
+                lang = c.session.lang
+                said = saved_uid and not c.session.state.turns
+                note = [{"role": "assistant", "content": f"{notice('id_rejected', lang)}\n\n{t('greeting', lang)}"}]
+                return Start(c.token, c.user_token, note if said else None)
             if stored.user_id == c.session.user_id:
                 return Start(c.token)
             session = c.session
