@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--validate", action="store_true", help="score validation users (for choosing settings)")
     ap.add_argument("--reuse", action="store_true", help="keep the reranker already trained in the --keep folder")
     ap.add_argument("--model-params", default="{}", help="FusionConfig fields for the reranker, as JSON (experiments)")
+    ap.add_argument("--head-params", default=None,
+                    help="HeadParams fields for the source head, as JSON: with --reuse, retrains only the head")
     ap.add_argument("--out", default=str(ROOT / "reports" / "like_x"))
     args = ap.parse_args()
     start = time.time()
@@ -88,9 +90,12 @@ def main() -> None:
 
         meta = torch.load(work / "models" / "fusion.pt", map_location="cpu", weights_only=True)["extra"]
         trained = {"val_ndcg@10": meta["val_ndcg@10"]}
+        if args.head_params is not None:
+            retrain_head(config, json.loads(args.head_params), args.seed)
     else:
         print(f"{len(test_keys)} users held out; training the reranker on the others ...", flush=True)
-        trained = train_catalog(config, progress=True, seed=args.seed, model_params=json.loads(args.model_params))
+        trained = train_catalog(config, progress=True, seed=args.seed, model_params=json.loads(args.model_params),
+                                head_params=json.loads(args.head_params or "{}"))
     rec = Recommender.from_config(config, progress=True)
     assert [it.item_id for it in rec.catalog.items] == [it.item_id for it in catalog.items]
     train = load_interactions(config.catalog_dir, rec.catalog)
@@ -159,6 +164,20 @@ def main() -> None:
         out.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         out.with_suffix(".md").write_text(format_report(result))
         print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+
+
+def retrain_head(config: Config, params: dict, seed: int) -> None:
+    """The source head alone, retrained on the kept reranker with other `HeadParams` (for the validation grid)."""
+    from chatrec.ranking.checkpoint import item_text_vectors
+    from chatrec.ranking.hybrid import head_path, save_head
+    from chatrec.training.hybrid_fit import HeadParams, train_head
+
+    catalog = load_catalog(config.catalog)
+    vectors, _ = item_text_vectors(config, catalog)
+    data = load_interactions(config.catalog_dir, catalog)
+    head, summary = train_head(config, catalog, data, vectors, seed=seed, progress=False, params=HeadParams(**params))
+    save_head(head, head_path(config))
+    print("head:", {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}, flush=True)
 
 
 def _label(rec, pos: int, case) -> str:

@@ -22,7 +22,7 @@ from chatrec.llm import get_llm, load_prompt
 from chatrec.profile.store import Profile, ProfileStore, open_store
 from chatrec.ranking.checkpoint import find_collab, load_collab
 from chatrec.ranking.diversity import select
-from chatrec.ranking.hybrid import HybridWeights, combine
+from chatrec.ranking.hybrid import HybridWeights, SourceHead, combine, features, find_head, load_head
 from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
 from chatrec.retrieval.embed import get_embedder
 from chatrec.retrieval.index import VectorIndex, open_or_build, open_vectors
@@ -78,7 +78,8 @@ class Recommender:
     """The shared, thread-safe part: catalog, index, models and the profile store."""
 
     def __init__(self, config: Config, catalog: Catalog, index: VectorIndex, store: ProfileStore,
-                 llm=None, scorer: Scorer | None = None, collab: VectorIndex | None = None):
+                 llm=None, scorer: Scorer | None = None, collab: VectorIndex | None = None,
+                 head: SourceHead | None = None):
         self.config = config
         self.catalog = catalog
         self.index = index
@@ -87,6 +88,7 @@ class Recommender:
         self.collab = collab
         self.retriever = Retriever(index, config, collab)
         self.weights = HybridWeights.from_config(config)
+        self.head = head if config.ranking_head else None  # the learned source head; None: `combine`'s weights
         self.scorer = scorer or BaselineScorer(catalog, index.vectors, config)
         self.rules = RuleParser(catalog)
         self.parser = self.rules
@@ -112,7 +114,8 @@ class Recommender:
             scorer = load_scorer(config, catalog, index.vectors, index.embedder.name)
         except ChatrecError as exc:  # a stale checkpoint must not stop the chat: the baseline ranks instead
             log.warning("not using the trained reranker: %s", exc)
-        return cls(config, catalog, index, store, llm=llm, scorer=scorer, collab=open_collab(config, catalog))
+        return cls(config, catalog, index, store, llm=llm, scorer=scorer, collab=open_collab(config, catalog),
+                   head=open_head(config, scorer))
 
     def session(self, user_id: str | None = None):
         """A new conversation (a `ChatSession`) for `user_id`, or for a new anonymous user."""
@@ -132,19 +135,40 @@ class Recommender:
         return ScoreContext(query_vector=query, profile_vector=profile.vector, history=history,
                             negatives=[idx[i] for i in profile.disliked if i in idx], user_key=profile.user_id)
 
+    def evidence(self, req: Request, profile: Profile, k: int | None = None):
+        """Every source's candidates for `req` (retrieval applies every filter and exclusion to every source) and
+        the scorer's score of each: what `rank` combines, and what `chatrec train` learns the head from."""
+        cands = self.retriever.candidates(req, profile.vector, k or self.config.n_candidates, liked=profile.liked)
+        if not len(cands):
+            return cands, np.zeros(0, dtype=np.float32)
+        base = np.asarray(self.scorer.score(cands.positions, cands.text_sim,
+                                            self.score_context(cands.query, req, profile)), dtype=np.float32)
+        return cands, base
+
+    def features(self, cands, base: np.ndarray) -> np.ndarray:
+        pos = cands.positions
+        return features(base, cands.text_sim, cands.collab_sim, self.retriever.quality[pos], self._popularity[pos],
+                        cands.genre_fit, cands.sources, cands.collab_from_seeds)
+
     def rank(self, req: Request, profile: Profile, k: int | None = None, *, novelty: float = 0.0) -> Ranking:
         """The ranking of every source's candidates, best first. Retrieval applies every filter and exclusion of
-        `req` to every source; the scorer (the trained fusion model when there is a checkpoint) scores the union,
-        and `ranking.hybrid.combine` adds the collaborative evidence and the quality prior. `novelty` > 0 moves
-        the long tail up (less-rated films get a bonus, blockbusters a penalty)."""
-        cands = self.retriever.candidates(req, profile.vector, k or self.config.n_candidates, liked=profile.liked)
+        `req` to every source; the scorer (the trained fusion model when there is a checkpoint) scores the union.
+        With a collaborative query (films named or liked), the learned source head (`ranking.hybrid.SourceHead`)
+        scores every source's evidence together, or without a trained head `ranking.hybrid.combine`'s set weights.
+        `novelty` > 0 moves the long tail up (less-rated films get a bonus, blockbusters a penalty); the request's
+        soft preferences (moods, quality words) come last."""
+        cands, base = self.evidence(req, profile, k)
         if not len(cands):
             return Ranking(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [], cands.relaxed)
         pos = cands.positions
-        base = np.asarray(self.scorer.score(pos, cands.text_sim, self.score_context(cands.query, req, profile)),
-                          dtype=np.float32)
-        scores = combine(base, cands.collab_sim, self.retriever.quality[pos], collab_from_seeds=cands.collab_from_seeds,
-                         has_collab=cands.collab_query is not None, w=self.weights, genre_fit=cands.genre_fit)
+        if self.head is not None and cands.collab_query is not None:
+            # the head is trained for hits; the penalty sets its point on the hit / novelty frontier
+            scores = self.head.score(self.features(cands, base)) - \
+                self.config.head_popularity_penalty * self._popularity[pos]
+        else:
+            scores = combine(base, cands.collab_sim, self.retriever.quality[pos],
+                             collab_from_seeds=cands.collab_from_seeds, has_collab=cands.collab_query is not None,
+                             w=self.weights, genre_fit=cands.genre_fit)
         if novelty:
             scores = scores - novelty * NOVELTY_SCALE * self._popularity[pos]
         scores = scores + self.soft_preferences(req, pos)
@@ -203,6 +227,24 @@ def open_collab(config: Config, catalog: Catalog) -> VectorIndex | None:
     except ChatrecError as exc:
         log.warning("not using collaborative candidates: %s", exc)
         return None
+
+
+def open_head(config: Config, scorer: Scorer | None) -> SourceHead | None:
+    """The learned source head `chatrec train` made with this scorer, or None (then `combine`'s set weights rank):
+    none trained, a broken file, or one learned on another scorer's scores (each logged)."""
+    path = find_head(config)
+    if path is None or not config.ranking_head:
+        return None
+    try:
+        head = load_head(path)
+    except ChatrecError as exc:
+        log.warning("not using the learned ranking head: %s", exc)
+        return None
+    made_for = head.meta.get("scorer")
+    if made_for != (scorer.name if scorer is not None else "baseline"):
+        log.warning("not using the learned ranking head %s: it was trained on %s scores", path, made_for)
+        return None
+    return head
 
 
 def new_user_id() -> str:

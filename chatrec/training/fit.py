@@ -24,7 +24,9 @@ from chatrec.errors import ChatrecError
 from chatrec.evaluation.metrics import ranking_metrics
 from chatrec.ranking.checkpoint import checkpoint_path, collab_path, item_text_vectors, save_checkpoint, save_collab
 from chatrec.ranking.fusion import LOSSES, FusionConfig, FusionModel, UserTable, row_losses
+from chatrec.ranking.hybrid import head_path, save_head
 from chatrec.training.collab import fit_collab
+from chatrec.training.hybrid_fit import HeadParams, train_head
 from chatrec.training.data import Interactions, data_stamp, holdout_last, load_interactions
 
 
@@ -225,7 +227,8 @@ def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, lo
 
 
 def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None = None, progress: bool = True,
-                  seed: int = 0, model_params: dict | None = None, train_params: dict | None = None) -> dict:
+                  seed: int = 0, model_params: dict | None = None, train_params: dict | None = None,
+                  head_params: dict | None = None) -> dict:
     """Train the fusion model on the catalog's interactions and save the checkpoint; returns a summary."""
     from chatrec.catalog import load_catalog
 
@@ -239,7 +242,19 @@ def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None
                            user_keys=data.user_keys, extra=extra)
     collab, params = fit_collab(data, seed=seed)  # "people who liked X also liked": retrieval's collaborative source
     save_collab(collab_path(config), collab, catalog=catalog, params=params)
-    return {"path": str(path), "collab": str(collab_path(config)), "best_epoch": result.best_epoch,
+    # the source head that ranks every candidate source's evidence together, learned on simulated requests
+    head_summary = {"val_hit@5": None, "skipped": "CHATREC_RANKING_HEAD is 0"}
+    try:
+        if not config.ranking_head:
+            raise ValueError(head_summary["skipped"])
+        head, head_summary = train_head(config, catalog, data, vectors, seed=seed, progress=progress,
+                                        params=HeadParams(**(head_params or {})), model_params=model_params)
+        save_head(head, head_path(config))
+    except ValueError as exc:  # off, or too few ratings to simulate requests from: `combine`'s set weights rank
+        head_path(config).unlink(missing_ok=True)
+        head_summary = {"val_hit@5": None, "skipped": str(exc)}
+    return {"path": str(path), "collab": str(collab_path(config)), "head": str(head_path(config)),
+            "head_val_hit@5": head_summary["val_hit@5"], "best_epoch": result.best_epoch,
             "val_ndcg@10": result.best_val,
             "epochs_run": len(result.curve), "seconds": time.time() - start, "interactions": len(data)}
 
