@@ -49,6 +49,11 @@ class Config:
     hybrid_quality_weight: float = 0.5
     profile_collab_weight: float = 0.3  # the collaborative pull of a stored profile's likes, with no film named
     hybrid_genre_weight: float = 0.3  # genre overlap with the named films ("like Titanic" is usually a romance too)
+    # 1: `chatrec train` also learns a source head (chatrec.ranking.hybrid.SourceHead) and it ranks requests with a
+    # collaborative query instead of the weights above. Off by default: on validation users of bench/like_x it
+    # raised the hit rate but traded novelty for it, below item-kNN's (docs/evaluation.md)
+    ranking_head: int = 0
+    head_popularity_penalty: float = 0.0  # subtracted x log-scaled popularity from the head's score
     profile_weight: float = 0.35
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
     # continual learning (chatrec.training.continual, chatrec.training.retrainer): fine-tune the reranker on new feedback
