@@ -335,3 +335,16 @@ def test_cli_forget_deletes_the_web_exports_too(tmp_path):
                           env=env, timeout=120)
     assert proc.returncode == 0 and "deleted 1 events" in proc.stdout
     assert not folder.exists() and store.count_dialogues("w_someone") == 0 and store.events("w_someone") == []
+
+
+def test_an_opened_page_stores_nothing_and_old_conversations_are_pruned(h):
+    start = h.load("", None, None)
+    uid = user_of(h, start.key)
+    assert h.rec.store.count_dialogues(uid) == 0  # nothing said yet: no row
+    s = ask(h, "westerns", start.key, start.uid)
+    assert h.rec.store.count_dialogues(uid) == 1
+    h.rec.store._write("UPDATE dialogues SET updated_at = 0 WHERE user_id = ?", (uid,))
+    assert h.rec.store.prune_dialogues(3600) == 1 and h.rec.store.count_dialogues(uid) == 0
+    expired = h.card_feedback(1, "like", None, s.history, s.cards, s.key, s.uid)  # the conversation expired ...
+    assert "status" not in expired.cards[0] and h.rec.store.load(uid).liked == []
+    assert user_of(h, expired.key) == uid  # ... the person did not

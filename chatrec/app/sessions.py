@@ -31,6 +31,8 @@ from chatrec.errors import ChatrecError
 from chatrec.profile.dialogues import open_dialogues
 
 log = logging.getLogger("chatrec")
+KEEP_DIALOGUES_S = 90 * 24 * 3600  # a conversation's stored state is dropped after 90 days without a turn
+EMPTY_STATE = state_to_dict(DialogueState())
 
 NOTICES = {
     "id_rejected": {"en": "I could not verify the id this page sent (it was missing its signature, changed, or from "
@@ -79,6 +81,11 @@ class SessionRegistry:
         self.signer = signer or Signer.from_config(rec.config)
         self.dialogues = open_dialogues(rec.config, rec.store)  # None: this process only ("memory")
         self.shared = self.dialogues is not None
+        if self.shared:
+            try:  # conversations nobody continued for a long time go (their profiles stay)
+                self.dialogues.prune(KEEP_DIALOGUES_S)
+            except ChatrecError as exc:
+                log.warning("could not prune old conversations: %s", exc)
         self._live: OrderedDict[str, Live] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -157,6 +164,8 @@ class SessionRegistry:
         if not self.shared:
             return
         data = {"state": state_to_dict(live.session.state), "lang": live.session.lang}
+        if live.rev is None and data["state"] == EMPTY_STATE:
+            return  # a page opened, nothing said yet: no row
         text = json.dumps(data, sort_keys=True, ensure_ascii=False)
         if text == live.saved:
             return

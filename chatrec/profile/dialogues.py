@@ -24,6 +24,7 @@ class DialogueStore(Protocol):
     def load_dialogue(self, conversation_id: str) -> tuple[str, dict, str] | None: ...
     def count_dialogues(self, user_id: str) -> int: ...
     def forget_dialogues(self, user_id: str) -> int: ...
+    def prune(self, max_age_s: float) -> int: ...
 
 
 class RedisDialogues:
@@ -78,6 +79,9 @@ class RedisDialogues:
         ids = self._do("read", lambda: self.r.smembers(self.USER + user_id))
         return sum(1 for c in ids if self._do("read", lambda c=c: self.r.exists(self.PREFIX + c.decode())))
 
+    def prune(self, max_age_s: float) -> int:
+        return 0  # keys expire by themselves (`ttl_s` after their last save)
+
     def forget_dialogues(self, user_id: str) -> int:
         def run():
             ids = [c.decode() for c in self.r.smembers(self.USER + user_id)]
@@ -104,6 +108,9 @@ class _InProfileStore:
 
     def forget_dialogues(self, user_id):
         return 0  # ProfileStore.forget deleted them in the same transaction as the events
+
+    def prune(self, max_age_s):
+        return self.store.prune_dialogues(max_age_s)
 
 
 def _redact(url: str) -> str:

@@ -271,6 +271,10 @@ class SQLiteStore:
         rows = self._read("SELECT rev FROM dialogues WHERE conversation_id = ?", (conversation_id,))
         return rows[0][0] if rows else None
 
+    def prune_dialogues(self, max_age_s: float) -> int:
+        """Delete conversations untouched for `max_age_s` seconds (the profile stays); returns how many."""
+        return self._write("DELETE FROM dialogues WHERE updated_at < ?", (time.time() - max_age_s,)).rowcount
+
     def count_dialogues(self, user_id: str) -> int:
         return int(self._read("SELECT COUNT(*) FROM dialogues WHERE user_id = ?", (user_id,))[0][0])
 
