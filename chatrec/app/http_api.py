@@ -20,6 +20,7 @@ Only Starlette (which Gradio runs on); the work is `chatrec.app.handlers`'s.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.concurrency import run_in_threadpool
@@ -63,7 +64,9 @@ def _server(request: Request) -> str:
 
 
 def routes(h: Handlers, prefix: str = "") -> list[Route]:
-    """The API's routes, under `prefix` (the path the chat is mounted at, if any)."""
+    """The API's routes, under `prefix` (the path the chat is mounted at, if any). At most `config.concurrency`
+    turns run at a time, as in Gradio's queue; the others wait."""
+    slots = asyncio.Semaphore(max(1, h.rec.config.concurrency))
 
     def endpoint(name: str):
         method, fields = ENDPOINTS[name]
@@ -90,7 +93,8 @@ def routes(h: Handlers, prefix: str = "") -> list[Route]:
             conversation = body.get("conversation")
             if conversation is not None and not isinstance(conversation, str):
                 return _error("conversation", "expected the id a previous answer gave, or null")
-            out, token = await run_in_threadpool(getattr(h, method), *[body.get(f) for f in fields], conversation)
+            async with slots:
+                out, token = await run_in_threadpool(getattr(h, method), *[body.get(f) for f in fields], conversation)
             return JSONResponse({**dict(out), "conversation": token}, headers={"X-Chatrec-Server": _server(request)})
         return handle
 
