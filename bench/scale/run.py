@@ -158,7 +158,7 @@ def bench_collection(client, vecs, metas, items, queries: int, label: str, reuse
             col.add(ids=[m["item_id"] for m in metas[lo:lo + batch]], embeddings=vecs[lo:lo + batch],
                     metadatas=metas[lo:lo + batch])
         build_s = time.perf_counter() - t
-    config = Config()
+    config = Config.from_env()  # CHATREC_EXACT_SEARCH_MAX_ITEMS, CHATREC_SUBSET_CACHE_MB apply
     catalog = Catalog(items, name="synthetic")
     index = VectorIndex(catalog, None, col, vecs, {}, exact_max_items=config.exact_search_max_items,
                         subset_cache_mb=config.subset_cache_mb)
