@@ -79,6 +79,11 @@ class Config:
     embed_pool_min_items: int = 20_000
     # exact search over a filter's rows keeps a contiguous copy of them for the next queries (chatrec.retrieval.index)
     subset_cache_mb: int = 1024
+    # request understanding (chatrec.understand.signals, docs/understanding.md): 1 embeds a wish in which the mood
+    # lexicon finds nothing and gives the nearest genre label (above a threshold and a margin) a small bonus. Off
+    # by default: single words sit close to several genres in all-MiniLM-L6-v2, and the encode costs more than the
+    # whole rule parse
+    understand_zero_shot: int = 0
     # input limits
     max_message_chars: int = 4000
     rate_limit_per_minute: int = 60  # messages per session; more get a "slow down" reply, nothing is lost

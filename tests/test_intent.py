@@ -45,7 +45,9 @@ def test_kinds_after_a_list(message, kind):
 
 def test_titles_link_to_catalog_ids_with_polarity():
     intent = RULES.parse("something like Alien but less gory")
-    assert titles(intent.liked) == ["Alien"] and intent.avoid_text == "gory"
+    # "less gory" is the gory mood turned around: its words to avoid, and horror a little lower (not excluded)
+    assert titles(intent.liked) == ["Alien"] and intent.avoid_text == "gory gore violent bloody"
+    assert intent.moods == ["not gory"] and intent.genre_weights["Horror"] < 0 and intent.genres_out == []
     intent = RULES.parse("I loved The Matrix but hated Titanic")
     assert titles(intent.liked) == ["The Matrix"] and titles(intent.disliked) == ["Titanic"]
     assert titles(RULES.parse("something like alein").liked) == ["Alien"]  # typo, after a cue word
@@ -279,7 +281,7 @@ def test_chinese_wish_text_keeps_only_what_the_filters_do_not_say():
     assert RULES.parse("推荐几部九十年代的喜剧").wish_text == ""  # genre and decade are filters already
     intent = RULES.parse("我想看恐怖片，但别太血腥")
     # ... and what is left is translated into the English the catalog is written in (query translation)
-    assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "gore gory violent"
+    assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "gore violent bloody"
     assert RULES.parse("有没有关于友情的电影").wish_text == "friendship friends"
     assert RULES.parse("有没有关于某某某的电影").wish_text == "某某某"  # unknown words stay as they are
 

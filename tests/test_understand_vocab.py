@@ -37,7 +37,7 @@ def edited(tmp_path):
     text = text.replace('[en]\n', '[en]\n"sitcomish" = "Comedy"\n', 1).replace('[zh]\n', '[zh]\n"笑片" = "Comedy"\n', 1)
     (folder / "genres.toml").write_text(text, encoding="utf-8")
     text = (folder / "wish.toml").read_text(encoding="utf-8")
-    (folder / "wish.toml").write_text(text.replace('filler = [\n', 'filler = [\n    "pronto",\n', 1), encoding="utf-8")
+    (folder / "wish.toml").write_text(text.replace('filler = [\n', 'filler = [\n    "crew",\n', 1), encoding="utf-8")
     add_words(folder / "sentiment.toml", "praise", "en", ["dug"])
     add_words(folder / "dialogue.toml", "people", "en", ["screenwriter"])
     with open(folder / "zh_titles.csv", "a", encoding="utf-8") as f:
@@ -51,8 +51,8 @@ def test_a_new_word_is_a_data_change(edited):
     assert shipped.parse("some sitcomish films").genres_in == []
     assert rules.parse("some sitcomish films").genres_in == ["Comedy"]  # an English genre synonym
     assert rules.parse("推荐几部笑片").genres_in == ["Comedy"]  # a Chinese one
-    assert shipped.parse("films about robots pronto").wish_text == "robots pronto"
-    assert rules.parse("films about robots pronto").wish_text == "robots"  # a wish stop-word
+    assert shipped.parse("films about robots and a crew").wish_text == "robots crew"
+    assert rules.parse("films about robots and a crew").wish_text == "robots"  # a wish stop-word
     assert not shipped.parse("I dug Alien").praised
     assert rules.parse("I dug Alien").praised  # a sentiment word
     assert not shipped.parse("tell me about the screenwriter of Alien").asks_people
@@ -126,9 +126,11 @@ def test_asks_about_people(message, people):
 
 def test_the_json_contract_keeps_its_keys():
     data = RULES.parse("I loved Alien, who directed it?").to_json(CAT)
-    assert list(data) == ["kind", "liked", "disliked", "genres_in", "genres_any", "genres_out", "year_min", "year_max",
-                          "wish_text", "avoid_text", "about_item", "refs", "sentiment", "critiques", "collections",
-                          "unclear", "source"]
+    # the keys the CLI and API have always had, in their order; new keys only ever come after them
+    assert list(data)[:17] == ["kind", "liked", "disliked", "genres_in", "genres_any", "genres_out", "year_min",
+                               "year_max", "wish_text", "avoid_text", "about_item", "refs", "sentiment", "critiques",
+                               "collections", "unclear", "source"]
+    assert list(data)[17:] == ["moods", "genre_weights", "quality_bias", "popularity_bias", "obscure", "unsupported"]
     assert {f.name for f in fields(Intent)} - set(data) == {"praised", "panned", "asks_people"}
 
 

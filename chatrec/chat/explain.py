@@ -25,11 +25,33 @@ def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, s
         if shared:
             facts["seed"], facts["shared"] = seed, shared[:3]
             break
-    text = normalize_title(" ".join((item.overview, " ".join(item.tags), " ".join(item.genres))))
-    facts["hits"] = [w for w in _wish_words(wish_text) if re.search(rf"\b{re.escape(w)}", text)][:3]
-    facts["tags"] = list(item.tags[:3]) if item.tags and not facts["hits"] else []
-    facts["rated"] = bool(item.rating_mean and item.rating_count >= 10)
+    # wish words the item's own texts contain, said as what they are: a tag viewers gave it, or a word of its
+    # description (genres are said by "wanted" and the mood fit)
+    tags = normalize_title(" ".join(item.tags))
+    overview = normalize_title(item.overview)
+    words = _wish_words(wish_text)
+    tagged = [w for w in words if re.search(rf"\b{re.escape(w)}\b", tags)]
+    facts["tag_hits"] = [tag for tag in item.tags if set(normalize_title(tag).split()) & set(tagged)][:3]
+    facts["hits"] = [w for w in words if w not in tagged and re.search(rf"\b{re.escape(w)}", overview)][:3]
+    facts["moods"] = _mood_fit(item, wish_text)
+    facts["tags"] = list(item.tags[:3]) if item.tags and not (facts["hits"] or facts["tag_hits"]) else []
+    facts["rated"] = bool(item.rating_mean and item.rating_count >= 5)
     return facts
+
+
+def _mood_fit(item: Item, wish_text: str) -> list[tuple[str, str, list[str]]]:
+    """Moods of the wish (their words are in it, as the parser put them there) that the item's genres suit:
+    [(label, Chinese label, the item's genres that the mood favours)]."""
+    from chatrec.understand.vocab import load
+
+    said = set(normalize_title(wish_text).split())
+    out = []
+    for mood in load().moods:
+        words = set(normalize_title(mood.words).split())
+        genres = [g for g in item.genres if mood.genres.get(g, 0.0) > 0]
+        if words and words <= said and genres:
+            out.append((mood.label, mood.label_zh, genres[:2]))
+    return out[:1]
 
 
 def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | None = None,
@@ -44,6 +66,11 @@ def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | 
         bits.append(f"people who loved {facts['fans'].title} loved it too")
     if facts["seed"] is not None:
         bits.append(f"it shares {_join(facts['shared'])} with {facts['seed'].title}")
+    for label, _, genres in facts["moods"]:
+        bits.append(f"its {_join([g.lower() for g in genres])} side{'s' if len(genres) > 1 else ''} "
+                    f"suit{'' if len(genres) > 1 else 's'} {_article(label)} {label} mood")
+    if facts["tag_hits"]:
+        bits.append(f"viewers tag it {_join(facts['tag_hits'])}")
     if facts["hits"]:
         bits.append(f"its description mentions {_join(facts['hits'])}")
     if facts["tags"]:
@@ -51,8 +78,11 @@ def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | 
     if facts["rated"]:
         bits.append(f"rated {item.rating_mean:.1f}/5 by {item.rating_count} people")
     if not bits:
-        kind = _join(list(item.genres[:3])) if item.genres else "a"
-        bits.append(f"a {kind} pick{f' from {item.year}' if item.year else ''} close to what you described")
+        when = f" from {item.year}" if item.year else ""
+        if item.genres:
+            bits.append(f"{_article(item.genres[0])} {_join(list(item.genres[:3]))} film{when} close to what you described")
+        else:
+            bits.append(f"a film{when} close to what you described")
     reason = "; ".join(bits)
     return reason[0].upper() + reason[1:] + "."
 
@@ -72,6 +102,10 @@ def _render_zh(item: Item, facts: dict) -> str:
         bits.append(f"喜欢《{facts['fans'].title}》的人也喜欢它")
     if facts["seed"] is not None:
         bits.append(f"和《{facts['seed'].title}》一样是{genres(facts['shared'])}片")
+    for _, label_zh, gs in facts["moods"]:
+        bits.append(f"{genres(gs)}片，适合“{label_zh}”的心情")
+    if facts["tag_hits"]:
+        bits.append("观众给它的标签有" + "、".join(f"“{w}”" for w in facts["tag_hits"]))
     if facts["hits"]:
         bits.append("简介里提到" + "、".join(f"“{w}”" for w in facts["hits"]))
     if facts["tags"]:
@@ -82,6 +116,10 @@ def _render_zh(item: Item, facts: dict) -> str:
         kind = genres(item.genres[:3]) if item.genres else ""
         bits.append(f"{f'{item.year} 年的' if item.year else ''}{kind}{'片' if kind else '电影'}，和你描述的接近")
     return "；".join(bits) + "。"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeio" else "a"
 
 
 def _join(words: list[str]) -> str:
@@ -96,7 +134,11 @@ _STOP = set("the a an and or but with without less more some any like movie movi
 
 
 def _wish_words(wish: str) -> list[str]:
-    return [w for w in normalize_title(wish).split() if len(w) > 3 and w not in _STOP]
+    from chatrec.understand.vocab import load
+
+    function_words = load().function_words
+    return list(dict.fromkeys(w for w in normalize_title(wish).split()
+                              if len(w) > 3 and w not in _STOP and w not in function_words))
 
 
 def titles_in_text(text: str, catalog: Catalog, min_words: int = 2) -> set[str]:

@@ -90,7 +90,7 @@ class Recommender:
         self.weights = HybridWeights.from_config(config)
         self.head = head if config.ranking_head else None  # the learned source head; None: `combine`'s weights
         self.scorer = scorer or BaselineScorer(catalog, index.vectors, config)
-        self.rules = RuleParser(catalog)
+        self.rules = RuleParser(catalog, embedder=index.embedder if config.understand_zero_shot else None)
         self.parser = self.rules
         self.explainer = None
         if llm is not None:

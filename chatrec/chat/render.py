@@ -18,6 +18,7 @@ from chatrec.catalog import Catalog, Item
 from chatrec.chat.recommender import Recommendation
 from chatrec.lang import genre_label, join, t
 from chatrec.retrieval.retrieve import Request
+from chatrec.understand.signals import mood_label
 
 # the notes `Retriever.candidates` returns when it loosens a constraint -> their message keys
 _RELAX_KEYS = {"“all of those genres” to “any of them”": "relax_genres_any", "the year range": "relax_years",
@@ -77,7 +78,14 @@ def lead(req: Request | None, relaxed: list[str], lang: str, *, catalog: Catalog
             titles = [f"《{names.get(i, catalog[i].title)}》" if zh else catalog[i].title for i in req.seeds[:3]]
             parts.append(t("lead_like", lang, titles=("、" if zh else ", ").join(titles)))
         if within_names and req.within:
-            parts.append(t("lead_from", lang, names=join([rules.collection_name(k, lang) for k in within_names], lang)))
+            # a person found only in the films' own texts (no cast list) is named as such, not as their "films by"
+            kinds = {k: getattr(rules.collections.get(k), "kind", "") for k in within_names}
+            by = [k for k in within_names if kinds[k] != "text"]
+            if by:
+                parts.append(t("lead_from", lang, names=join([rules.collection_name(k, lang) for k in by], lang)))
+            for k in within_names:
+                if kinds[k] == "text":
+                    parts.append(f"简介或标签提到 {k}" if lang == "zh" else f"{k} named in the description or tags")
         if req.genres_in:
             genres = [genre_label(g, lang) if zh else g.lower() for g in req.genres_in]
             parts.append(("或" if req.genres_any else "、").join(genres) if zh else
@@ -87,10 +95,21 @@ def lead(req: Request | None, relaxed: list[str], lang: str, *, catalog: Catalog
             parts.append(t("lead_no", lang, genres=("、" if zh else ", ").join(genres)))
         if req.year_min or req.year_max:
             parts.append(f"{req.year_min or '…'}–{req.year_max or '…'}")
-        if req.wish_text:
-            parts.append(f"“{req.wish_text}”")
-        if req.avoid_text:
-            parts.append(t("lead_less", lang, words=req.avoid_text))
+        # moods and quality words as understood, then the person's own content words: "feel-good · sports"
+        mood_words = {w for m in rules.vocab.moods for w in m.words.split()}
+        mood_words |= {w for k in within_names if getattr(rules.collections.get(k), "kind", "") == "text"
+                       for w in k.lower().split()}  # the person named in the films' texts is said above
+        own = " ".join(w for w in req.wish_text.split() if w not in mood_words)
+        if req.moods:
+            parts.append(" · ".join([mood_label(m, rules.vocab, lang) for m in req.moods] + ([own] if own else [])))
+        elif own:
+            parts.append(f"“{own}”")
+        # the words a mood moves away from are said by the mood itself ("not gory", "feel-good")
+        implied = {w for m in rules.vocab.moods for w in (m.words + " " + m.avoid + " " + m.label).split()} \
+            if req.moods else set()
+        avoid = " ".join(w for w in req.avoid_text.split() if w not in implied)
+        if avoid:
+            parts.append(t("lead_less", lang, words=avoid))
         if not parts:
             text = t("picks_for_you", lang)
         else:
@@ -99,6 +118,30 @@ def lead(req: Request | None, relaxed: list[str], lang: str, *, catalog: Catalog
         what = [t(_RELAX_KEYS[r], lang) if r in _RELAX_KEYS else r for r in relaxed]
         text += t("relaxed", lang, what=join(what, lang))
     return text + ("：" if zh else ":")
+
+
+# one short sentence per facet the catalog lacks (`Intent.unsupported`); the rest of the request is answered
+_UNSUPPORTED = {
+    ("runtime", "en"): "I don't know running times yet, so I ignored “{phrase}”.",
+    ("runtime", "zh"): "我还不知道影片的时长，所以忽略了“{phrase}”。",
+    ("cast", "en"): "I don't have cast lists yet, so I ignored “{phrase}”.",
+    ("cast", "zh"): "我还没有演员表，所以忽略了“{phrase}”。",
+    ("cast_searched", "en"): "I don't have cast lists yet, so I can't check who is in a film; these are films whose "
+                             "description or tags name {name}.",
+    ("cast_searched", "zh"): "我还没有演员表，没法确认谁参演；下面是简介或标签里提到 {name} 的电影。",
+}
+
+
+def unsupported_note(unsupported: list[dict], lang: str) -> str:
+    """What the request asked that the catalog cannot answer, said plainly ("" when nothing)."""
+    lang = "zh" if lang == "zh" else "en"
+    out = []
+    for u in unsupported or []:
+        facet = "cast_searched" if u.get("facet") == "cast" and u.get("searched") else u.get("facet")
+        template = _UNSUPPORTED.get((facet, lang))
+        if template:
+            out.append(template.format(phrase=u.get("phrase", ""), name=u.get("name", "")))
+    return " ".join(dict.fromkeys(out))
 
 
 def about(item: Item, lang: str, zh_names: dict[str, str], asks_people: bool) -> str:

@@ -16,7 +16,7 @@ import time
 
 from chatrec.catalog import Item
 from chatrec.chat.recommender import Recommendation, Recommender, Settings
-from chatrec.chat.render import Reply, about, item_label, lead
+from chatrec.chat.render import Reply, about, item_label, lead, unsupported_note
 from chatrec.chat.state import DialogueState
 from chatrec.errors import ChatrecError, StoreError
 from chatrec.lang import detect, t
@@ -340,6 +340,9 @@ class ChatSession:
                     within_names=state.within_names, has_profile=self.profile.vector is not None)
         if unknown:
             head = t("unknown_words", self.lang, words="、".join(f"“{w}”" for w in unknown)) + head
+        note = unsupported_note(intent.unsupported, self.lang)  # "I don't know running times yet, so I ignored …"
+        if note:
+            head = f"{note}\n{head}"
         zh_names = self.rec.rules.zh_names
         return self._reply(head, intent, recs, labels=[item_label(r.item, self.lang, zh_names) for r in recs],
                            tail=t("list_hint", self.lang))

@@ -32,9 +32,26 @@ class DialogueState:
     within_names: list[str] = field(default_factory=list)
     # every film mentioned with a sentiment in this conversation: (item id, +1 liked / -1 disliked, turn)
     memory: list[tuple[str, int, int]] = field(default_factory=list)
+    # soft preferences of the request (moods, quality words): see `chatrec.understand.signals`
+    moods: list[str] = field(default_factory=list)
+    genre_weights: dict = field(default_factory=dict)
+    quality_bias: float = 0.0
+    popularity_bias: float = 0.0
+    obscure: bool = False
 
     MEMORY_HALF_LIFE = 1.0  # turns: what was said one request ago counts half, two requests ago a quarter
     MEMORY_SIZE = 100  # mentions kept; older ones weigh less than 2^-20 by then anyway in any real conversation
+    # A broad request that names no quality word still prefers well-rated, well-known films (the catalog's long
+    # tail is mostly films rated by a handful of people): the priors of a plain request; "hidden gem" turns them
+    # around. A genre filter or a named film already narrows the candidates, and the scorer's own quality and
+    # popularity terms rank inside them.
+    DEFAULT_QUALITY_BIAS = 0.3
+    DEFAULT_POPULARITY_BIAS = 0.15
+    # Most of a ratings catalog's long tail is films a handful of people rated (in MovieLens latest-small, 62% have
+    # fewer than 5 ratings): nobody can say whether they are any good, so a request that does not ask for obscure
+    # films is answered from better-known ones whenever enough of them fit (`Request.min_ratings`)
+    DEFAULT_MIN_RATINGS = 5
+    WEIGHT_RANGE = (-0.6, 0.4)
 
     def remember(self, item_ids, sign: int) -> None:
         self.memory.extend((i, sign, self.turns) for i in item_ids)
@@ -62,22 +79,33 @@ class DialogueState:
         self.year_min, self.year_max = intent.year_min, intent.year_max
         self.wish_text, self.avoid_text = intent.wish_text, intent.avoid_text
         self.within, self.within_names = [], []
+        self.moods, self.genre_weights = list(intent.moods), dict(intent.genre_weights)
+        self.quality_bias, self.popularity_bias, self.obscure = intent.quality_bias, intent.popularity_bias, intent.obscure
 
     @property
     def constrained(self) -> bool:
         """Whether the conversation has said anything a request can use."""
         return bool(self.seeds or self.negatives or self.genres_in or self.genres_out or self.year_min
-                    or self.year_max or self.wish_text or self.avoid_text or self.within)
+                    or self.year_max or self.wish_text or self.avoid_text or self.within or self.genre_weights
+                    or self.quality_bias or self.popularity_bias)
 
     def request(self, exclude=(), unclear: bool = False) -> Request:
         """The request this state makes. `unclear`: the plain recommender (the profile, or popularity, and
         nothing else) for a message that asked for nothing in particular."""
         if unclear or not self.constrained:
             return Request(exclude=set(exclude), taste=self.taste())
+        quality, popularity = self.quality_bias, self.popularity_bias
+        if not (quality or popularity or self.obscure or self.genres_in or self.seeds or self.within):
+            # a request that no filter or named film narrows (a mood, a few words, a decade) would otherwise be
+            # answered from the whole long tail: it gets the plain request's priors
+            quality, popularity = self.DEFAULT_QUALITY_BIAS, self.DEFAULT_POPULARITY_BIAS
         return Request(wish_text=self.wish_text, avoid_text=self.avoid_text, seeds=list(self.seeds),
                        negatives=list(self.negatives), genres_in=list(self.genres_in), genres_any=self.genres_any,
                        genres_out=list(self.genres_out), year_min=self.year_min, year_max=self.year_max,
-                       exclude=set(exclude), within=list(self.within), taste=self.taste())
+                       exclude=set(exclude), within=list(self.within), taste=self.taste(),
+                       genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
+                       moods=list(self.moods), require_content=True,
+                       min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS)
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:
         """A critique narrows or shifts the current request."""
@@ -93,10 +121,22 @@ class DialogueState:
             self.wish_text = intent.wish_text
         if intent.avoid_text:
             self.avoid_text = " ".join(dict.fromkeys((self.avoid_text + " " + intent.avoid_text).split()))
+        if intent.moods:  # "not too gory" after "a scary movie": both hold; the later word about a mood wins
+            said = {m.removeprefix("not ") for m in intent.moods}
+            self.moods = [m for m in self.moods if m.removeprefix("not ") not in said] + list(intent.moods)
+        lo, hi = self.WEIGHT_RANGE
+        for genre, w in intent.genre_weights.items():
+            self.genre_weights[genre] = round(min(hi, max(lo, self.genre_weights.get(genre, 0.0) + w)), 3)
+        if intent.quality_bias or intent.popularity_bias or intent.obscure:  # "hidden gems instead"
+            self.quality_bias, self.popularity_bias = intent.quality_bias, intent.popularity_bias
+            self.obscure = intent.obscure
         last = [catalog[i] for i in self.last_items if i in catalog.index_of]
         years = sorted(it.year for it in last if it.year)
         referenced = [self.last_items[r - 1] for r in intent.refs if 0 < r <= len(self.last_items)]
+        stated_years = intent.year_min is not None or intent.year_max is not None
         for critique in intent.critiques:
+            if critique in ("older", "newer") and stated_years:
+                continue  # "from before 1990" says the years itself; "before" is not also "older than the list"
             if critique == "older" and years:
                 self.year_max, self.year_min = years[len(years) // 2] - 1, None
             elif critique == "newer" and years:
@@ -145,6 +185,11 @@ def state_from_dict(data: dict) -> DialogueState:
             value = [str(v) for v in value] if isinstance(value, list) else default
         elif isinstance(default, bool):
             value = bool(value)
+        elif isinstance(default, dict):  # genre -> weight
+            value = {str(k): float(w) for k, w in value.items() if isinstance(w, (int, float)) and not isinstance(w, bool)} \
+                if isinstance(value, dict) else default
+        elif isinstance(default, float):
+            value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
         elif isinstance(default, int) or name in ("year_min", "year_max"):
             value = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
         elif isinstance(default, str):

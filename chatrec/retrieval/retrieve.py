@@ -43,6 +43,13 @@ class Request:
     genre_weights: dict[str, float] = field(default_factory=dict)  # genre -> bonus (+) or penalty (-) per match
     quality_bias: float = 0.0  # > 0: "best", "acclaimed" (Bayesian-average rating counts more); < 0: "so bad it's good"
     popularity_bias: float = 0.0  # > 0: "well-known"; < 0: "hidden gem", "obscure" (the long tail moves up)
+    moods: list[str] = field(default_factory=list)  # the moods as understood, for the reply's understanding line
+    # a descriptive request ("something cheerful", "thrillers"): items with neither genres nor an overview are
+    # never candidates, since nothing about them can fit a description (they would match on their titles alone)
+    require_content: bool = False
+    # well-known films only, when enough of the candidates are: films rated by fewer people than this are left out
+    # unless fewer than `MIN_KNOWN` candidates would remain (0: no such preference; "hidden gem" requests set 0)
+    min_ratings: int = 0
 
 
 @dataclass
@@ -72,6 +79,7 @@ class Retriever:
     has no ratings to learn them from, or `chatrec train` has not run): without it the other sources answer."""
 
     PROFILE_WEIGHT = 0.5  # the stored profile's likes count half as much as the films this conversation named
+    MIN_KNOWN = 10  # `Request.min_ratings` applies only when at least this many candidates pass it
 
     def __init__(self, index: VectorIndex, config: Config, collab: VectorIndex | None = None):
         self.index = index
@@ -84,6 +92,7 @@ class Retriever:
         # the "quality" source's order: well rated (Bayesian average) and well known (log-scaled rating count)
         familiar = np.asarray(self.catalog.popularity, dtype=np.float32)
         self.quality_order = np.argsort(-(0.5 * (self.quality + 1.0) * familiar), kind="stable")
+        self.has_content = np.array([bool(it.genres or it.overview) for it in self.catalog.items])
 
     def _vec(self, item_ids: list[str]) -> np.ndarray | None:
         pos = [self.catalog.index_of[i] for i in item_ids if i in self.catalog.index_of]
@@ -212,7 +221,12 @@ class Retriever:
                     found.setdefault(p, []).append("collab" if from_seeds else "profile")
             for p in self._best_known(mask, max(10, k // 3)):
                 found.setdefault(p, []).append("quality")
-            found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude}
+            found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
+                     and (self.has_content[p] or not req.require_content)}
+            if req.min_ratings:
+                known = {p: s for p, s in found.items() if self.catalog.items[p].rating_count >= req.min_ratings}
+                if len(known) >= self.MIN_KNOWN:
+                    found = known
             if len(found) >= min_results:
                 break
         positions = np.fromiter(found, dtype=np.int64, count=len(found))

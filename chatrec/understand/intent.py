@@ -39,6 +39,17 @@ class Intent:
     collections: list[str] = field(default_factory=list)  # named sets of items: a director's films, a series
     unclear: bool = False
     source: str = "rules"
+    # Soft signals (moods, quality words) and honesty about what the catalog cannot answer. Added to the JSON
+    # contract (new keys only): `moods` as understood ("feel-good", "not gory"), soft genre weights for the
+    # ranking (never filters), the quality / popularity priors of quality words, whether the person asked for
+    # little-known films, and each facet the catalog lacks that the message depended on
+    # ({"facet": "runtime" | "cast", "phrase": "under 90 minutes", ...}): the reply says so in one sentence.
+    moods: list[str] = field(default_factory=list)
+    genre_weights: dict[str, float] = field(default_factory=dict)
+    quality_bias: float = 0.0
+    popularity_bias: float = 0.0
+    obscure: bool = False
+    unsupported: list[dict] = field(default_factory=list)
     # What the message says, whatever its kind (sentiment.toml, dialogue.toml): the person praises the films it
     # names ("I loved Up": keep them as likes), pans them ("I hated Titanic": keep them as dislikes), or asks who
     # made or plays in a film ("who directed it?"). Left out of `to_json`, whose keys are the CLI and API contract.

@@ -14,17 +14,19 @@ from pathlib import Path
 
 from chatrec.catalog import Catalog, normalize_title
 from chatrec.lang import to_simplified
-from chatrec.understand.aliases import ALIASES_PATH, load_aliases
+from chatrec.understand.aliases import ALIASES_PATH, Collection, load_aliases
 from chatrec.understand.intent import Intent, ParseContext
+from chatrec.understand.signals import SignalFinder, Signals, ZeroShotMoods
 from chatrec.understand.vocab import Vocab
 from chatrec.understand.vocab import load as load_vocab
 
 _ZH = re.compile(r"[\u3400-\u9fff]")
 _ZH_LAST = re.compile(r"最后(?:一|那)?(?:部|个|项|条)")
 _ZH_FIRST_N = re.compile(r"前\s*([两二三四五]|\d)\s*(?:部|个|项|条)")
-_ZH_DECADE = re.compile(r"(?:(19|20)?(\d)0|([一二三四五六七八九零])十)\s*年代")
-_DECADE = re.compile(r"\b(?:(19|20)?(\d)0'?s)\b", re.I)
-_BETWEEN = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–|until)\s*((?:19|20)\d\d)\b", re.I)
+_ZH_DECADE = re.compile(r"(?:(19|20)?(\d)0|([一二三四五六七八九零])([一二三四五六七八九])?十)\s*年代")
+_DECADE = re.compile(r"\b(?:(early|mid|late)[\s-]*(?:the\s+)?)?(?:(19|20)?(\d)0'?s)\b", re.I)
+_BETWEEN = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–|until|through)\s*((?:19|20)\d\d)\b", re.I)
+_ZH_BETWEEN = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:到|至|-|–|~|～)\s*((?:19|20)\d\d)\s*年?")
 _IN_YEAR = re.compile(r"\b(?:in|from|of)\s+((?:19|20)\d\d)\b", re.I)
 # an attempt to re-program the bot: a pattern of phrases at a distance, kept in code with the other safety checks
 _INJECTION = re.compile(
@@ -59,10 +61,11 @@ class RuleParser:
     name = "rules"
 
     def __init__(self, catalog: Catalog, aliases: Path | str | None = ALIASES_PATH, translate: bool = True,
-                 vocab: Vocab | None = None):
+                 vocab: Vocab | None = None, embedder=None):
         """`aliases`: the alias table (None: only the Chinese titles of vocab/zh_titles.csv); `translate`: put the
         Chinese words of a wish into English (query translation) for an English-only embedder; `vocab`: the word
-        lists (default: the shipped vocab/ files)."""
+        lists (default: the shipped vocab/ files); `embedder`: the sentence encoder for the zero-shot mood
+        fallback (None: the mood lexicon only)."""
         self.catalog = catalog
         self.translate_wish = translate
         self.vocab = v = vocab or load_vocab()
@@ -109,6 +112,25 @@ class RuleParser:
         self._df_limit = max(2, int(0.005 * n_docs))
         counts = sorted(it.rating_count for it in catalog.items)
         self._popular = counts[int(0.9 * (len(counts) - 1))] if counts else 0  # top 10% by ratings
+        # what a wish may hold: words the catalog uses to say what a film is (overviews, tags, genres)
+        self._content_words = set(self._df)
+        for it in catalog.items:
+            for w in normalize_title(" ".join(it.tags) + " " + " ".join(it.genres)).split():
+                self._content_words.add(w)
+        years = [it.year for it in catalog.items if it.year]
+        self.newest_year = max(years) if years else None
+        self.signals = SignalFinder(v, catalog, self.known_name)
+        self.zero_shot = ZeroShotMoods(embedder, catalog) if embedder is not None else None
+
+    def known_name(self, name: str) -> bool:
+        """Is `name` a catalog title, another name of a film, or a named collection (a director, a series)?"""
+        norm = _norm(name)
+        if not norm:
+            return False
+        if norm in self.catalog.titles.keys:
+            return True
+        tokens = tuple(norm.split())
+        return any(tokens == t for t, _ in self._collection_names) or any(tokens == t for t, _ in self._alias_runs)
 
     # -- slots
     def find_collections(self, text: str) -> list[tuple[str, int, int]]:
@@ -337,7 +359,7 @@ class RuleParser:
     def find_years(self, text: str) -> tuple[int | None, int | None]:
         v = self.vocab
         low = text.lower()
-        m = _BETWEEN.search(low)
+        m = _BETWEEN.search(low) or _ZH_BETWEEN.search(low)
         if m:
             a, b = sorted((int(m.group(1)), int(m.group(2))))
             return a, b
@@ -349,20 +371,15 @@ class RuleParser:
         if m:
             hi = int(m.group(1)) - 1
         if lo is None and hi is None:
-            for word, start in v.decade_words.items():
-                if re.search(rf"\b{word}\b", low):
-                    return start, start + 9
-            m = _DECADE.search(low)
-            if m:
-                century = m.group(1) or ("20" if m.group(2) in "012" else "19")
-                start = int(century + m.group(2) + "0")
-                return start, start + 9
-            m = _ZH_DECADE.search(low)
-            if m:
-                digit = m.group(2) if m.group(2) else str(v.zh_numbers.get(m.group(3), 0) % 10)
-                century = m.group(1) or ("20" if digit in "012" else "19")
-                start = int(century + digit + "0")
-                return start, start + 9
+            # decades, as many as are named: "the 40s and 50s", "80s or 90s", 八九十年代 -> from the first to the last
+            spans = self._decades(low)
+            if spans:
+                return min(a for a, _ in spans), max(b for _, b in spans)
+            for rx, a, b in v.eras:  # "pre-war", 老电影
+                if rx.search(low):
+                    return a, b
+            if self.newest_year and v.recent.search(low):  # "recent", 最近几年: relative to the catalog's newest film
+                return self.newest_year - v.recent_years, None
             m = v.zh_year.search(low)
             if m:
                 year, rel = int(m.group(1)), m.group(2)
@@ -375,6 +392,28 @@ class RuleParser:
             if m:
                 return int(m.group(1)), int(m.group(1))
         return lo, hi
+
+    def _decades(self, low: str) -> list[tuple[int, int]]:
+        """Every decade named in `low`, as (first year, last year), narrowed by early / mid / late."""
+        v = self.vocab
+        spans = []
+        for word, start in v.decade_words.items():
+            for m in re.finditer(rf"\b(?:(early|mid|late)[\s-]*)?{word}\b", low):
+                spans.append(self._part(start, m.group(1)))
+        for m in _DECADE.finditer(low):
+            century = m.group(2) or ("20" if m.group(3) in "012" else "19")
+            spans.append(self._part(int(century + m.group(3) + "0"), m.group(1)))
+        for m in _ZH_DECADE.finditer(low):
+            part = next((k for w, k in v.zh_decade_parts if low[m.end():m.end() + len(w)] == w), None)
+            digits = [m.group(2)] if m.group(2) else [str(v.zh_numbers.get(d, 0) % 10) for d in (m.group(3), m.group(4)) if d]
+            for digit in digits:  # 八九十年代: the eighties and the nineties
+                century = m.group(1) or ("20" if digit in "012" else "19")
+                spans.append(self._part(int(century + digit + "0"), part if len(digits) == 1 else None))
+        return spans
+
+    def _part(self, start: int, part: str | None) -> tuple[int, int]:
+        a, b = self.vocab.decade_parts.get((part or "").lower(), (0, 9))
+        return start + a, start + b
 
     def find_refs(self, text: str, n_last: int) -> list[int]:
         v = self.vocab
@@ -434,8 +473,17 @@ class RuleParser:
         titles = self.find_titles(text)
         if collections:  # "Hitchcock films" names the director, not the 2012 film called Hitchcock
             titles = [t for t in titles if not any(t[1] < e and s < t[2] for _, s, e in collections)]
-        genres_in, genres_out, soft = self.find_genres(normalize_title(text), text)
+        genre_text = text
+        for rx, _, _ in v.eras:  # "pre-war comedy" is a period, not a war film
+            genre_text = rx.sub(" ", genre_text)
+        genres_in, genres_out, soft = self.find_genres(normalize_title(genre_text), genre_text)
         year_min, year_max = self.find_years(text)
+        soft_genres = [g for g in dict.fromkeys(self.genre_words.get(w) or self.zh_genre_words.get(w) for w in soft) if g]
+        sig = self.signals.find(text, soft_genres, genres_in)
+        if any(m.key == "all_ages" for m, neg in sig.moods if not neg) and "Children" in genres_in:
+            # "a family movie adults will enjoy too": children's films are favoured, not the only ones allowed
+            genres_in = [g for g in genres_in if g != "Children"]
+            sig.genre_weights["Children"] = max(sig.genre_weights.get("Children", 0.0), 0.15)
         refs = self.find_refs(text, len(context.last_items)) if has_list else []
         named_refs = [context.last_items.index(t[0]) + 1 for t in titles if t[0] in context.last_items]
         refs = list(dict.fromkeys(refs + named_refs))  # a title from the last list points at its place in it
@@ -443,7 +491,8 @@ class RuleParser:
         # user text is data: an attempt to re-program the bot is small talk, unless it also asks for films
         if _INJECTION.search(text) and not (genres_in or genres_out or v.strict_request.search(text)):
             return Intent("chitchat")
-        if v.off_topic.search(text) and not (genres_in or genres_out or refs or film_words or v.strict_request.search(text)):
+        if v.off_topic.search(text) and not (genres_in or genres_out or refs or film_words or v.strict_request.search(text)
+                                             or self._off_topic_in_title(text, titles)):
             return Intent("chitchat")  # "what's the weather like tomorrow?": not about films at all
 
         liked = list(dict.fromkeys(t[0] for t in titles if t[3] == "like"))
@@ -459,13 +508,29 @@ class RuleParser:
             critiques.remove("more_like")
         if not refs:  # "like the matrix" names a title; "more like #2" points into the list
             critiques = [c for c in critiques if c not in ("more_like", "less_like")]
-        wish, avoid = self._wish(text, titles + [(k, s, e, "") for k, s, e in collections], soft)
+        wish, avoid, said = self._wish(text, titles + [(k, s, e, "") for k, s, e in collections], soft, sig)
+        labels = sig.labels()
+        collection_keys = list(dict.fromkeys(k for k, _, _ in collections))
+        for u in sig.unsupported:
+            if u["facet"] == "cast" and u.get("searched"):
+                # no cast list, but the catalog's own texts name the person: their films are those, and the reply
+                # says how they were found (`chat.render.unsupported_note`)
+                key = u["name"]
+                self.collections.setdefault(key, Collection(key, "text", [key], list(self.signals.items_naming(key))))
+                collection_keys.append(key)
+        if self.zero_shot is not None and said and not sig.moods and not genres_in and not titles and not collections:
+            # no mood the lexicon knows, and words it does not: the nearest genre labels, above a threshold
+            for genre, w in self.zero_shot.weights(said).items():
+                sig.genre_weights[genre] = sig.genre_weights.get(genre, 0.0) + w
+                labels.append(f"≈{genre.lower()}")
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
-                        collections=list(dict.fromkeys(k for k, _, _ in collections)),
+                        collections=list(dict.fromkeys(collection_keys)),
                         genres_any=len(genres_in) > 1 and bool(v.genres_any.search(norm)),
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
-                        critiques=critiques)
-        constraints = bool(genres_in or genres_out or year_min or year_max or soft or collections)
+                        critiques=critiques, moods=labels, genre_weights=dict(sig.genre_weights),
+                        quality_bias=sig.quality_bias, popularity_bias=sig.popularity_bias, obscure=sig.obscure,
+                        unsupported=list(sig.unsupported))
+        constraints = bool(genres_in or genres_out or year_min or year_max or soft or collection_keys or sig.any)
 
         if self._asks_about(text, titles, refs):
             about = titles[0][0] if titles else self._ref_id(refs[0], context)
@@ -522,9 +587,22 @@ class RuleParser:
     def _ref_id(ref: int, context: ParseContext) -> str | None:
         return context.last_items[ref - 1] if 0 < ref <= len(context.last_items) else None
 
-    def _wish(self, text: str, titles, soft: list[str]) -> tuple[str, str]:
-        """Free-text wish left after titles, genres, years, references and filler are taken out."""
+    def _off_topic_in_title(self, text: str, titles) -> bool:
+        """Is every off-topic word inside a film title the message names ("Lock, Stock & Two Smoking Barrels" says
+        "stock", and is still about a film)?"""
+        if not titles:
+            return False
+        words = _norm(text).split()
+        inside = {j for _, start, end, _ in titles for j in range(start, end)}
+        outside = " ".join(w for j, w in enumerate(words) if j not in inside)
+        return not self.vocab.off_topic.search(outside)
+
+    def _wish(self, text: str, titles, soft: list[str], sig: Signals | None = None) -> tuple[str, str, str]:
+        """(wish, avoid, said): the free-text wish left after titles, genres, years, references, filler, moods,
+        quality words and unsupported facets are taken out, plus the words the moods stand for; the words to move
+        away from; and the person's own content words alone (for the zero-shot mood step)."""
         v = self.vocab
+        sig = sig or Signals()
         norm = _norm(text)
         words = norm.split()
         keep = [True] * len(words)
@@ -533,6 +611,10 @@ class RuleParser:
                 keep[j] = False
         rest = " ".join(w for w, k in zip(words, keep) if k)
         rest = re.sub(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", rest)  # Chinese back to words
+        for start, end in sig.spans:  # moods, quality words and unsupported facets are said; they are not a wish
+            used = re.sub(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", _norm(text[start:end]))
+            if used:  # plain string work: a pattern per message would crowd the compiled patterns out of re's cache
+                rest = f" {rest} ".replace(f" {used} ", " ") if not _ZH.search(used) else rest.replace(used, " ")
         avoid = []
         for m in v.avoid.finditer(rest):
             phrase = " ".join(w for w in m.group(1).split() if w not in self.genre_words and w not in v.common)
@@ -543,18 +625,30 @@ class RuleParser:
             if normalize_title(genre).startswith(word[:4]):  # "comedies" -> Comedy is fully said by the filter
                 rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
         rest = _BETWEEN.sub(" ", rest)
+        for rx, _, _ in v.eras:
+            rest = rx.sub(" ", rest)
+        rest = v.recent.sub(" ", rest)
         rest = v.years_and_time.sub(" ", rest)
         rest = v.ref.sub(" ", rest)
         rest = v.filler.sub(" ", rest)
         rest = v.not_a_wish.sub(" ", rest)
         rest = v.leftover.sub(" ", rest)
+        # what is left of the English is a known content word of the catalog (matched against what films are:
+        # overviews, tags, genres), or it goes; Chinese words go through the query translation's curated table
+        rest = " ".join(w for w in rest.split() if w not in soft and (_ZH.search(w) or (
+            len(w) >= 3 and w not in v.function_words and not w.isdigit() and self._content_word(w))))
         if _ZH.search(rest):
             rest, zh_avoid = self._zh_wish(rest)
             avoid += zh_avoid
-        rest = re.sub(r"\s+", " ", rest).strip()
-        if len(rest) < 3 and not (_ZH.search(rest) and len(rest) >= 2):
-            rest = ""
-        return rest, " ".join(dict.fromkeys(avoid + soft))
+        said = re.sub(r"\s+", " ", rest).strip()
+        if len(said) < 3 and not (_ZH.search(said) and len(said) >= 2):
+            said = ""
+        wish = " ".join(dict.fromkeys(sig.wish_words + sig.people_words + said.split()))
+        avoid = [a for a in avoid if a not in v.function_words] + sig.avoid_words
+        return wish, " ".join(dict.fromkeys(avoid + soft)), said
+
+    def _content_word(self, w: str) -> bool:
+        return w in self._content_words or (w.endswith("s") and w[:-1] in self._content_words)
 
     def _zh_wish(self, rest: str) -> tuple[str, list[str]]:
         """The Chinese part of a wish without what the filters already say (genres, years, negations, requests)."""

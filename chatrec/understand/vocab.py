@@ -12,6 +12,9 @@ The files (each says in its header what it holds):
 - numbers.toml: number and ordinal words, Chinese numerals, decades, year words
 - zh_wish_words.toml: Chinese wish words -> English (query translation)
 - zh_titles.csv: Chinese titles of well-known films (also read by scripts/build_aliases_zh.py)
+- moods.toml: moods, feelings and occasions -> soft genre weights, wish words and avoid words (English, Chinese)
+- quality.toml: quality and popularity words -> ranking priors (never matched as text)
+- unsupported.toml: facets the catalog lacks (running time, cast) and how a request names them
 
 How a list entry is matched (the patterns themselves are code, below):
 - English: a word or phrase matched whole (word boundaries at both ends), written in lower case; a trailing `*`
@@ -42,6 +45,32 @@ except ModuleNotFoundError:  # Python 3.10
 
 VOCAB_DIR = Path(__file__).with_name("vocab")
 NEVER = re.compile(r"(?!)")  # what an empty word list matches
+
+
+@dataclass(frozen=True)
+class Mood:
+    """One table of moods.toml: how a request names a mood, and what it means for ranking and the wish."""
+    key: str
+    label: str
+    label_zh: str
+    en: re.Pattern  # English words and phrases, matched on the lower-cased message (any punctuation between words)
+    zh: re.Pattern  # Chinese substrings
+    genres: dict  # genre -> soft weight
+    words: str  # English content words for the wish
+    avoid: str  # English words to move away from
+
+
+@dataclass(frozen=True)
+class QualityWord:
+    """One table of quality.toml: ranking priors a word sets."""
+    key: str
+    label: str
+    label_zh: str
+    en: re.Pattern
+    zh: re.Pattern
+    quality: float
+    popularity: float
+    obscure: bool
 
 
 @dataclass(frozen=True)
@@ -100,6 +129,25 @@ def section_zh(section: dict, key: str = "zh") -> str:
     Chinese-only table with `not_after` / `not_before`."""
     prefix = "zh_" if key == "zh" else ""
     return zh_alt(section.get(key, ()), section.get(prefix + "not_after"), section.get(prefix + "not_before"))
+
+
+def phrase_alt(words) -> str:
+    """'a|b' for English phrases matched on raw lower-cased text: the words of each phrase (as `normalize` splits
+    them) with any run of spaces or punctuation between them ("feel-good" also matches "feel good"), longest
+    first; a trailing '*' is any word ending."""
+    out = []
+    for w in sorted(words, key=len, reverse=True):
+        star = w.endswith("*")
+        parts = re.sub(r"[^\w]+", " ", w.rstrip("*").lower()).split()
+        if parts:
+            out.append(r"[\W_]+".join(re.escape(p) for p in parts) + (r"\w*" if star else ""))
+    return "|".join(out)
+
+
+def phrases_rx(words) -> re.Pattern:
+    """English phrases matched whole on raw text (see `phrase_alt`), or a pattern that never matches."""
+    body = phrase_alt(words)
+    return re.compile(rf"(?<![\w])(?:{body})(?![\w])", re.I) if body else NEVER
 
 
 def compile_any(*parts: str, flags: int = 0) -> re.Pattern:
@@ -220,7 +268,7 @@ class Vocab:
         self.avoid = re.compile(rf"\b(?:{avoid})\s+(\w+(?:\s+\w+)?)")
         self.avoid_drop = re.compile(rf"\b(?:{avoid})\s+\w+{tail}")
         zh_neg_alt = section_zh(zh_neg, "words") or "(?!)"
-        self.zh_neg_before = re.compile(rf"(?:{zh_neg_alt})[^，。,.!！?？;；、\s]{{0,4}}\s*$")
+        self.zh_neg_before = re.compile(rf"(?:{zh_neg_alt})[^，。,.!！?？;；、\s的]{{0,4}}\s*$")  # 的 ends the scope: 不要太血腥的动作片 wants action
         self.zh_neg_film = re.compile(rf"(?:{zh_neg_alt})[\u3400-\u9fff]{{0,3}}?(?:片|电影|的)")
         zh_soft = zh_alt(zh_neg.get("soft", ())) or "(?!)"
         self.zh_soft_before = re.compile(rf"(?:{zh_soft})\s*$")
@@ -273,6 +321,60 @@ class Vocab:
         self.zh_year = re.compile(rf"((?:19|20)\d\d)\s*年\s*({relations})?")
         # a year or an ordinal in a Chinese wish, taken out in one pass: 2000年以后, 第二部
         self.zh_year_or_ordinal = re.compile(rf"(?:19|20)?\d*\s*年\s*({relations})?|第\s*[{zh_digits}\d]+\s*[部个]?")
+        self._load_understanding(numbers, wish)
+
+    def _load_understanding(self, numbers: dict, wish: dict) -> None:
+        """Moods, quality words, unsupported facets, named periods and the wish's function words (each file is
+        optional, so a folder made for an older version still loads)."""
+        def optional(name):
+            return read_toml(self.folder, name) if (self.folder / name).exists() else {}
+
+        self.moods: list[Mood] = []
+        for key, m in optional("moods.toml").items():
+            self.moods.append(Mood(key, m.get("label", key), m.get("label_zh", m.get("label", key)),
+                                   phrases_rx(m.get("en", ())), compile_any(section_zh(m)),
+                                   {g: float(w) for g, w in m.get("genres", {}).items()}, m.get("words", ""),
+                                   m.get("avoid", "")))
+        self.quality_words: list[QualityWord] = []
+        for key, q in optional("quality.toml").items():
+            self.quality_words.append(QualityWord(key, q.get("label", ""), q.get("label_zh", ""),
+                                                  phrases_rx(q.get("en", ())), compile_any(section_zh(q)),
+                                                  float(q.get("quality", 0.0)), float(q.get("popularity", 0.0)),
+                                                  bool(q.get("obscure", False))))
+        unsupported = optional("unsupported.toml")
+        run = unsupported.get("runtime", {})
+        number = r"(?:\d{1,3}(?:[.,]\d)?|" + (phrase_alt(run.get("numbers", ())) or "(?!)") + r")"
+        unit = phrase_alt(run.get("units", ())) or "(?!)"
+        comparison = phrase_alt(run.get("comparisons", ())) or "(?!)"
+        length = rf"(?:(?:{comparison})[\W_]+)?{number}[\W_]*(?:{unit})(?:[\W_]+(?:and[\W_]+a[\W_]+half|long))?"
+        self.runtime = compile_any(rf"(?<![\w])(?:{length}|{phrase_alt(run.get('phrases', ())) or '(?!)'})(?![\w])",
+                                   flags=re.I)
+        zh_digits = "".join(re.escape(c) for c in self.zh_numbers) or "一"
+        zh_unit = zh_alt(run.get("zh_units", ())) or "(?!)"
+        self.zh_runtime = compile_any(
+            rf"(?:\d{{1,3}}|[{zh_digits}]+)\s*(?:个)?\s*半?\s*(?:{zh_unit})\s*半?(?:以内|之内|以下|以上|左右|内)?",
+            zh_alt(run.get("zh_phrases", ())))
+        cast = unsupported.get("cast", {})
+        self.cast_before = phrase_alt(cast.get("cues_before", ())) or "(?!)"
+        self.cast_after = phrase_alt(cast.get("cues_after", ())) or "(?!)"
+        self.cast_words = phrases_rx(cast.get("words", ()))
+        self.zh_cast_after = zh_alt(cast.get("zh_after_name", ())) or "(?!)"
+        self.zh_cast_words = compile_any(zh_alt(cast.get("zh_words", ())))
+        # named periods and "recent"
+        self.eras: list[tuple[re.Pattern, int | None, int | None]] = []
+        for word, span in numbers.get("eras", {}).items():
+            rx = compile_any(zh_alt([word])) if re.search(r"[\u3400-\u9fff]", word) else phrases_rx([word])
+            self.eras.append((rx, span.get("min"), span.get("max")))
+        recent = numbers.get("recent", {})
+        self.recent_years = int(recent.get("years", 8))
+        self.recent = compile_any(phrase_alt(recent.get("en", ())) and
+                                  rf"(?<![\w])(?:{phrase_alt(recent.get('en', ()))})(?![\w])",
+                                  zh_alt(recent.get("zh", ())), flags=re.I)
+        parts = numbers.get("decade_parts", {})
+        self.decade_parts = {k: tuple(parts[k]) for k in ("early", "mid", "late") if k in parts}
+        self.zh_decade_parts = [(w, k) for k in ("early", "mid", "late") for w in parts.get(f"zh_{k}", ())]
+        # words that are never part of a wish: function words, verbs of asking and watching, units, times of day
+        self.function_words = frozenset(w.lower() for w in wish.get("function_words", ()))
 
 
 def load(folder: Path | str | None = None) -> Vocab:

@@ -1,0 +1,269 @@
+"""Request understanding (issue 17): moods, quality words, ranges, negation scope, unsupported facets, wish hygiene,
+and how they reach the request, the understanding line and the explanations. Each category in English and Chinese."""
+import pytest
+
+from chatrec.catalog import Item, load_table
+from chatrec.chat.explain import template_reason
+from chatrec.chat.render import lead, unsupported_note
+from chatrec.chat.state import DialogueState, state_from_dict, state_to_dict
+from chatrec.retrieval.retrieve import Request
+from chatrec.understand.intent import ParseContext
+from chatrec.understand.rules import RuleParser
+
+from conftest import TINY
+
+CAT = load_table(TINY)
+RULES = RuleParser(CAT)
+
+
+def parse(message, last=None):
+    return RULES.parse(message, ParseContext(list(last or [])))
+
+
+# ------------------------------------------------------------------ moods
+@pytest.mark.parametrize("message, mood, up, down", [
+    ("something cheerful for a rainy Sunday", "feel-good", "Comedy", "Horror"),
+    ("a feel-good sports movie", "feel-good", "Comedy", "Horror"),
+    ("a film that will make me sob", "tearjerker", "Drama", "Horror"),
+    ("a real tearjerker", "tearjerker", "Drama", "Horror"),
+    ("something dark and twisted", "dark", "Thriller", "Children"),
+    ("a mind-bending film", "mind-bending", "Mystery", "Children"),
+    ("a romantic movie for a date night", "romantic", "Romance", "Horror"),
+    ("来一部治愈系的电影", "feel-good", "Comedy", "Horror"),
+    ("想看催泪的片子", "tearjerker", "Drama", "Horror"),
+    ("推荐几部烧脑的电影", "mind-bending", "Mystery", "Children"),
+    ("想看点轻松的", "light", "Comedy", "Horror"),
+    ("适合约会看的电影", "romantic", "Romance", "Horror"),
+])
+def test_moods_become_soft_genre_weights(message, mood, up, down):
+    intent = parse(message)
+    assert intent.kind == "recommend" and not intent.unclear
+    assert mood in intent.moods
+    assert intent.genre_weights[up] > 0 > intent.genre_weights[down]
+    assert intent.genres_in == [] or up in intent.genres_in  # a mood is never a filter
+
+
+def test_a_mood_puts_content_words_in_the_wish_and_never_its_own_filler():
+    intent = parse("a feel-good movie about a crew")
+    assert set(intent.wish_text.split()) >= {"feel-good", "crew"} and "feel" not in intent.wish_text.split()
+    sob = parse("a film that will make me sob")
+    assert not {"will", "make", "sob", "film"} & set(sob.wish_text.split())
+    assert "tearjerker" in sob.wish_text.split()
+
+
+def test_a_negated_mood_is_turned_around():
+    intent = parse("nothing too dark please")
+    assert intent.moods == ["not dark"] and intent.genre_weights["Thriller"] < 0
+    assert "Children" not in intent.genre_weights  # "nothing too dark" does not ask for children's films
+    assert "dark" in intent.avoid_text.split() and "dark" not in intent.wish_text.split()
+    zh = parse("不想看太沉重的剧情片")
+    assert zh.genres_in == ["Drama"] and zh.moods == ["not heavy"] and "depressing" in zh.avoid_text.split()
+
+
+def test_a_mood_in_another_clause_is_not_negated():
+    intent = parse("no horror, something cheerful")
+    assert intent.genres_out == ["Horror"] and intent.moods == ["feel-good"] and intent.genre_weights["Comedy"] > 0
+
+
+def test_adults_too_turns_the_children_filter_into_a_preference():
+    intent = parse("a family movie that adults will enjoy too")
+    assert "Children" not in intent.genres_in and intent.genre_weights["Children"] > 0
+    assert parse("a family movie").genres_in == ["Children"]
+
+
+# ------------------------------------------------------------------ quality words
+@pytest.mark.parametrize("message, obscure", [
+    ("best thrillers of the 1990s", False), ("the greatest war movies ever made", False), ("must-see classics", False),
+    ("critically acclaimed dramas", False), ("hidden gem horror movies", True), ("underrated comedies", True),
+    ("some obscure sci-fi", True), ("经典的科幻片", False), ("高分悬疑片", False), ("冷门但好看的喜剧", True),
+    ("有没有小众的恐怖片", True),
+])
+def test_quality_words_set_priors_and_are_never_text(message, obscure):
+    intent = parse(message)
+    assert intent.quality_bias > 0 and intent.obscure == obscure
+    assert (intent.popularity_bias < 0) == obscure
+    for word in ("best", "greatest", "classics", "acclaimed", "hidden", "gem", "underrated", "obscure", "must"):
+        assert word not in intent.wish_text.split()
+    assert "冷门" not in intent.wish_text and "经典" not in intent.wish_text
+
+
+def test_plain_feedback_words_are_not_quality_requests():
+    last = ["1", "2", "3"]
+    assert parse("the second one was great", last).kind == "feedback"
+    assert parse("最后一部不错", last).kind == "feedback"
+
+
+# ------------------------------------------------------------------ ranges and lists
+@pytest.mark.parametrize("message, years", [
+    ("classic film noir from the 40s and 50s", (1940, 1959)),
+    ("movies from the 80s and 90s", (1980, 1999)),
+    ("comedies from the 80s or 90s", (1980, 1999)),
+    ("westerns from the 1950s to the 1970s", (1950, 1979)),
+    ("a thriller made between 1985 and 1995", (1985, 1995)),
+    ("sci-fi movies after 2010", (2010, None)),
+    ("a pre-war comedy", (None, 1938)),
+    ("horror from the late 70s", (1975, 1979)),
+    ("action films of the early 2000s", (2000, 2004)),
+    ("an adventure from the nineties", (1990, 1999)),
+    ("九十年代的喜剧", (1990, 1999)),
+    ("八九十年代的动作片", (1980, 1999)),
+    ("五六十年代的西部片", (1950, 1969)),
+    ("七十年代或者八十年代的恐怖片", (1970, 1989)),
+    ("2010年以后的科幻片", (2010, None)),
+    ("2000年到2005年之间的爱情片", (2000, 2005)),
+    ("九十年代末的电影", (1995, 1999)),
+])
+def test_ranges_and_lists_of_periods(message, years):
+    intent = parse(message)
+    assert (intent.year_min, intent.year_max) == years
+    assert not any(w in intent.wish_text.split() for w in ("late", "early", "pre", "war", "and"))
+
+
+def test_pre_war_is_a_period_not_a_war_film():
+    assert parse("a pre-war comedy").genres_in == ["Comedy"]
+
+
+def test_recent_is_relative_to_the_catalog():
+    newest = max(it.year for it in CAT.items if it.year)
+    assert parse("recent animated movies").year_min == newest - RULES.vocab.recent_years
+    assert parse("最近几年的动画电影").year_min == newest - RULES.vocab.recent_years
+
+
+# ------------------------------------------------------------------ negation scope
+@pytest.mark.parametrize("message, genres_in, genres_out, penalised", [
+    ("不要太血腥的动作片", ["Action"], [], "Horror"),  # keeps action, lowers gore
+    ("an action movie that is not too gory", ["Action"], [], "Horror"),
+    ("nothing too scary please, something fun", [], [], "Horror"),
+    ("科幻片，别太恐怖的", ["Sci-Fi"], [], "Horror"),
+    ("不要太吓人的悬疑片", ["Mystery"], [], "Horror"),
+    ("anything but horror", [], ["Horror"], None),
+    ("no horror, no thrillers, just something nice", [], ["Horror", "Thriller"], None),
+    ("a comedy but not a romantic one", ["Comedy"], ["Romance"], None),
+    ("action but not sci-fi", ["Action"], ["Sci-Fi"], None),
+    ("I don't want anything animated, maybe an adventure", ["Adventure"], ["Animation"], None),
+    ("不要恐怖片", [], ["Horror"], None),
+    ("别推荐爱情片，来点喜剧", ["Comedy"], ["Romance"], None),
+    ("除了动画片以外什么都行", [], ["Animation"], None),
+    ("不要战争片，也不要西部片", [], ["War", "Western"], None),
+])
+def test_negation_scope(message, genres_in, genres_out, penalised):
+    intent = parse(message)
+    assert intent.genres_in == genres_in and sorted(intent.genres_out) == sorted(genres_out)
+    if penalised:
+        assert intent.genre_weights[penalised] < 0 and penalised not in intent.genres_out
+    assert intent.wish_text == "" or not any(ch in intent.wish_text for ch in "不太别")
+
+
+# ------------------------------------------------------------------ facets the catalog lacks
+@pytest.mark.parametrize("message, facet, phrase", [
+    ("a thriller under 90 minutes", "runtime", "under 90 minutes"),
+    ("a comedy that is less than an hour and a half", "runtime", "less than an hour and a half"),
+    ("something not too long, a drama", "runtime", "not too long"),
+    ("a short movie, max 100 minutes, sci-fi", "runtime", "max 100 minutes"),
+    ("90分钟以内的喜剧", "runtime", "90分钟以内"),
+    ("不要太长的动作片", "runtime", "不要太长"),
+    ("movies starring Meryl Streep", "cast", "starring Meryl Streep"),
+    ("which movies has Denzel Washington acted in", "cast", "Denzel Washington acted in"),
+    ("金凯瑞演的喜剧", "cast", "金凯瑞演的"),
+    ("有汤姆·汉克斯演的片子吗", "cast", "汤姆·汉克斯演的"),
+])
+def test_unsupported_facets_are_recorded_and_never_text(message, facet, phrase):
+    intent = parse(message)
+    assert intent.kind == "recommend"
+    assert (facet, phrase) in [(u["facet"], u["phrase"]) for u in intent.unsupported]
+    for word in ("minutes", "under", "hour", "half", "long", "starring", "acted", "分钟"):
+        assert word not in intent.wish_text
+
+
+def test_known_people_are_not_unsupported():
+    assert parse("Christopher Nolan films").unsupported == []
+    assert parse("宫崎骏的动画").unsupported == []
+    assert parse("a movie like The Matrix").unsupported == []
+    assert parse("films with aliens").unsupported == []
+
+
+def test_the_honesty_sentence_names_what_was_ignored():
+    note = unsupported_note([{"facet": "runtime", "phrase": "under 90 minutes"}], "en")
+    assert note == "I don't know running times yet, so I ignored “under 90 minutes”."
+    assert "90分钟以内" in unsupported_note([{"facet": "runtime", "phrase": "90分钟以内"}], "zh")
+    searched = unsupported_note([{"facet": "cast", "phrase": "starring X Y", "name": "X Y", "searched": True}], "en")
+    assert "cast" in searched and "X Y" in searched
+    assert unsupported_note([], "en") == ""
+
+
+# ------------------------------------------------------------------ leftovers never match titles
+def test_an_off_topic_word_inside_a_title_still_links_it():
+    spaceballs = next(it for it in CAT.items if it.title == "Alien")
+    assert parse(f"Something like {spaceballs.title}").liked == [spaceballs.item_id]
+
+
+def test_the_wish_keeps_only_known_content_words():
+    intent = parse("a thriller I can watch tonight with my mates in under two hours")
+    assert intent.wish_text == ""  # nothing is left that says what a film is
+    assert parse("films about robots").wish_text == "robots"
+
+
+# ------------------------------------------------------------------ into the request, the state and the reply
+def test_the_state_carries_soft_preferences_into_the_request():
+    state = DialogueState()
+    state.start_request(parse("something cheerful"))
+    req = state.request()
+    assert req.genre_weights["Comedy"] > 0 and req.moods == ["feel-good"] and req.require_content
+    assert req.quality_bias == DialogueState.DEFAULT_QUALITY_BIAS  # a broad request prefers well-rated films
+    state.refine(parse("hidden gems instead", ["1", "2"]), CAT)
+    req = state.request()
+    assert req.popularity_bias < 0 and req.genre_weights["Comedy"] > 0
+    back = state_from_dict(state_to_dict(state))
+    assert back.genre_weights == state.genre_weights and back.popularity_bias == state.popularity_bias
+    assert back.moods == state.moods and back.obscure
+
+
+def test_the_understanding_line_shows_the_mood():
+    req = Request(wish_text="feel-good heartwarming uplifting sports", moods=["feel-good"], genre_weights={"Comedy": .1})
+    line = lead(req, [], "en", catalog=CAT, rules=RULES, within_names=[], has_profile=False)
+    assert "feel-good · sports" in line and "heartwarming" not in line
+    zh = lead(Request(moods=["not gory"], genres_in=["Action"]), [], "zh", catalog=CAT, rules=RULES, within_names=[],
+              has_profile=False)
+    assert "不要太血腥" in zh
+
+
+def test_explanations_never_read_broken():
+    bare = Item("x", "Lemonade", 2016)
+    assert template_reason(bare, "emotional tearjerker") == "A film from 2016 close to what you described."
+    one = Item("y", "Some Thriller", 1999, genres=("Action",))
+    assert template_reason(one, "") == "An Action film from 1999 close to what you described."
+    said = Item("z", "Will", 2011, genres=("Drama",), overview="He will make it if he can.")
+    reason = template_reason(said, parse("a film that will make me sob").wish_text)
+    assert "will" not in reason.lower().replace("will (", "") and "mentions" not in reason
+    assert "tearjerker mood" in reason  # the drama suits the mood asked for: a true and relevant fact
+
+
+def test_the_zero_shot_fallback_takes_one_clear_genre_only():
+    from chatrec.understand.signals import ZeroShotMoods
+
+    class Toy:  # an encoder whose vectors say which genre a word is close to
+        axes = {"horror": 0, "sci fi": 1, "crew": 0, "robots": 1, "mixed": None}
+
+        def encode(self, texts):
+            import numpy as np
+            out = []
+            for t in texts:
+                v = np.zeros(4, dtype="float32")
+                axis = self.axes.get(t, 3)
+                if axis is None:
+                    v[0] = v[1] = 0.7
+                else:
+                    v[axis] = 1.0
+                out.append(v)
+            return np.stack(out)
+
+    zs = ZeroShotMoods(Toy(), CAT, threshold=0.5)
+    assert zs.weights("crew") == {"Horror": zs.weight}
+    assert zs.weights("robots") == {"Sci-Fi": zs.weight}
+    assert zs.weights("mixed") == {}  # as close to horror as to sci-fi: no clear mood
+    assert zs.weights("") == {}
+    rules = RuleParser(CAT, embedder=Toy())
+    rules.zero_shot.threshold = 0.5
+    intent = rules.parse("films about a crew")  # no mood the lexicon knows, a word the catalog uses
+    assert intent.genre_weights == {"Horror": rules.zero_shot.weight} and intent.moods == ["≈horror"]
+    assert RuleParser(CAT).parse("films about a crew").genre_weights == {}  # off without an encoder
