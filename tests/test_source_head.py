@@ -71,7 +71,7 @@ def test_train_makes_a_head_the_chat_serves(trained):
     liked = rec.catalog.items[3].item_id
     req = Request(seeds=[liked], exclude={liked})
     cands, base = rec.evidence(req, Profile(user_id="u_t"))
-    expected = cands.positions[np.argsort(-rec.head.score(rec.features(cands, base)), kind="stable")]
+    expected = cands.positions[np.argsort(-rec.head.score(rec.features(cands, base, req)), kind="stable")]
     assert rec.rank(req, Profile(user_id="u_t")).positions.tolist() == expected.tolist()  # the head ranks
     # switched off, or made for another scorer: the set weights rank, and the chat goes on
     from dataclasses import replace

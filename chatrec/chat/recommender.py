@@ -145,10 +145,14 @@ class Recommender:
                                             self.score_context(cands.query, req, profile)), dtype=np.float32)
         return cands, base
 
-    def features(self, cands, base: np.ndarray) -> np.ndarray:
+    def features(self, cands, base: np.ndarray, req: Request) -> np.ndarray:
         pos = cands.positions
+        ids = [self.catalog.items[int(p)].item_id for p in pos]
+        said = set(req.seeds) | {i for i, w in req.taste if w > 0}
+        shown = set(req.shown)
         return features(base, cands.text_sim, cands.collab_sim, self.retriever.quality[pos], self._popularity[pos],
-                        cands.genre_fit, cands.sources, cands.collab_from_seeds)
+                        cands.genre_fit, cands.sources, cands.collab_from_seeds,
+                        named=np.array([i in said for i in ids]), shown=np.array([i in shown for i in ids]))
 
     def rank(self, req: Request, profile: Profile, k: int | None = None, *, novelty: float = 0.0) -> Ranking:
         """The ranking of every source's candidates, best first. Retrieval applies every filter and exclusion of
@@ -163,7 +167,7 @@ class Recommender:
         pos = cands.positions
         if self.head is not None and cands.collab_query is not None:
             # the head is trained for hits; the penalty sets its point on the hit / novelty frontier
-            scores = self.head.score(self.features(cands, base)) - \
+            scores = self.head.score(self.features(cands, base, req)) - \
                 self.config.head_popularity_penalty * self._popularity[pos]
         else:
             scores = combine(base, cands.collab_sim, self.retriever.quality[pos],

@@ -93,7 +93,7 @@ class DialogueState:
         """The request this state makes. `unclear`: the plain recommender (the profile, or popularity, and
         nothing else) for a message that asked for nothing in particular."""
         if unclear or not self.constrained:
-            return Request(exclude=set(exclude), taste=self.taste())
+            return Request(exclude=set(exclude), taste=self.taste(), shown=list(self.shown))
         quality, popularity = self.quality_bias, self.popularity_bias
         if not (quality or popularity or self.obscure or self.genres_in or self.seeds or self.within):
             # a request that no filter or named film narrows (a mood, a few words, a decade) would otherwise be
@@ -105,7 +105,7 @@ class DialogueState:
                        exclude=set(exclude), within=list(self.within), taste=self.taste(),
                        genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
                        moods=list(self.moods), require_content=True,
-                       min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS)
+                       min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS, shown=list(self.shown))
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:
         """A critique narrows or shifts the current request."""

@@ -70,7 +70,7 @@ def simulate(rec, held: Interactions, *, seed: int = 0, like_x_per_user: int = 3
         y = np.fromiter((int(p) in answers for p in cands.positions), dtype=np.float32, count=len(cands))
         if y.sum() == 0:
             return  # nothing to learn the order from
-        out.x.append(rec.features(cands, base))
+        out.x.append(rec.features(cands, base, req))
         out.y.append(y)
         out.user.append(u)
         out.kind.append(kind)
