@@ -208,9 +208,9 @@ def item_text_vectors(config: Config, catalog: Catalog) -> tuple[np.ndarray, str
     if cached and all(h in cached for h in hashes):
         v = np.stack([cached[h] for h in hashes]).astype(np.float32)
         return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12), name
-    from chatrec.retrieval.embed import get_embedder
+    from chatrec.retrieval.embed import embedder_for
 
-    embedder = get_embedder(config.embedder)
+    embedder = embedder_for(config)  # on config.device
     try:
         return VectorIndex.open(catalog, embedder, config).vectors, embedder.name
     except IndexNotReady:
