@@ -267,3 +267,34 @@ def test_the_zero_shot_fallback_takes_one_clear_genre_only():
     intent = rules.parse("films about a crew")  # no mood the lexicon knows, a word the catalog uses
     assert intent.genre_weights == {"Horror": rules.zero_shot.weight} and intent.moods == ["≈horror"]
     assert RuleParser(CAT).parse("films about a crew").genre_weights == {}  # off without an encoder
+
+
+@pytest.mark.parametrize("message, years", [
+    ("horror from before the 80s", (None, 1979)),
+    ("films after the 90s", (2000, None)),
+    ("八十年代以前的西部片", (None, 1979)),
+    ("movies from the sixties or seventies", (1960, 1979)),
+])
+def test_before_and_after_a_decade(message, years):
+    intent = parse(message)
+    assert (intent.year_min, intent.year_max) == years
+    assert not {"sixties", "seventies", "before", "after"} & set(intent.wish_text.split())
+
+
+def test_a_phrase_that_spells_a_title_is_not_the_title():
+    alien = next(it for it in CAT.items if it.title == "Alien")
+    # a length phrase is never a title, and a title cue keeps a real one
+    assert parse("a sci-fi movie shorter than 2 hours").liked == []
+    assert parse("something like Alien but not too long").liked == [alien.item_id]
+
+
+def test_a_known_actor_is_a_collection_not_a_missing_facet():
+    from chatrec.catalog import load_catalog
+    from chatrec.config import ROOT
+
+    rules = RuleParser(load_catalog(ROOT / "data" / "movielens"))  # the alias table's films are in this one
+    intent = rules.parse("成龙演的动作片")
+    assert intent.collections == ["Jackie Chan"] and intent.unsupported == []
+    streep = rules.parse("movies starring Meryl Streep")  # no cast list, but the films' texts name her
+    assert streep.unsupported[0]["searched"] and streep.collections == ["Meryl Streep"]
+    assert rules.parse("金凯瑞演的喜剧").unsupported[0]["name"] == "金凯瑞"  # not in the alias table

@@ -26,6 +26,10 @@ _ZH_FIRST_N = re.compile(r"前\s*([两二三四五]|\d)\s*(?:部|个|项|条)")
 _ZH_DECADE = re.compile(r"(?:(19|20)?(\d)0|([一二三四五六七八九零])([一二三四五六七八九])?十)\s*年代")
 _DECADE = re.compile(r"\b(?:(early|mid|late)[\s-]*(?:the\s+)?)?(?:(19|20)?(\d)0'?s)\b", re.I)
 _BETWEEN = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–|until|through)\s*((?:19|20)\d\d)\b", re.I)
+_BEFORE_DECADE = re.compile(r"\b(?:before|pre|earlier than|older than|until)[\s-]+(?:the\s+)?(?:(?:19|20)?\d0'?s|\w+ties)\b|"
+                            r"年代\s*(?:以前|之前|前)", re.I)
+_AFTER_DECADE = re.compile(r"\b(after|since|post|later than|newer than)[\s-]+(?:the\s+)?(?:(?:19|20)?\d0'?s|\w+ties)\b|"
+                           r"年代\s*(?:以后|之后|以来|后)", re.I)
 _ZH_BETWEEN = re.compile(r"((?:19|20)\d\d)\s*年?\s*(?:到|至|-|–|~|～)\s*((?:19|20)\d\d)\s*年?")
 _IN_YEAR = re.compile(r"\b(?:in|from|of)\s+((?:19|20)\d\d)\b", re.I)
 # an attempt to re-program the bot: a pattern of phrases at a distance, kept in code with the other safety checks
@@ -374,7 +378,14 @@ class RuleParser:
             # decades, as many as are named: "the 40s and 50s", "80s or 90s", 八九十年代 -> from the first to the last
             spans = self._decades(low)
             if spans:
-                return min(a for a, _ in spans), max(b for _, b in spans)
+                a, b = min(a for a, _ in spans), max(b for _, b in spans)
+                m = _BEFORE_DECADE.search(low)
+                if m:  # "before the 80s", 八十年代以前
+                    return None, a - 1
+                m = _AFTER_DECADE.search(low)
+                if m:  # "after the 80s" (from 1990), "since the 80s", 八十年代以后 (from 1980)
+                    return (a if m.group(1) in ("since",) or not m.group(1) else b + 1), None
+                return a, b
             for rx, a, b in v.eras:  # "pre-war", 老电影
                 if rx.search(low):
                     return a, b
@@ -480,6 +491,14 @@ class RuleParser:
         year_min, year_max = self.find_years(text)
         soft_genres = [g for g in dict.fromkeys(self.genre_words.get(w) or self.zh_genre_words.get(w) for w in soft) if g]
         sig = self.signals.find(text, soft_genres, genres_in)
+        if titles and sig.spans:
+            # a title spelled by a mood, quality or length phrase is that phrase ("something spooky for halloween",
+            # "shorter than 2 hours" is not 127 Hours), unless a title cue comes right before it ("like Halloween")
+            words = norm.split()
+            said = [f" {_norm(text[a:b])} " for a, b in sig.spans]
+            titles = [t for t in titles if (t[1] > 0 and words[t[1] - 1] in v.title_cues and
+                                            not any(f" {' '.join(words[t[1] - 1:t[2]])} " in p for p in said))
+                      or not any(f" {' '.join(words[t[1]:t[2]])} " in p for p in said)]
         if any(m.key == "all_ages" for m, neg in sig.moods if not neg) and "Children" in genres_in:
             # "a family movie adults will enjoy too": children's films are favoured, not the only ones allowed
             genres_in = [g for g in genres_in if g != "Children"]

@@ -166,13 +166,16 @@ class SignalFinder:
                 if free(m.start(), m.end()):
                     taken.append((m.start(), m.end()))
                     self._add(out, "runtime", m.group(0).strip(" ,.;"))
-        people = []
+        people, known = [], False
         for rx in (self._cast_before, self._cast_after):
             for m in rx.finditer(text):
                 name = m.group(1).strip(" .'’")
                 name = re.sub(r"\s+(?:In|On|At|For|And)$", "", name)
+                if self.known_name(name):
+                    known = True  # a director, studio or actor the alias table has: answered as a collection
+                    continue
                 if len(name.split()) < (1 if re.match(r"(?i)\s*(starring|featuring|stars|feat)\b", m.group(0))
-                                        else 2) or self.known_name(name) or not free(m.start(), m.end()):
+                                        else 2) or not free(m.start(), m.end()):
                     continue
                 if name.split()[0].lower() in v.function_words:
                     continue  # "The Matrix" is a title the linker missed, not a person
@@ -181,7 +184,10 @@ class SignalFinder:
         for m in self._zh_cast.finditer(text):
             name = v.zh_stop.sub("", m.group(1)).strip(" ·・•．.")
             name = re.sub(r"^(?:有没有|有|找|看|想看|要|我|和|跟)+", "", name)
-            if len(name) < 2 or self.known_name(name) or not free(m.start(), m.end()):
+            if len(name) >= 2 and self.known_name(name):
+                known = True
+                continue
+            if len(name) < 2 or not free(m.start(), m.end()):
                 continue
             taken.append((m.start(), m.end()))
             phrase = m.group(0)
@@ -191,7 +197,7 @@ class SignalFinder:
             self._add(out, "cast", phrase, name=name, searched=in_text)
             if in_text:
                 out.people_words.append(normalize_title(name))
-        if not people:
+        if not people and not known:  # "with great actors": about cast, with no name to look for
             for rx in (v.cast_words, v.zh_cast_words):
                 m = rx.search(text)
                 if m and free(m.start(), m.end()):
