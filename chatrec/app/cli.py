@@ -77,7 +77,7 @@ def main():
 def build_index_cmd(rebuild, save_cache, **kwargs):
     """Embed the catalog into the Chroma index (incremental: unchanged items are skipped)."""
     from chatrec.catalog import load_catalog
-    from chatrec.retrieval.embed import get_embedder
+    from chatrec.retrieval.embed import embedder_for
     from chatrec.retrieval.index import VectorIndex, build_index, cache_path, save_embedding_cache
 
     config = make_config(**kwargs)
@@ -85,7 +85,7 @@ def build_index_cmd(rebuild, save_cache, **kwargs):
         catalog = load_catalog(config.catalog)
         for problem in catalog.problems:
             click.echo(f"warning: {problem}", err=True)
-        embedder = get_embedder(config.embedder)
+        embedder = embedder_for(config)
         stats = build_index(catalog, embedder, config, rebuild=rebuild, progress=True)
     except ChatrecError as exc:
         fail(exc)

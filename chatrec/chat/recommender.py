@@ -24,7 +24,7 @@ from chatrec.ranking.checkpoint import find_collab, load_collab
 from chatrec.ranking.diversity import select
 from chatrec.ranking.hybrid import HybridWeights, SourceHead, combine, features, find_head, load_head
 from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
-from chatrec.retrieval.embed import get_embedder
+from chatrec.retrieval.embed import embedder_for
 from chatrec.retrieval.index import VectorIndex, open_or_build, open_vectors
 from chatrec.retrieval.retrieve import Request, Retriever
 from chatrec.understand.llm_parser import LLMParser
@@ -105,7 +105,7 @@ class Recommender:
     def from_config(cls, config: Config | None = None, progress: bool = True) -> "Recommender":
         config = config or Config.from_env()
         catalog = load_catalog(config.catalog)
-        embedder = get_embedder(config.embedder)
+        embedder = embedder_for(config)
         index = open_or_build(catalog, embedder, config, progress=progress)
         store = open_store(config.profile_db)
         llm = get_llm(config)

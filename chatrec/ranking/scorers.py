@@ -141,5 +141,5 @@ def load_scorer(config: Config, catalog: Catalog, vectors: np.ndarray, embedder_
     if path is None:
         return None
     model, meta = load_checkpoint(path, catalog=catalog, embedder_name=embedder_name or resolve(config.embedder),
-                                  vectors=np.asarray(vectors, dtype=np.float32))
+                                  vectors=np.asarray(vectors, dtype=np.float32), device=config.device)
     return FusionScorer(model, meta)

@@ -203,7 +203,7 @@ def score_all(model: FusionModel, table: UserTable, rows: np.ndarray, user_ids: 
 
 def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, loss: str | None = None,
                 epochs: int | None = None, progress: bool = True, seed: int = 0, model_params: dict | None = None,
-                train_params: dict | None = None) -> tuple[TrainResult, dict]:
+                train_params: dict | None = None, device: str = "auto") -> tuple[TrainResult, dict]:
     """Train a fresh fusion model on `data` (its last 10% per user validate); returns the result and the
     checkpoint metadata `extra` that continual training relies on."""
 
@@ -217,7 +217,7 @@ def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, lo
     kwargs.update(train_params or {})
     result = fit(model, table, fit_rows, loss=loss or DEFAULTS["loss"], epochs=epochs or DEFAULTS["epochs"],
                  seed=seed, validate=make_validator(table, fit_rows, val_rows, seed=seed), progress=progress,
-                 **kwargs)
+                 device=device, **kwargs)
     extra = {"loss": loss or DEFAULTS["loss"], "best_epoch": result.best_epoch, "val_ndcg@10": result.best_val,
              "curve": result.curve, "interactions": len(data), "seed": seed, "train_params": kwargs,
              # what `chatrec train --incremental` needs to rebuild the same validation slice and to know which
@@ -237,7 +237,7 @@ def train_catalog(config: Config, *, loss: str | None = None, epochs: int | None
     data = load_interactions(config.catalog_dir, catalog)
     vectors, emb_name = item_text_vectors(config, catalog)
     result, extra = train_model(catalog, vectors, data, loss=loss, epochs=epochs, progress=progress, seed=seed,
-                                model_params=model_params, train_params=train_params)
+                                model_params=model_params, train_params=train_params, device=config.device)
     path = save_checkpoint(result.model, checkpoint_path(config), catalog=catalog, embedder_name=emb_name,
                            user_keys=data.user_keys, extra=extra)
     collab, params = fit_collab(data, seed=seed)  # "people who liked X also liked": retrieval's collaborative source

@@ -201,7 +201,8 @@ def train_head(config: Config, catalog: Catalog, data: Interactions, text_vector
     held_users = rng.choice(eligible, max(5, int(share * len(eligible))), replace=False)
     held_mask = np.isin(data.user, held_users)
     rest, held = data.subset(~held_mask), data.subset(held_mask)
-    result, _ = train_model(catalog, text_vectors, rest, progress=progress, seed=seed, model_params=model_params)
+    result, _ = train_model(catalog, text_vectors, rest, progress=progress, seed=seed, model_params=model_params,
+                            device=config.device)
     collab, _ = fit_collab(rest, seed=seed)
     big = len(catalog) + 1  # in-memory exact search: these indexes are never written to the vector store
     index = VectorIndex(catalog, None, None, text_vectors, {}, exact_max_items=big)
