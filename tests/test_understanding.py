@@ -298,3 +298,17 @@ def test_a_known_actor_is_a_collection_not_a_missing_facet():
     streep = rules.parse("movies starring Meryl Streep")  # no cast list, but the films' texts name her
     assert streep.unsupported[0]["searched"] and streep.collections == ["Meryl Streep"]
     assert rules.parse("金凯瑞演的喜剧").unsupported[0]["name"] == "金凯瑞"  # not in the alias table
+
+
+@pytest.mark.parametrize("message, genres_out, avoid", [
+    ("anything except musicals or westerns", ["Musical", "Western"], ""),
+    ("no horror or thrillers please", ["Horror", "Thriller"], ""),
+    ("a romantic comedy that isn't too cheesy", [], "cheesy"),
+    ("something uplifting but not cheesy", [], "cheesy"),
+])
+def test_negation_reaches_along_a_list_and_to_plain_words(message, genres_out, avoid):
+    intent = parse(message)
+    assert sorted(intent.genres_out) == sorted(genres_out) and not set(genres_out) & set(intent.genres_in)
+    if avoid:
+        assert avoid in intent.avoid_text.split() and avoid not in intent.wish_text.split()
+    assert parse("comedy or drama").genres_in == ["Comedy", "Drama"]  # a list without a negation stays wanted

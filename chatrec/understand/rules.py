@@ -347,12 +347,21 @@ class RuleParser:
                 if best:
                     hits.append((m.start(), token, self.genre_words[best[0]], norm[max(0, m.start() - 24):m.start()]))
         v = self.vocab
-        for _, word, genre, before in hits:
+        # a negation reaches along a list of genres: "except musicals or westerns", "no horror and no gore"
+        listed: set[int] = set()
+        ordered = sorted((h for h in hits if h[0] >= 0), key=lambda h: h[0])
+        for prev, cur in zip(ordered, ordered[1:]):
+            gap = norm[prev[0] + len(prev[1]):cur[0]]
+            if re.fullmatch(r"\s*(?:or|and|nor)?\s*", gap) and (
+                    v.negated_before.search(prev[3]) or id(prev) in listed) and not v.softened_before.search(prev[3]):
+                listed.add(id(cur))
+        for hit in hits:
+            _, word, genre, before = hit
             if word in ("kid", "kids", "child", "children") and re.search(r"\b(as|was|were)\s+(a\s+)?$", before):
                 continue  # "loved it as a kid" says when, not what
             if v.softened_before.search(before) or v.zh_soft_before.search(before):
                 soft.append(word)
-            elif v.negated_before.search(before) or v.zh_neg_before.search(before):
+            elif v.negated_before.search(before) or v.zh_neg_before.search(before) or id(hit) in listed:
                 if genre not in excluded:
                     excluded.append(genre)
             elif genre not in wanted:
