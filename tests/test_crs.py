@@ -367,3 +367,36 @@ def test_the_chat_collaborative_source_on_redial_learns_from_training_conversati
                                   index_dir=tmp_path / "index", profile_db=str(tmp_path / "p.sqlite3"))
     rec = redial.open_redial_recommender(config, rcat, llm=None, movielens_dir=TINY, train=train)
     assert rec.collab is not None and rec.session("c").turn("something like Toy Story")["items"]
+
+
+def test_the_redial_head_learns_from_training_turns_answered_by_the_chat(rcat, tmp_path):
+    """Each training row is one recommender turn: the chat's candidates for the dialogue so far (its own evidence),
+    labelled with exactly the films the recommender named next; the head learned from them ranks the chat's path."""
+    from chatrec.profile.store import Profile
+    from chatrec.ranking.hybrid import FEATURES
+    from chatrec.retrieval.retrieve import Request
+    from chatrec.training.hybrid_fit import HeadParams, fit_head
+
+    train = redial.load_redial(DIALOGUES)
+    config = redial.redial_config(Config(catalog=str(TINY), embedder="hashing", llm="none"),
+                                  index_dir=tmp_path / "index", profile_db=str(tmp_path / "p.sqlite3"))
+    rec = redial.open_redial_recommender(config, rcat, llm=None, movielens_dir=TINY, train=train)
+    lists = redial.turn_lists(rec, train, rcat.canonical)
+    assert lists.x, "the tiny dialogues name films, so some turns have a collaborative query and a target among the candidates"
+    targets_of = {}
+    for c in train:
+        for t in redial.eval_turns(c, rcat.canonical):
+            targets_of.setdefault(c.conv_id, set()).update(t.targets)
+    for x, y, pos, conv in zip(lists.x, lists.y, lists.positions, lists.user):
+        assert x.shape == (len(pos), len(FEATURES)) and y.sum() >= 1
+        assert {rcat.catalog.items[int(p)].item_id for p in pos[y > 0]} <= targets_of[conv]
+    with pytest.raises(ValueError, match="no simulated requests"):
+        # two folds split by seeker: on four dialogues neither fold's films are known to the other's vectors
+        redial.train_redial_head(rec, rcat, train, None)
+    head, summary = fit_head(lists, np.zeros(len(rcat.catalog)), HeadParams(debias=0.0, epochs=5))
+    assert summary["requests"] == len(lists.x) and head.meta["scorer"] == "fusion"
+    rec.head = head
+    req, profile = Request(seeds=["105"], exclude={"105"}), Profile(user_id="u_x")
+    cands, base = rec.evidence(req, profile)
+    expected = cands.positions[np.argsort(-head.score(rec.features(cands, base, req)), kind="stable")]
+    assert rec.rank(req, profile).positions.tolist() == expected.tolist()

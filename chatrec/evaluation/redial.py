@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import math
 import random
@@ -318,13 +319,13 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
     of their MovieLens item) are not embedded again; only unlinked titles are. The full set of vectors is
     then written back as that folder's cache, so later builds embed nothing."""
     from chatrec.chat.recommender import Recommender
-    from chatrec.retrieval.embed import get_embedder
+    from chatrec.retrieval.embed import embedder_for
     from chatrec.retrieval.index import cache_path, load_embedding_cache, open_or_build, open_vectors, save_embedding_cache
     from chatrec.llm import get_llm
     from chatrec.profile.store import open_store
 
     write_catalog_jsonl(rcat.catalog, config.catalog)
-    embedder = get_embedder(config.embedder)
+    embedder = embedder_for(config)
     target = cache_path(config, embedder)
     source = cache_path(dataclasses.replace(config, catalog=str(movielens_dir)), embedder)
     if target is not None and not target.exists() and source is not None and source.exists():
@@ -342,6 +343,72 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
     collab = open_vectors(rcat.catalog, vectors, config, "collab") if vectors is not None else None
     return Recommender(config, rcat.catalog, index, store, llm=get_llm(config) if llm == "config" else llm,
                        collab=collab)
+
+
+# ================================================================ the source head, learned from training dialogues
+
+def turn_lists(rec, conversations: list[Conversation], canonical: dict[str, str], progress: bool = False):
+    """The chat's evidence at every recommender turn of `conversations` (`Recommender.evidence` on the request the
+    dialogue state makes, without exclusions, as `rank_pipeline` ranks), labelled with the films the recommender
+    then named: the rows `training.hybrid_fit.fit_head` learns from."""
+    from tqdm.auto import tqdm
+
+    from chatrec.training.hybrid_fit import Lists
+
+    out = Lists([], [], [], [], [])
+    idx = rec.catalog.index_of
+
+    def at_turn(session, turn: EvalTurn):
+        req = session.state.request()
+        cands, base = rec.evidence(req, session.profile, max(rec.config.n_candidates, 50))
+        targets = {idx[t] for t in turn.targets if t in idx}
+        if len(cands) and cands.collab_query is not None and targets:
+            y = np.fromiter((int(p) in targets for p in cands.positions), dtype=np.float32, count=len(cands))
+            if y.sum():
+                out.x.append(rec.features(cands, base, req))
+                out.y.append(y)
+                out.user.append(turn.conv_id)
+                out.kind.append("redial")
+                out.positions.append(np.asarray(cands.positions))
+        return None
+
+    for conv in tqdm(conversations, desc="training dialogues", unit="conv", disable=not progress):
+        run_conversation(rec, conv, canonical, user_prefix="redial_train", at_turn=at_turn)
+    return out
+
+
+def train_redial_head(rec, rcat: RedialCatalog, train: list[Conversation], ratings_path: str | Path | None,
+                      seed: int = 0, progress: bool = False):
+    """The source head for the ReDial catalog, from the training dialogues only: two folds split by seeker worker
+    (ReDial workers did many dialogues); each fold's turns are answered by the chat with collaborative vectors
+    learned from the other fold (`redial_collab`), so no dialogue is its own evidence."""
+    from chatrec.retrieval.index import VectorIndex
+    from chatrec.training.hybrid_fit import HeadParams, Lists, fit_head
+
+    folds = [[c for c in train if hash_worker(c.seeker) % 2 == f] for f in (0, 1)]
+    lists = Lists([], [], [], [], [])
+    collab0, head0 = rec.collab, rec.head
+    try:
+        rec.head = None
+        for f in (0, 1):
+            vectors = redial_collab(rcat, folds[1 - f], ratings_path, seed=seed)
+            if vectors is None:
+                continue
+            rec.collab = VectorIndex(rcat.catalog, None, None, vectors, {}, exact_max_items=len(rcat.catalog) + 1)
+            rec.retriever.collab = rec.collab
+            part = turn_lists(rec, folds[f], rcat.canonical, progress=progress)
+            for name in ("x", "y", "user", "kind", "positions"):
+                getattr(lists, name).extend(getattr(part, name))
+    finally:
+        rec.collab, rec.head = collab0, head0
+        rec.retriever.collab = collab0
+    # ReDial's targets are what recommenders named, popular or not: no popularity debiasing (debias 0)
+    return fit_head(lists, np.zeros(len(rcat.catalog)), HeadParams(debias=0.0), seed=seed, scorer=rec.scorer.name)
+
+
+def hash_worker(worker) -> int:
+    """A stable fold for a worker id (Python's `hash` of a str changes per process)."""
+    return int(hashlib.sha1(str(worker).encode()).hexdigest(), 16)
 
 
 # ================================================================ what the ranking learns from the training side
@@ -526,9 +593,10 @@ class TurnRecord:
     state: dict
 
 
-def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_prefix: str = "redial") -> list[TurnRecord]:
+def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_prefix: str = "redial",
+                     at_turn=None) -> list:
     """Feed the seeker's messages (with titles for @ids) through one `ChatSession`; at each recommender
-    message that mentions films, record the pipeline's ranking before it. The recommender's own messages are
+    message that mentions films, record the pipeline's ranking before it (or what `at_turn(session, turn)` returns). The recommender's own messages are
     what the system "showed": their films become the session's last list, so "the second one" or "I've
     seen it" refer to them as they would in the chat."""
     safe_id = re.sub(r"[^\w.-]", "_", conv.conv_id)[:60]
@@ -549,7 +617,9 @@ def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_pr
                     if g not in genres_said:
                         genres_said.append(g)
             continue
-        if i in turns:
+        if i in turns and at_turn is not None:
+            out.append(at_turn(session, turns[i]))
+        elif i in turns:
             positions, scores = rank_pipeline(rec, session)
             st = session.state
             out.append(TurnRecord(turns[i], positions, scores, last_text, {
@@ -722,13 +792,16 @@ def rounded(d: dict) -> dict:
               help="The catalog ReDial films are linked to (a MovieLens folder; its ratings.csv feeds item similarity).")
 @click.option("--weights", "weights_path", default=None, help="Blend weights JSON (default bench/crs/weights.json).")
 @click.option("--pipeline-only", is_flag=True, help="Rank with the chat pipeline alone (no dialogue model).")
+@click.option("--head", "learn_head", is_flag=True,
+              help="Rank with the chat's path alone, its source head learned from the training dialogues "
+                   "(implies --pipeline-only).")
 @click.option("--index-dir", default=None, help="Index folder for the ReDial catalog (default index/redial).")
 @click.option("--embedder", default=None, help="minilm (default) or hashing.")
 @click.option("--llm", type=click.Choice(["none", "embedded", "fake"]), default=None, help="LLM backend.")
 @click.option("--details", type=click.Path(dir_okay=False), default=None, help="Write per-turn ranks and simulator transcripts here.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df, train_path, redial_dir, movielens_path, weights_path,
-                     pipeline_only, index_dir, embedder, llm, details, seed):
+                     pipeline_only, learn_head, index_dir, embedder, llm, details, seed):
     """ReDial benchmark through the chat pipeline (Recall@1/10/50, NDCG@10, MRR, strict) and a user simulator."""
     import sys
 
@@ -750,6 +823,14 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
         train = load_redial(train_path) if train_path and Path(train_path).exists() else []
         rec = open_redial_recommender(config, rcat, progress=not as_json, movielens_dir=movielens_path, train=train)
         conversations = load_redial(data_path, limit)
+        pipeline_only = pipeline_only or learn_head
+        head_summary = None
+        if learn_head and train:
+            try:
+                rec.head, head_summary = train_redial_head(rec, rcat, train, Path(movielens_path) / "ratings.csv",
+                                                           seed=seed, progress=not as_json)
+            except ValueError as exc:  # too few training turns with a collaborative query: the set weights rank
+                head_summary = {"skipped": str(exc)}
         model = None if pipeline_only else build_model(rcat, train_path or None, Path(movielens_path) / "ratings.csv",
                                                          rec.index.vectors)
         weights = load_weights(weights_path)
@@ -765,6 +846,7 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
             "targets_in_catalog": sum(1 for r in records for t in r.turn.targets if t in idx),
             "train": str(train_path) if model else None, "weights": None if pipeline_only else weights.to_json(),
             "embedder": rec.index.embedder.name, "llm": config.llm, "seconds": round(time.time() - t0, 1),
+            "head": head_summary,
         }
         sim = None
         if simulate:

@@ -127,6 +127,8 @@ def fit_head(lists: Lists, counts: np.ndarray, params: HeadParams | None = None,
     val_users = set(rng.choice(users, max(1, int(val_share * len(users))), replace=False).tolist())
     is_val = np.array([u in val_users for u in lists.user])
     train_idx, val_idx = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    if len(users) < 2:  # one person's requests only (a toy catalog): they train and pick the epoch both
+        train_idx = val_idx = np.arange(len(lists.x))
     allx = np.concatenate([lists.x[i] for i in train_idx])
     mean, std = allx.mean(0), allx.std(0)
     std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
