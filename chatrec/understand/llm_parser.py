@@ -1,8 +1,9 @@
 """The LLM parser: the LLM proposes an `Intent` as JSON; the catalog and the rule parser check it.
 
 The rule result is the base: the LLM decides the kind only where the rules found the message unclear, and adds
-only titles the message really mentions and that link to the catalog, and genres of the catalog that the message
-says. A dead backend, a timeout or junk leaves the rule result as it is (and counts a failure). What the message
+only titles the message really mentions and that link to the catalog, genres of the catalog that the message
+says, and the content words of its rewrite of the request (`description`: an extra retrieval query, kept only in
+words the catalog's texts use and dropped whole if it names another film). A dead backend, a timeout or junk leaves the rule result as it is (and counts a failure). What the message
 says about sentiment and people (`praised`, `panned`, `asks_people`) comes from the rules.
 """
 from __future__ import annotations
@@ -70,6 +71,10 @@ class LLMParser:
                 item_id = self._grounded_title(str(title), norm_msg)
                 if item_id and item_id not in base.liked and item_id not in base.disliked:
                     getattr(base, slot).append(item_id)
+        extra = self.description_words(proposal.get("description"), base)
+        if extra and base.kind in ("recommend", "refine"):
+            # the LLM's rewrite of the request: an extra retrieval query, in words the catalog uses
+            base.wish_text = " ".join(dict.fromkeys(base.wish_text.split() + extra))
         vocab = {g.lower(): g for g in self.catalog.genres}
         for slot in ("genres_in", "genres_out"):
             for g in _as_list(proposal.get(slot)):
@@ -78,6 +83,31 @@ class LLMParser:
                 if said and genre not in base.genres_in + base.genres_out:
                     getattr(base, slot).append(genre)
         return base
+
+    MAX_DESCRIPTION_WORDS = 15
+
+    def description_words(self, description, base: Intent) -> list[str]:
+        """The words of the LLM's rewrite that may join the wish: only content words the catalog's own texts use
+        (overviews, tags, genres), never a film title (a catalog title of two or more words, or any capitalised word
+        after the first: names are how invented titles and people look), never function words."""
+        if not isinstance(description, str) or not description.strip():
+            return []
+        from chatrec.chat.explain import titles_in_text  # the one title finder for generated text
+
+        text = description[:300]
+        named = set(base.liked) | set(base.disliked)
+        for item_id in titles_in_text(text, self.catalog, min_words=2):
+            if item_id not in named:
+                return []  # it names another film: the whole rewrite is distrusted
+        words = re.findall(r"[A-Za-z][\w'-]*", text)
+        keep = [w for i, w in enumerate(words) if i == 0 or not w[0].isupper() or w in self.catalog.genres]
+        out = []
+        for w in keep:
+            norm = normalize_title(w)
+            for part in norm.split():
+                if len(part) >= 3 and part not in self.rules.vocab.function_words and self.rules._content_word(part):
+                    out.append(part)
+        return list(dict.fromkeys(out))[:self.MAX_DESCRIPTION_WORDS]
 
     def _grounded_title(self, title: str, norm_msg: str) -> str | None:
         norm = normalize_title(title)
@@ -95,6 +125,7 @@ INTENT_SCHEMA = {
         "disliked": {"type": "array", "items": {"type": "string"}},
         "genres_in": {"type": "array", "items": {"type": "string"}},
         "genres_out": {"type": "array", "items": {"type": "string"}},
+        "description": {"type": "string"},
     },
     "required": ["kind"],
 }
