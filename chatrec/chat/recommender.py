@@ -150,9 +150,17 @@ class Recommender:
         ids = [self.catalog.items[int(p)].item_id for p in pos]
         said = set(req.seeds) | {i for i, w in req.taste if w > 0}
         shown = set(req.shown)
+        context = None
+        if self.collab is not None:
+            vec, idx = self.collab.vectors, self.catalog.index_of
+            rows = [idx[i] for i in said | shown if i in idx]
+            if rows:
+                q = vec[rows].mean(axis=0)
+                context = vec[pos] @ (q / max(float(np.linalg.norm(q)), 1e-9))
         return features(base, cands.text_sim, cands.collab_sim, self.retriever.quality[pos], self._popularity[pos],
                         cands.genre_fit, cands.sources, cands.collab_from_seeds,
-                        named=np.array([i in said for i in ids]), shown=np.array([i in shown for i in ids]))
+                        named=np.array([i in said for i in ids]), shown=np.array([i in shown for i in ids]),
+                        context_collab=context)
 
     def rank(self, req: Request, profile: Profile, k: int | None = None, *, novelty: float = 0.0) -> Ranking:
         """The ranking of every source's candidates, best first. Retrieval applies every filter and exclusion of
@@ -194,6 +202,14 @@ class Recommender:
             out += req.popularity_bias * self._popularity[pos]
         return out
 
+    def period_groups(self, req: Request, positions: np.ndarray) -> np.ndarray | None:
+        """Per candidate, which of the request's periods its year falls in (-1: none), when it names several."""
+        if len(req.periods) < 2:
+            return None
+        items = self.catalog.items
+        return np.array([next((k for k, (a, b) in enumerate(req.periods) if items[p].year and a <= items[p].year <= b),
+                              -1) for p in positions], dtype=np.int64)
+
     def recommend(self, req: Request, profile: Profile, n: int | None = None, *, settings: "Settings | None" = None,
                   explain: bool = True, lang: str = "en") -> tuple[list[Recommendation], list[str]]:
         """Retrieve, rerank and pick `n` items for `req`. `settings` are one person's knobs (list length,
@@ -205,7 +221,8 @@ class Recommender:
         ranked = self.rank(req, profile, novelty=settings.novelty)
         if not len(ranked.positions):
             return [], ranked.relaxed
-        order = select(ranked.positions, ranked.scores, self.index.vectors, n, mmr_lambda)
+        order = select(ranked.positions, ranked.scores, self.index.vectors, n, mmr_lambda,
+                       groups=self.period_groups(req, ranked.positions))
         seeds = [self.catalog[i] for i in req.seeds if i in self.catalog.index_of]
         recs = []
         for j in order:

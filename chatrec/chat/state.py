@@ -38,6 +38,7 @@ class DialogueState:
     quality_bias: float = 0.0
     popularity_bias: float = 0.0
     obscure: bool = False
+    periods: list[tuple[int, int]] = field(default_factory=list)  # "the 80s and 90s": draw from each
 
     MEMORY_HALF_LIFE = 1.0  # turns: what was said one request ago counts half, two requests ago a quarter
     MEMORY_SIZE = 100  # mentions kept; older ones weigh less than 2^-20 by then anyway in any real conversation
@@ -77,6 +78,7 @@ class DialogueState:
         self.genres_in, self.genres_out = list(intent.genres_in), list(intent.genres_out)
         self.genres_any = intent.genres_any
         self.year_min, self.year_max = intent.year_min, intent.year_max
+        self.periods = list(intent.periods)
         self.wish_text, self.avoid_text = intent.wish_text, intent.avoid_text
         self.within, self.within_names = [], []
         self.moods, self.genre_weights = list(intent.moods), dict(intent.genre_weights)
@@ -105,7 +107,8 @@ class DialogueState:
                        exclude=set(exclude), within=list(self.within), taste=self.taste(),
                        genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
                        moods=list(self.moods), require_content=True,
-                       min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS, shown=list(self.shown))
+                       min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS, shown=list(self.shown),
+                       periods=list(self.periods))
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:
         """A critique narrows or shifts the current request."""
@@ -117,6 +120,7 @@ class DialogueState:
         self.genres_in = [g for g in dict.fromkeys(self.genres_in + intent.genres_in) if g not in self.genres_out]
         if intent.year_min is not None or intent.year_max is not None:
             self.year_min, self.year_max = intent.year_min, intent.year_max
+            self.periods = list(intent.periods)
         if intent.wish_text:
             self.wish_text = intent.wish_text
         if intent.avoid_text:
@@ -164,6 +168,7 @@ def state_to_dict(state: DialogueState) -> dict:
     """The state as plain JSON values, for the dialogue store that lets any app replica serve the next turn."""
     data = {f: getattr(state, f) for f in DialogueState.__dataclass_fields__}
     data["memory"] = [list(m) for m in state.memory]
+    data["periods"] = [list(p) for p in state.periods]
     return data
 
 
@@ -178,7 +183,10 @@ def state_from_dict(data: dict) -> DialogueState:
         default = getattr(state, name)
         if value is None:
             continue
-        if name == "memory":
+        if name == "periods":
+            value = [(int(p[0]), int(p[1])) for p in value if isinstance(p, (list, tuple)) and len(p) == 2
+                     and all(isinstance(x, int) and not isinstance(x, bool) for x in p)][:10]
+        elif name == "memory":
             value = [(str(m[0]), int(m[1]), int(m[2])) for m in value
                      if isinstance(m, (list, tuple)) and len(m) == 3][-DialogueState.MEMORY_SIZE:]
         elif isinstance(default, list):

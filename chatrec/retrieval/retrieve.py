@@ -53,6 +53,7 @@ class Request:
     # films shown earlier in this conversation: the chat excludes them; a ranking without exclusions (the ReDial
     # protocol, where a recommender may name a film again) reads them as evidence
     shown: list[str] = field(default_factory=list)
+    periods: list[tuple[int, int]] = field(default_factory=list)  # several periods named: the list draws from each
 
 
 @dataclass

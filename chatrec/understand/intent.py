@@ -50,6 +50,9 @@ class Intent:
     popularity_bias: float = 0.0
     obscure: bool = False
     unsupported: list[dict] = field(default_factory=list)
+    # several periods named at once ("the 80s and 90s", 八九十年代): [(first year, last year)], so the list can
+    # draw from each of them; year_min / year_max span them all
+    periods: list[tuple[int, int]] = field(default_factory=list, metadata=_NOT_IN_JSON)
     # What the message says, whatever its kind (sentiment.toml, dialogue.toml): the person praises the films it
     # names ("I loved Up": keep them as likes), pans them ("I hated Titanic": keep them as dislikes), or asks who
     # made or plays in a film ("who directed it?"). Left out of `to_json`, whose keys are the CLI and API contract.

@@ -369,6 +369,14 @@ class RuleParser:
         wanted = [g for g in wanted if g not in excluded]
         return wanted, excluded, list(dict.fromkeys(soft))
 
+    def find_periods(self, text: str, year_min: int | None, year_max: int | None) -> list[tuple[int, int]]:
+        """The decades a message names when it names several and they are its whole year range ("the 40s and
+        50s"): the list should draw from each. One decade, or a range said otherwise, gives []."""
+        spans = sorted(set(self._decades(text.lower())))
+        if len(spans) < 2 or (year_min, year_max) != (spans[0][0], spans[-1][1]):
+            return []
+        return spans
+
     def find_years(self, text: str) -> tuple[int | None, int | None]:
         v = self.vocab
         low = text.lower()
@@ -498,6 +506,7 @@ class RuleParser:
             genre_text = rx.sub(" ", genre_text)
         genres_in, genres_out, soft = self.find_genres(normalize_title(genre_text), genre_text)
         year_min, year_max = self.find_years(text)
+        periods = self.find_periods(text, year_min, year_max)
         soft_genres = [g for g in dict.fromkeys(self.genre_words.get(w) or self.zh_genre_words.get(w) for w in soft) if g]
         sig = self.signals.find(text, soft_genres, genres_in)
         if titles and sig.spans:
@@ -557,7 +566,7 @@ class RuleParser:
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques, moods=labels, genre_weights=dict(sig.genre_weights),
                         quality_bias=sig.quality_bias, popularity_bias=sig.popularity_bias, obscure=sig.obscure,
-                        unsupported=list(sig.unsupported))
+                        unsupported=list(sig.unsupported), periods=periods)
         constraints = bool(genres_in or genres_out or year_min or year_max or soft or collection_keys or sig.any)
 
         if self._asks_about(text, titles, refs):
