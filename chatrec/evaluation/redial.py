@@ -311,6 +311,17 @@ def redial_collab(rcat: RedialCatalog, train: list[Conversation], ratings_path: 
     return fit_collab(data, seed=seed)[0]
 
 
+def mention_counts(rcat: RedialCatalog, conversations: list[Conversation]) -> np.ndarray:
+    """Per catalog position: how many of `conversations` mention the film."""
+    counts = np.zeros(len(rcat.catalog), dtype=np.float64)
+    idx = rcat.catalog.index_of
+    for conv in conversations:
+        for f in {rcat.canonical.get(m, m) for msg in conv.messages for m in msg.mentions}:
+            if f in idx:
+                counts[idx[f]] += 1
+    return counts
+
+
 def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", progress: bool = False,
                             movielens_dir: str | Path = MOVIELENS_DIR, train: list[Conversation] | None = None):
     """A `Recommender` over the ReDial catalog, its index built (or opened) in `config.index_dir`.
@@ -338,6 +349,12 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
             save_embedding_cache(index, target)
     index.embedder = MemoEmbedder(index.embedder)
     store = open_store(config.profile_db)
+    if train is not None:
+        # the popularity prior of this domain: how many training dialogues mention each film (MovieLens rating
+        # counts measure another population, and leave the unlinked films at zero); dev never enters
+        counts = mention_counts(rcat, train)
+        top = float(counts.max()) if counts.size else 0.0
+        rcat.catalog.popularity = (np.log1p(counts) / math.log1p(top)).tolist() if top > 0 else counts.tolist()
     # the chat's collaborative source on this catalog: co-mention in the training conversations + MovieLens ratings
     vectors = redial_collab(rcat, train or [], Path(movielens_dir) / "ratings.csv") if train is not None else None
     collab = open_vectors(rcat.catalog, vectors, config, "collab") if vectors is not None else None

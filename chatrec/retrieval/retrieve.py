@@ -7,6 +7,8 @@ Sources (each candidate keeps the names of the sources that proposed it):
 - "collab": the collaborative neighbours of the films this conversation named or liked (the seeds), from the item
   vectors `chatrec train` learned from the ratings, served by a second collection of the vector store;
 - "profile": the collaborative neighbours of the films the person liked before (their stored profile);
+- "context": the collaborative neighbours of the films the conversation showed, for a ranking that does not exclude
+  them (the ReDial protocol: a recommender may name a film again); the chat excludes shown films, so never there;
 - "quality": the best-rated well-known films within the constraints (a Bayesian-average rating times
   familiarity), so a broad request is never answered with obscure or panned films only.
 Hard constraints (genres in/out, years, "only these films") and exclusions (shown, rejected, seen) are Chroma
@@ -186,6 +188,15 @@ class Retriever:
             q -= 0.3 * _unit(vec[negatives].mean(axis=0))
         return _unit(q).astype(np.float32), bool(seeds)
 
+    def context_query(self, req: Request) -> np.ndarray | None:
+        """The collaborative neighbourhood of everything the conversation has shown (`req.shown`) as well as named:
+        a source only for a ranking that does not exclude what was shown (the chat excludes it, so it has none)."""
+        if self.collab is None or not req.shown or set(req.shown) <= req.exclude:
+            return None
+        idx, vec = self.catalog.index_of, self.collab.vectors
+        rows = [idx[i] for i in dict.fromkeys(req.shown + req.seeds) if i in idx and np.any(vec[idx[i]])]
+        return _unit(vec[rows].mean(axis=0)).astype(np.float32) if rows else None
+
     def _best_known(self, mask: np.ndarray | None, k: int) -> list[int]:
         """The first `k` items of the quality order that pass the filter `mask` (None: no filter)."""
         order = self.quality_order if mask is None else self.quality_order[mask[self.quality_order]]
@@ -197,6 +208,7 @@ class Retriever:
         `liked`: the stored profile's liked items (the "profile" source)."""
         q = self.query_vector(req, profile_vector)
         cq, from_seeds = self.collab_query(req, liked)
+        ctx = self.context_query(req)
         # Loosen one constraint at a time until something matches; each step is reported to the person.
         steps: list[tuple[str, str]] = [("", "")]
         if len(req.genres_in) > 1 and not req.genres_any:
@@ -223,6 +235,9 @@ class Retriever:
             if cq is not None:
                 for p, _ in self.collab.search(cq, k, where, mask=mask):
                     found.setdefault(p, []).append("collab" if from_seeds else "profile")
+            if ctx is not None:
+                for p, _ in self.collab.search(ctx, k // 2, where, mask=mask):
+                    found.setdefault(p, []).append("context")
             for p in self._best_known(mask, max(10, k // 3)):
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
