@@ -1,8 +1,6 @@
 """The fusion reranker: shapes, a training loop that learns, checkpoints, and the live scorer."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -12,7 +10,7 @@ from chatrec.config import Config
 from chatrec.errors import ChatrecError
 from chatrec.evaluation.offline import make_split, synthetic_movielens
 from chatrec.training.fit import make_validator
-from chatrec.ranking.fusion import FusionConfig, FusionModel, UserBatch
+from chatrec.ranking.fusion import FusionConfig, UserBatch
 from chatrec.ranking.scorers import FusionScorer, ScoreContext, load_scorer
 from chatrec.training.fit import build_model, fit, score_all, train_catalog, user_table
 from chatrec.ranking.checkpoint import checkpoint_path, item_text_vectors, load_checkpoint, save_checkpoint

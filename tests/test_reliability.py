@@ -3,7 +3,6 @@ import json
 import os
 import signal
 import sqlite3
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings

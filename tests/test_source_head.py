@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from chatrec.catalog import load_catalog
 from chatrec.chat.recommender import Recommender
 from chatrec.config import Config
 from chatrec.errors import ChatrecError
