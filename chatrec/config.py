@@ -54,6 +54,10 @@ class Config:
     # raised the hit rate but traded novelty for it, below item-kNN's (docs/evaluation.md)
     ranking_head: int = 0
     head_popularity_penalty: float = 0.0  # subtracted x log-scaled popularity from the head's score
+    # the most a request that does not ask for obscure films may require of a film's rating count (films fewer
+    # people rated are left out when enough others fit: `Request.min_ratings`); 0 turns the floor off (the ReDial
+    # benchmark, whose rating counts are another population's: MovieLens raters of the linked films)
+    min_ratings: int = 5
     profile_weight: float = 0.35
     profile_rate: float = 0.3  # EMA step of the profile vector toward a liked item (away from a disliked one)
     # continual learning (chatrec.training.continual, chatrec.training.retrainer): fine-tune the reranker on new feedback

@@ -237,3 +237,17 @@ def test_soft_preferences_move_the_ranking_without_filtering(hybrid):
     best = hybrid.rank(Request(quality_bias=3.0), profile)
     q = hybrid.retriever.quality
     assert q[best.positions[:3]].mean() >= q[plain.positions[:3]].mean()
+
+
+def test_the_rating_count_floor_is_capped_by_config(hybrid):
+    """`Request.min_ratings` leaves out films fewer people rated (when enough others fit); `Config.min_ratings` caps
+    it, 0 turning it off (the ReDial benchmark, whose counts are another population's)."""
+    from dataclasses import replace
+
+    req = Request(min_ratings=150)
+    counts = lambda c: {hybrid.catalog.items[int(p)].rating_count for p in c.positions}  # noqa: E731
+    at = lambda cap: Retriever(hybrid.index, replace(hybrid.config, min_ratings=cap), hybrid.collab)  # noqa: E731
+    assert min(counts(at(1000).candidates(req, None, 40))) >= 150  # the request's own floor
+    assert min(counts(at(100).candidates(req, None, 40))) >= 100  # capped by the config
+    assert min(counts(at(0).candidates(req, None, 40))) < 100  # off
+    assert min(counts(hybrid.retriever.candidates(req, None, 40))) < 100  # the default cap, 5, is below every count

@@ -123,6 +123,18 @@ def main() -> None:
         out[name] = redial.rounded(res)
         print(name, {k: out[name][k] for k in redial.METRIC_KEYS}, "strict",
               {k: out[name]["strict"][k] for k in redial.METRIC_KEYS}, flush=True)
+    # the one path (issue 16): the chat's ranking alone, its source head learned from the training dialogues
+    t2 = time.time()
+    rec.head, head_summary = redial.train_redial_head(rec, rcat, redial.load_redial(redial.TRAIN_FILE),
+                                                      redial.MOVIELENS_DIR / "ratings.csv", seed=args.seed,
+                                                      progress=True)
+    head_records = redial.collect(rec, conversations, rcat.canonical, progress=True)
+    rec.head = None
+    res = redial.evaluate_records(head_records, None, redial.Weights(), rcat.catalog, n_boot=1000)
+    out["one_path_head"] = redial.rounded(res)
+    out["one_path_head"]["head"] = redial.rounded({k: v for k, v in head_summary.items() if k != "params"})
+    out["one_path_head"]["seconds"] = round(time.time() - t2, 1)
+    print("one_path_head", {k: out["one_path_head"][k] for k in redial.METRIC_KEYS}, flush=True)
     # where do the misses come from? linked vs unlinked targets, and whether the seeker's titles were linked
     linked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid in rcat.ml_of]
     unlinked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid not in rcat.ml_of]

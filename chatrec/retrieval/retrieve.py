@@ -242,8 +242,9 @@ class Retriever:
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
                      and (self.has_content[p] or not req.require_content)}
-            if req.min_ratings:
-                known = {p: s for p, s in found.items() if self.catalog.items[p].rating_count >= req.min_ratings}
+            floor = min(req.min_ratings, self.config.min_ratings)
+            if floor:
+                known = {p: s for p, s in found.items() if self.catalog.items[p].rating_count >= floor}
                 if len(known) >= self.MIN_KNOWN:
                     found = known
             if len(found) >= min_results:
