@@ -150,13 +150,8 @@ class Recommender:
         ids = [self.catalog.items[int(p)].item_id for p in pos]
         said = set(req.seeds) | {i for i, w in req.taste if w > 0}
         shown = set(req.shown)
-        context = None
-        if self.collab is not None:
-            vec, idx = self.collab.vectors, self.catalog.index_of
-            rows = [idx[i] for i in said | shown if i in idx]
-            if rows:
-                q = vec[rows].mean(axis=0)
-                context = vec[pos] @ (q / max(float(np.linalg.norm(q)), 1e-9))
+        centroid = self.retriever.collab_centroid(sorted(said | shown))
+        context = None if centroid is None else self.collab.vectors[pos] @ centroid
         return features(base, cands.text_sim, cands.collab_sim, self.retriever.quality[pos], self._popularity[pos],
                         cands.genre_fit, cands.sources, cands.collab_from_seeds,
                         named=np.array([i in said for i in ids]), shown=np.array([i in shown for i in ids]),

@@ -193,8 +193,14 @@ class Retriever:
         a source only for a ranking that does not exclude what was shown (the chat excludes it, so it has none)."""
         if self.collab is None or not req.shown or set(req.shown) <= req.exclude:
             return None
+        return self.collab_centroid(req.shown + req.seeds)
+
+    def collab_centroid(self, item_ids) -> np.ndarray | None:
+        """The unit mean collaborative vector of the films among `item_ids` the ratings know; None without any."""
+        if self.collab is None:
+            return None
         idx, vec = self.catalog.index_of, self.collab.vectors
-        rows = [idx[i] for i in dict.fromkeys(req.shown + req.seeds) if i in idx and np.any(vec[idx[i]])]
+        rows = [idx[i] for i in dict.fromkeys(item_ids) if i in idx and np.any(vec[idx[i]])]
         return _unit(vec[rows].mean(axis=0)).astype(np.float32) if rows else None
 
     def _best_known(self, mask: np.ndarray | None, k: int) -> list[int]:
