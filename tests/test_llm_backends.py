@@ -1,4 +1,6 @@
 """The OpenAI-compatible backend against a local stand-in server, and the faults it must survive."""
+import re
+
 import pytest
 
 from chatrec.chat.recommender import Recommender
@@ -8,12 +10,27 @@ from conftest import free_port, make_config
 import fake_openai_server
 
 
+def _citing_answer(original):
+    """The stand-in server with one more model, "cites": its explanations state the item's genre and year, read
+    from the explainer's prompt (the "good" model's sentence is the same for every film)."""
+    def answer(model, messages):
+        prompt = messages[-1]["content"] if messages else ""
+        genres, year = re.search(r"^Genres: ([^,\n]+)", prompt, re.M), re.search(r"^Year: (\d{4})", prompt, re.M)
+        if model == "cites" and genres and year:
+            return f"A {genres.group(1).lower()} film from {year.group(1)}, close to what you asked for."
+        return original("good" if model == "cites" else model, messages)
+    return answer
+
+
 @pytest.fixture(scope="module")
 def server_url():
     port = free_port()
+    original = fake_openai_server._answer
+    fake_openai_server._answer = _citing_answer(original)  # looked up per request, so the server uses it
     server = fake_openai_server.serve(port)
     yield f"http://127.0.0.1:{port}/v1"
     server.should_exit = True
+    fake_openai_server._answer = original
 
 
 def rec_with(tmp_path, url, model, timeout=1.0, consult="always"):
@@ -29,12 +46,22 @@ def test_generate_and_stream(tmp_path, server_url):
 
 
 def test_chat_through_the_server(tmp_path, server_url):
-    rec = rec_with(tmp_path, server_url, "good")
+    rec = rec_with(tmp_path, server_url, "cites")
     r = rec.session().turn("comedies from the 90s")
     assert r["intent"]["source"] == "llm+rules"
     assert r["items"] and all("Comedy" in it["genres"] for it in r["items"])
-    assert all(it["explanation"].startswith("A good fit") for it in r["items"])  # server-written, grounded
+    # server-written, grounded, and citing the item's own genre and year
+    for it in r["items"]:
+        assert it["explanation"] == f"A {it['genres'][0].lower()} film from {it['year']}, close to what you asked for."
+    assert rec.explainer.outcomes == {"llm": len(r["items"])}
     assert any("JSON" in c["messages"][0]["content"] for c in fake_openai_server.calls)
+
+
+def test_a_reason_that_cites_no_fact_of_the_item_is_not_shown(tmp_path, server_url):
+    rec = rec_with(tmp_path, server_url, "good")  # "A good fit for what you asked, from the description."
+    r = rec.session().turn("comedies from the 90s")
+    assert r["items"] and not any(it["explanation"].startswith("A good fit") for it in r["items"])
+    assert rec.explainer.outcomes == {"no facts": len(r["items"])}  # the template reason stood, each time
 
 
 def test_default_asks_the_llm_only_when_the_rules_are_unsure(tmp_path, server_url):

@@ -3,11 +3,15 @@ user's stated wishes, so nothing is invented.
 
 `template_reason` is the deterministic explainer. `LLMExplainer` asks the LLM for one sentence given only
 those fields and keeps it only if `grounded` accepts it (no title other than the item's own, no quotes of
-unknown names); otherwise the template stands. `titles_in_text` is the post-check for whole replies.
+unknown names) and it cites at least one fact of the item (`cited_facts`: a genre, a tag, its year, a word of its
+overview); otherwise the template stands. `LLMExplainer.explain` says which, and why, as fields of an
+`Explanation`. `titles_in_text` is the post-check for whole replies.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 
 from chatrec.catalog import Catalog, Item, normalize_title
 
@@ -252,12 +256,90 @@ def _first_sentence(pieces) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# Other ways of saying a genre: "a funny film" cites Comedy as much as "a comedy" does.
+_GENRE_WORDS = {"Sci-Fi": ["science fiction", "scifi", "sci fi"], "Children": ["kids", "children", "family"],
+                "Animation": ["animated", "cartoon", "animation"], "Film-Noir": ["noir"],
+                "Romance": ["romantic", "romance", "love story"], "Comedy": ["comedy", "comedic", "comedies", "funny"],
+                "Horror": ["horror", "scary", "frightening"], "Thriller": ["thriller", "thrilling", "suspense"],
+                "Drama": ["drama", "dramatic"], "Adventure": ["adventure", "adventurous"],
+                "Mystery": ["mystery", "mysterious"], "Musical": ["musical", "songs"], "War": ["war", "wartime"],
+                "Documentary": ["documentary"], "Western": ["western", "cowboy", "cowboys"], "Crime": ["crime", "criminal"],
+                "Fantasy": ["fantasy", "magical"], "Action": ["action"]}
+# Words of an overview that say nothing about this film in particular: a sentence citing only these is generic.
+_GENERIC = set("""film films movie movies story stories life world people great good best classic perfect choice
+watch user asked fits fit time year years make makes made find finds must will young new first last
+way day days thing things man men woman women help helps lives live become becomes gets take takes""".split())
+# A sentence that repeats the prompt's field labels is the model echoing its input, not an explanation.
+_ECHO = re.compile(r"\b(title|year|genres|tags|overview|the user asked for)\s*:", re.I)
+
+
+def _fact_words(text: str) -> set[str]:
+    from chatrec.understand.vocab import load
+
+    function_words = load().function_words
+    return {w for w in normalize_title(text).split()
+            if len(w) >= 4 and not w.isdigit() and w not in _STOP and w not in function_words and w not in _GENERIC}
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word, or one an inflected form of the other ("murder" / "murders", "fiction" / "fictional"; not "space" /
+    "spaceship")."""
+    short, long_ = sorted((a, b), key=len)
+    return a == b or (len(short) >= 5 and long_.startswith(short) and len(long_) - len(short) <= 3)
+
+
+def cited_facts(sentence: str, item: Item) -> list[str]:
+    """The facts of the item that `sentence` states: its genres (or a usual word for one), its year or decade, a
+    tag viewers gave it, a content word of its overview or metadata (a director, where the catalog has one).
+    Empty: the sentence could be said of any film ("A good fit for what you asked"), and is not shown."""
+    found: list[str] = []
+    text = normalize_title(sentence)
+    padded = f" {text} "
+    if re.search(r"[\u4e00-\u9fff]", sentence):
+        from chatrec.lang import genre_label
+
+        found += [g for g in item.genres if genre_label(g, "zh") in sentence]
+        found += [tag for tag in item.tags if len(tag) >= 3 and tag.lower() in sentence.lower()]
+    else:
+        for g in item.genres:
+            forms = [normalize_title(g)] + _GENRE_WORDS.get(g, [])
+            if any(f" {form} " in padded for form in forms if form):
+                found.append(g)
+    if item.year:
+        decade = item.year // 10 * 10
+        if re.search(rf"\b({item.year}|{decade}s|'?{decade % 100:02d}s)\b", sentence):
+            found.append(str(item.year))
+    said = set(text.split())
+    for name, source in (("tag", " ".join(item.tags)), ("overview", item.overview),
+                         ("metadata", " ".join(str(v) for _, v in item.metadata if isinstance(v, str)))):
+        words = _fact_words(source)
+        hits = sorted(w for w in words if any(_same_word(w, s) for s in said if len(s) >= 4))
+        found += [f"{name}:{w}" for w in hits]
+    return list(dict.fromkeys(found))
+
+
+@dataclass
+class Explanation:
+    """What the explainer showed and why: `source` "llm" (the model's sentence, checked) or "template" (the
+    catalog-built reason); `facts` the item's facts the model's sentence cites; `rejected` why a model sentence
+    was not shown ("no answer", "echo", "ungrounded", "no facts", "wrong language")."""
+    text: str
+    source: str
+    facts: list[str] = field(default_factory=list)
+    rejected: str | None = None
+    said: str = ""  # the model's sentence, shown or not (for reports)
+
+
 class LLMExplainer:
     def __init__(self, llm, prompt: str, catalog: Catalog, max_tokens: int = 60):
         self.llm, self.prompt, self.catalog, self.max_tokens = llm, prompt, catalog, max_tokens
+        self.outcomes: Counter = Counter()  # "llm" or the rejection reason, per explanation asked for
 
     def reason(self, item: Item, wish_text: str, fallback: str, lang: str = "en") -> str:
         """One sentence from the LLM (in Simplified Chinese when `lang` is "zh"), or `fallback`."""
+        return self.explain(item, wish_text, fallback, lang).text
+
+    def explain(self, item: Item, wish_text: str, fallback: str, lang: str = "en") -> Explanation:
         fields = (f"Title: {item.title}\nYear: {item.year or 'unknown'}\nGenres: {', '.join(item.genres) or 'unknown'}\n"
                   f"Tags: {', '.join(item.tags) or 'none'}\nOverview: {item.overview or 'none'}")
         messages = [{"role": "system", "content": self.prompt},
@@ -266,10 +348,21 @@ class LLMExplainer:
         try:
             text = _first_sentence(self.llm.generate(messages, max_tokens=self.max_tokens, stream=True))
         except Exception:
-            return fallback
+            return self._fallback(fallback, "no answer")
         first = re.split(r"(?<=[.!?])\s|(?<=[。！？])", text)[0] if text else ""
-        if leaks(first, self.prompt) or not grounded(first, item, self.catalog, wish_text):
-            return fallback
+        if leaks(first, self.prompt) or _ECHO.search(first):
+            return self._fallback(fallback, "echo", first)
+        if not grounded(first, item, self.catalog, wish_text):
+            return self._fallback(fallback, "ungrounded", first)
         if lang == "zh" and len(re.findall(r"[\u4e00-\u9fff]", first)) < 4:
-            return fallback  # asked for Chinese, answered in English: the Chinese template reads better
-        return first
+            # asked for Chinese, answered in English: the Chinese template reads better
+            return self._fallback(fallback, "wrong language", first)
+        facts = cited_facts(first, item)
+        if not facts:
+            return self._fallback(fallback, "no facts", first)
+        self.outcomes["llm"] += 1
+        return Explanation(first, "llm", facts, said=first)
+
+    def _fallback(self, fallback: str, why: str, said: str = "") -> Explanation:
+        self.outcomes[why] += 1
+        return Explanation(fallback, "template", rejected=why, said=said)

@@ -3,7 +3,9 @@
 The rule result is the base: the LLM decides the kind only where the rules found the message unclear, and adds
 only titles the message really mentions and that link to the catalog, genres of the catalog that the message
 says, and the content words of its rewrite of the request (`description`: an extra retrieval query, kept only in
-words the catalog's texts use and dropped whole if it names another film). A dead backend, a timeout or junk leaves the rule result as it is (and counts a failure). What the message
+words the catalog's texts use and the request did not rule out, and dropped whole if it names another film or
+copies the prompt's example). A dead backend, a timeout or junk leaves the rule result as it is (and counts a
+failure). What the message
 says about sentiment and people (`praised`, `panned`, `asks_people`) comes from the rules.
 """
 from __future__ import annotations
@@ -71,7 +73,7 @@ class LLMParser:
                 item_id = self._grounded_title(str(title), norm_msg)
                 if item_id and item_id not in base.liked and item_id not in base.disliked:
                     getattr(base, slot).append(item_id)
-        extra = self.description_words(proposal.get("description"), base)
+        extra = self.description_words(proposal.get("description"), base, self.prompt)
         if extra and base.kind in ("recommend", "refine"):
             # the LLM's rewrite of the request: an extra retrieval query, in words the catalog uses
             base.wish_text = " ".join(dict.fromkeys(base.wish_text.split() + extra))
@@ -86,28 +88,46 @@ class LLMParser:
 
     MAX_DESCRIPTION_WORDS = 15
 
-    def description_words(self, description, base: Intent) -> list[str]:
+    def description_words(self, description, base: Intent, prompt: str = "") -> list[str]:
         """The words of the LLM's rewrite that may join the wish: only content words the catalog's own texts use
         (overviews, tags, genres), never a film title (a catalog title of two or more words, or any capitalised word
-        after the first: names are how invented titles and people look), never function words."""
+        after the first: names are how invented titles and people look), never function words, never a word the
+        request ruled out (a genre it excludes or lowers, its avoid words)."""
         if not isinstance(description, str) or not description.strip():
             return []
-        from chatrec.chat.explain import titles_in_text  # the one title finder for generated text
+        from chatrec.chat.explain import leaks, titles_in_text  # the one title finder for generated text
 
         text = description[:300]
+        if prompt and leaks(text, prompt, span=4):
+            return []  # the prompt's own example copied (a small model's habit), not this request rewritten
         named = set(base.liked) | set(base.disliked)
         for item_id in titles_in_text(text, self.catalog, min_words=2):
             if item_id not in named:
                 return []  # it names another film: the whole rewrite is distrusted
+        ruled_out = self._ruled_out_words(base)
         words = re.findall(r"[A-Za-z][\w'-]*", text)
         keep = [w for i, w in enumerate(words) if i == 0 or not w[0].isupper() or w in self.catalog.genres]
         out = []
         for w in keep:
             norm = normalize_title(w)
             for part in norm.split():
-                if len(part) >= 3 and part not in self.rules.vocab.function_words and self.rules._content_word(part):
+                if len(part) >= 3 and part not in self.rules.vocab.function_words and part not in ruled_out \
+                        and self.rules._content_word(part):
                     out.append(part)
         return list(dict.fromkeys(out))[:self.MAX_DESCRIPTION_WORDS]
+
+    @staticmethod
+    def _ruled_out_words(base: Intent) -> set[str]:
+        """Words that would pull back what the request pushed away: the names (and usual words, "scary" for
+        Horror) of the genres it excludes or lowers, and its avoid words."""
+        from chatrec.chat.explain import _GENRE_WORDS
+
+        lowered = set(base.genres_out) | {g for g, w in base.genre_weights.items() if w < 0 and g not in base.genres_in}
+        words = set(normalize_title(base.avoid_text).split())
+        for genre in lowered:
+            for form in [genre, *_GENRE_WORDS.get(genre, [])]:
+                words |= set(normalize_title(form).split())
+        return words
 
     def _grounded_title(self, title: str, norm_msg: str) -> str | None:
         norm = normalize_title(title)
@@ -142,4 +162,5 @@ def _first_json_object(text: str) -> str:
     end = text.rfind("}")
     if start < 0 or end <= start:
         raise ValueError("no JSON object in the model output")
-    return text[start:end + 1]
+    # a small model copies the prompt's shape, `"liked": [...]`: an ellipsis list says nothing, so it is empty
+    return re.sub(r"\[\s*(\.\.\.|…)\s*\]", "[]", text[start:end + 1])
