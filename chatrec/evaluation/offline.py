@@ -10,7 +10,7 @@ cold-user slice (MovieLens has no user with fewer than 20 ratings, so cold users
 Every model is tuned on (fit -> validation) once, then refitted on fit + validation for each seed and
 ranked over the whole catalog minus the user's training items. Baselines: popularity, ItemKNN (cosine),
 implicit ALS and BPR (the `implicit` package, small grids), text-only cosine, a pure-MF version of our
-model; and the fusion model (both losses tried, the better on validation kept).
+model; and the fusion model (its variants in `RunOptions.fusion_variants` tried, the better on validation kept).
 
 Metrics (`chatrec.evaluation.metrics.ranking_metrics`, tested against hand-computed values in tests/test_metrics.py):
 Recall@K = hits in top K / positives; NDCG@K with binary gains; HR@10; MRR = 1 / rank of the first
@@ -35,7 +35,8 @@ from chatrec.evaluation.metrics import KS, ranking_metrics
 from chatrec.ranking.checkpoint import item_text_vectors
 from chatrec.ranking.fusion import FusionConfig
 from chatrec.training.data import Interactions, load_interactions, rank_in_user, recent_only, user_item_matrix
-from chatrec.training.fit import build_model, fit, make_validator, positives_by_user, score_all, user_table
+from chatrec.training.fit import (MODEL_DEFAULTS, build_model, fit, make_validator, positives_by_user, score_all,
+                                  user_table)
 
 COLD_ITEM_MAX = 5  # an item with at most this many training ratings is "cold"
 
@@ -197,16 +198,18 @@ class FusionRunner:
         return self.variant
 
     def model_config(self, train: Interactions):
+        params = {**MODEL_DEFAULTS, **self.params} if self.variant == "fusion" else dict(self.params)
         cfg = FusionConfig(n_users=train.n_users, n_items=train.n_items, n_genres=max(1, len(self.catalog.genres)),
-                           text_dim=self.text.shape[1], **self.params)
+                           text_dim=self.text.shape[1], **params)
         if self.variant == "mf":
             cfg.use_text = cfg.use_history = cfg.use_context = False
             cfg.id_dropout = 0.0
+            cfg.collab_factors = 0
         return cfg
 
     def fit(self, train: Interactions, seed: int = 0):
         torch.manual_seed(seed)  # the initial weights too: `fit` seeds only what happens after them
-        model = build_model(self.model_config(train), self.catalog, self.text, train)
+        model = build_model(self.model_config(train), self.catalog, self.text, train, seed=seed)
         table = user_table(model, train)
         validate = None if self.validate_on is None else make_validator(table, train, self.validate_on, seed=seed)
         self.result = fit(model, table, train, loss=self.loss, epochs=self.epochs, seed=seed, validate=validate,
@@ -269,6 +272,12 @@ class RunOptions:
     protocols: tuple[str, ...] = ("temporal", "random")
     epochs: int = 20
     fusion_params: dict = field(default_factory=dict)
+    # fusion variants tried on validation (label -> loss and FusionConfig overrides); BCE lost to BPR on validation
+    # in both protocols once the collaborative inputs were in (docs/evaluation.md), so only BPR is tried
+    fusion_variants: dict = field(default_factory=lambda: {
+        "bpr, ALS + EASE inputs": {"loss": "bpr"},
+        "bpr, EASE input only": {"loss": "bpr", "params": {"collab_factors": 0}},
+    })
     progress: bool = True
 
 
@@ -294,22 +303,34 @@ def run_protocol(data: Interactions, catalog, text: np.ndarray, protocol: str, o
             make = lambda seed, p=params, f=factory: f(p)  # noqa: E731
             entry = {"params": params, "val": val, "runs": [], "curves": {}}
         else:
-            # fusion and mf: early stopping on the validation split picks the epoch count (and, for fusion, the loss)
-            losses = ("bpr",) if name == "mf" or opts.quick else ("bce", "bpr")
+            # fusion and mf: early stopping on the validation split picks the epoch count; for fusion the variant
+            # (`RunOptions.fusion_variants`: which collaborative inputs) is the one with the best validation NDCG@10
+            # over every validation user
+            variants = {"bpr": {"loss": "bpr"}} if name == "mf" or opts.quick else opts.fusion_variants
             tried, runners = {}, {}
-            for loss in losses:
-                r = runners[loss] = FusionRunner(catalog, text, variant=name, loss=loss, epochs=epochs, validate_on=split0.val,
-                                 params=dict(opts.fusion_params), progress=opts.progress).fit(split0.fit)
-                tried[loss] = {"val": r.result.best_val, "best_epoch": r.result.best_epoch, "curve": r.result.curve}
-                log(f"  {protocol}/{name} loss={loss}: val ndcg@10 {r.result.best_val:.4f} "
+            base_params = dict(opts.fusion_params)
+            if name == "fusion" and "ials" in results and "collab_factors" not in base_params:
+                # the ALS input uses the ALS baseline's settings, tuned on the same validation split
+                p = results["ials"]["params"]
+                base_params.update(collab_factors=p["factors"], collab_reg=p["regularization"],
+                                   collab_alpha=p["alpha"])
+            for label, spec in variants.items():
+                vp = {**base_params, **spec.get("params", {})}
+                r = runners[label] = FusionRunner(catalog, text, variant=name, loss=spec["loss"], epochs=epochs,
+                                                  validate_on=split0.val, params=vp, progress=opts.progress).fit(split0.fit)
+                val = evaluate_model(r, split0.fit, split0.val, text, np.array([], dtype=np.int64))["ndcg@10"]
+                tried[label] = {"val": val, "best_epoch": r.result.best_epoch, "curve": r.result.curve,
+                                "loss": spec["loss"], "params": vp}
+                log(f"  {protocol}/{name} {label}: val ndcg@10 {val:.4f} "
                     f"at epoch {r.result.best_epoch} ({sum(c['seconds'] for c in r.result.curve):.0f} s)")
-            loss = max(tried, key=lambda k: tried[k]["val"])
-            best_epoch = max(1, tried[loss]["best_epoch"])
-            make = lambda seed, l=loss, e=best_epoch, n=name: FusionRunner(  # noqa: E731
-                catalog, text, variant=n, loss=l, epochs=e, params=dict(opts.fusion_params))
-            entry = {"params": {"loss": loss, "epochs": best_epoch, **opts.fusion_params},
-                     "val": tried[loss]["val"], "losses": {k: v["val"] for k, v in tried.items()},
-                     "curves": {k: v["curve"] for k, v in tried.items()}, "runs": [], "_runner": runners[loss]}
+            label = max(tried, key=lambda k: tried[k]["val"])
+            best_epoch = max(1, tried[label]["best_epoch"])
+            loss, fusion_params = tried[label]["loss"], tried[label]["params"]
+            make = lambda seed, l=loss, e=best_epoch, n=name, fp=fusion_params: FusionRunner(  # noqa: E731
+                catalog, text, variant=n, loss=l, epochs=e, params=dict(fp))
+            entry = {"params": {"loss": loss, "epochs": best_epoch, **fusion_params},
+                     "val": tried[label]["val"], "losses": {k: v["val"] for k, v in tried.items()},
+                     "curves": {k: v["curve"] for k, v in tried.items()}, "runs": [], "_runner": runners[label]}
         for seed in range(opts.seeds):
             split = split0 if seed == 0 else make_split(data, protocol, seed=seed)
             m = make(seed).fit(split.train, seed=seed)
@@ -454,7 +475,8 @@ def write_report(run: dict, out_dir: Path) -> Path:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines += ["", "Tuned on validation (fit → validation split, seed 0):", ""]
         for name, entry in results[protocol].items():
-            extra = f"; losses tried (val NDCG@10): {entry['losses']}" if "losses" in entry else ""
+            tried = {k: round(v, 4) for k, v in entry["losses"].items()} if "losses" in entry else None
+            extra = f"; variants tried (val NDCG@10, all validation users): {tried}" if tried else ""
             val = f"{entry['val']:.4f}" if isinstance(entry.get("val"), float) else "—"
             lines.append(f"- {name}: {entry['params']} (val NDCG@10 {val}{extra}; {entry['seconds']:.0f} s)")
         lines.append("")

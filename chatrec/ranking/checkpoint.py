@@ -191,7 +191,8 @@ class OnDevice(torch.nn.Module):
             return getattr(self.inner, name)
 
     def forward(self, ub, items=None, exclude=None, item_v=None):
-        moved = type(ub)(**{f.name: getattr(ub, f.name).to(self.device) for f in dataclasses.fields(ub)})
+        moved = type(ub)(**{f.name: None if getattr(ub, f.name) is None else getattr(ub, f.name).to(self.device)
+                            for f in dataclasses.fields(ub)})
         move = lambda t: None if t is None else t.to(self.device)  # noqa: E731
         out = self.inner(moved, move(items), exclude=move(exclude), item_v=move(item_v))
         return out.float().cpu()

@@ -2,7 +2,17 @@
 
     user tower   u = user_id_emb[user] (known users only)  +  W_h · attention_pool(item tower over history)
     item tower   v = item_id_emb[item] (warm items only)   +  MLP(frozen sentence embedding of the item text)
-    fusion       logit = u·v + bias[item] + MLP([u ⊙ v, context features])
+    fusion       logit = u·v + bias[item] + w·ials(user, item) + w'·ease(user, item)
+                         + MLP([u ⊙ v, context features, ials, ease])
+
+    ials(user, item) = x_user · y_item, the implicit-ALS score (`collab_factors` > 0): collaborative evidence fed in
+    as an input (stacking). x_user is the user's ALS factor for a known user and the closed-form ALS fold-in of
+    the history for anyone else (a chat user), so the same score exists at serving time. In training the scores
+    come out of fold: a (user, item) pair in fold k is scored by an ALS model fitted without fold k, else every
+    training positive would carry an in-sample (too high) score and the model would learn to trust it blindly.
+    ease(user, item) = sum over the history h of B[h, item], the closed-form item-item model EASE (Steck 2019,
+    `ease_items` > 0) over the most-interacted items, also out of fold in training. Both start with a large direct
+    weight, so the model starts as the collaborative model and learns a residual on top.
 
 Why this shape:
 - the history path makes a chat-only person (no user id, just a few liked films) a first-class user: the
@@ -31,7 +41,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-N_FEATURES = 9  # see `_features`; one more with `history_length_feature`
+N_FEATURES = 9  # see `_features`; one more with `collab_factors`, one more with `history_length_feature`
 
 
 @dataclass
@@ -55,6 +65,19 @@ class FusionConfig:
     use_history: bool = True
     use_context: bool = True
     ref_year: float = 2018.0  # "now" for the age feature at serving time: the year of the newest training event
+    # implicit-ALS scores as an input (stacking): 0 = off, the model before it (checkpoints without these fields)
+    collab_factors: int = 0
+    collab_reg: float = 0.01  # the ALS settings: the fold-in at serving time solves the same least squares
+    collab_alpha: float = 1.0
+    # EASE item-item scores as an input: 0 = off; else the number of most-interacted items (>= 3 interactions) in
+    # its item-item matrix (stored dense in the checkpoint: 4,000 items = 64 MB)
+    ease_items: int = 0
+    ease_reg: float = 200.0
+    # initial weight of the collaborative scores' direct terms. They are ~0..1 and the other terms start near 0, so
+    # at 20 the model starts as the collaborative model and learns a residual on top; at 4 the learned part takes
+    # over within an epoch (docs/evaluation.md: which one wins depends on the protocol; chosen on validation)
+    collab_w0: float = 20.0
+    collab_history_len: int = 1000  # most recent items the EASE score reads (known users' long histories)
 
 
 @dataclass
@@ -66,6 +89,9 @@ class UserBatch:
     recent: torch.Tensor  # (B, text_dim) sum of the last few history text vectors (or the query vector)
     genres: torch.Tensor  # (B, n_genres) genre counts over the history
     ref_year: torch.Tensor  # (B,) the year of the request
+    fold: torch.Tensor | None = None  # (B,) training only: the out-of-fold ALS model that scores each row
+    long_history: torch.Tensor | None = None  # (B, collab_history_len) for EASE; None: `history` is used
+    ease_user: torch.Tensor | None = None  # (B, ease_items + 1) training only: the rows' EASE scores, precomputed
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
@@ -113,10 +139,28 @@ class FusionModel(nn.Module):
         self.register_buffer("year", torch.zeros(n))  # 0 = unknown
         self.register_buffer("item_genres", torch.zeros(n, cfg.n_genres))
         self.register_buffer("text", torch.zeros(n, cfg.text_dim), persistent=False)
+        if cfg.collab_factors > 0:
+            f = cfg.collab_factors
+            # ALS factors fitted on the training rows (zero rows: items / users without interactions, padding)
+            self.register_buffer("collab_item", torch.zeros(n, f))
+            self.register_buffer("collab_user", torch.zeros(cfg.n_users + 1, f))
+            self.register_buffer("collab_gram", torch.zeros(f, f))  # Y^T Y, for the fold-in
+            # training only, never saved: K out-of-fold ALS models (K, n + 1, f), (K, n_users + 1, f), (K, f, f)
+            self.register_buffer("fold_item", torch.zeros(0, n, f), persistent=False)
+            self.register_buffer("fold_user", torch.zeros(0, cfg.n_users + 1, f), persistent=False)
+            self.register_buffer("fold_gram", torch.zeros(0, f, f), persistent=False)
+            self.collab_w = nn.Parameter(torch.tensor(float(cfg.collab_w0)))
+        if cfg.ease_items > 0:
+            m = cfg.ease_items + 1  # last row / column: items outside the EASE block and padding
+            self.register_buffer("ease_index", torch.full((n,), cfg.ease_items, dtype=torch.long))
+            self.register_buffer("ease_b", torch.zeros(m, m))
+            self.register_buffer("ease_fold", torch.zeros(0, m, m), persistent=False)
+            self.ease_w = nn.Parameter(torch.tensor(float(cfg.collab_w0)))
 
     @property
     def n_features(self) -> int:
-        return N_FEATURES + int(self.cfg.history_length_feature)
+        return N_FEATURES + int(self.cfg.collab_factors > 0) + int(self.cfg.ease_items > 0) + \
+            int(self.cfg.history_length_feature)
 
     # ---------------------------------------------------------------- data attached to the model
 
@@ -126,6 +170,68 @@ class FusionModel(nn.Module):
             buf = getattr(self, name)
             buf.zero_()
             buf[: self.cfg.n_items] = torch.as_tensor(np.asarray(value), dtype=buf.dtype)
+
+    def set_collab(self, user_factors: np.ndarray, item_factors: np.ndarray,
+                   folds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """ALS factors fitted on the training rows, (n_users, f) and (n_items, f); `folds` = ((K, n_users, f),
+        (K, n_items, f)), the out-of-fold models that score the training rows (`pair_fold` assigns the pairs)."""
+        cfg = self.cfg
+        if cfg.collab_factors <= 0:
+            raise ValueError("this model has no collaborative input (collab_factors = 0)")
+        u = torch.as_tensor(np.asarray(user_factors), dtype=torch.float32)
+        v = torch.as_tensor(np.asarray(item_factors), dtype=torch.float32)
+        if u.shape != (cfg.n_users, cfg.collab_factors) or v.shape != (cfg.n_items, cfg.collab_factors):
+            raise ValueError(f"ALS factors of shapes {tuple(u.shape)}, {tuple(v.shape)} do not fit the model "
+                             f"({cfg.n_users}, {cfg.n_items} x {cfg.collab_factors})")
+        self.collab_user.zero_(), self.collab_item.zero_()
+        self.collab_user[:-1], self.collab_item[:-1] = u, v
+        self.collab_gram.copy_(v.T @ v)
+        if folds is None:
+            k = 0
+            fu = torch.zeros(0, cfg.n_users + 1, cfg.collab_factors)
+            fi = torch.zeros(0, cfg.n_items + 1, cfg.collab_factors)
+        else:
+            fu_np, fi_np = (torch.as_tensor(np.asarray(x), dtype=torch.float32) for x in folds)
+            k = len(fi_np)
+            fu = torch.zeros(k, cfg.n_users + 1, cfg.collab_factors)
+            fi = torch.zeros(k, cfg.n_items + 1, cfg.collab_factors)
+            fu[:, :-1], fi[:, :-1] = fu_np, fi_np
+        dev = self.collab_item.device
+        self.fold_user, self.fold_item = fu.to(dev), fi.to(dev)
+        self.fold_gram = (fi.transpose(1, 2) @ fi).to(dev)
+
+    def set_ease(self, items: np.ndarray, b: np.ndarray, folds: np.ndarray | None = None) -> None:
+        """The EASE block: `items` (m,) catalog positions, `b` (m, m) item-item weights (zero diagonal), `folds`
+        (K, m, m) the out-of-fold matrices that score the training rows."""
+        cfg = self.cfg
+        if cfg.ease_items <= 0:
+            raise ValueError("this model has no EASE input (ease_items = 0)")
+        m = len(items)
+        if m > cfg.ease_items or np.asarray(b).shape != (m, m):
+            raise ValueError(f"an EASE block of {m} items, {np.asarray(b).shape} does not fit ease_items={cfg.ease_items}")
+        pad = cfg.ease_items
+        self.ease_index.fill_(pad)
+        self.ease_index[torch.as_tensor(np.asarray(items), dtype=torch.long)] = torch.arange(m)
+        self.ease_b.zero_()
+        self.ease_b[:m, :m] = torch.as_tensor(np.asarray(b), dtype=torch.float32)
+        fold = torch.zeros(0 if folds is None else len(folds), pad + 1, pad + 1)
+        if folds is not None:
+            fold[:, :m, :m] = torch.as_tensor(np.asarray(folds), dtype=torch.float32)
+        self.ease_fold = fold.to(self.ease_b.device)
+
+    def drop_folds(self) -> None:
+        """Forget the out-of-fold models (training is over; they are never saved)."""
+        if self.cfg.collab_factors > 0:
+            self.fold_user, self.fold_item, self.fold_gram = (x[:0] for x in (self.fold_user, self.fold_item,
+                                                                               self.fold_gram))
+        if self.cfg.ease_items > 0:
+            self.ease_fold = self.ease_fold[:0]
+
+    @property
+    def n_folds(self) -> int:
+        if self.cfg.collab_factors > 0:
+            return len(self.fold_item)
+        return len(self.ease_fold) if self.cfg.ease_items > 0 else 0
 
     def set_item_text(self, vectors: np.ndarray) -> None:
         if vectors.shape != (self.cfg.n_items, self.cfg.text_dim):
@@ -176,6 +282,85 @@ class FusionModel(nn.Module):
             u = u + self.hist_ids(pooled) + self.hist_text(torch.cat([profile, recent], dim=-1))
         return u
 
+    # ---------------------------------------------------------------- collaborative (ALS) scores
+
+    def collab_user_vectors(self, ub: UserBatch, exclude: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, f) ALS user factors: the stored factor of a known user (in training with `ub.fold`: the factor of
+        the out-of-fold model, fitted without the row's own pair), the fold-in of the history for anyone else."""
+        cfg = self.cfg
+        folded = ub.fold is not None and self.n_folds > 0
+        if folded:
+            known = self.fold_user[ub.fold, ub.users]
+            items = self.fold_item[ub.fold.unsqueeze(1), ub.history]  # (B, L, f)
+            gram = self.fold_gram[ub.fold]
+        else:
+            known = self.collab_user[ub.users]
+            items = self.collab_item[ub.history]
+            gram = self.collab_gram.expand(len(ub.users), -1, -1)
+        unknown = ub.users == cfg.n_users
+        if not bool(unknown.any()):
+            return known
+        # implicit ALS for one user with confidence alpha on the history and 1 elsewhere (as the `implicit`
+        # package solves it): (Y^T Y + reg I + (alpha - 1) Y_h^T Y_h) x = alpha Y_h^T 1
+        mask = ub.history != cfg.n_items
+        if exclude is not None:
+            mask = mask & (ub.history != exclude.unsqueeze(1))
+        yh = items * mask.unsqueeze(-1).float()
+        eye = torch.eye(cfg.collab_factors, device=yh.device)
+        a = gram + cfg.collab_reg * eye + (cfg.collab_alpha - 1.0) * yh.transpose(1, 2) @ yh
+        x = torch.linalg.solve(a, cfg.collab_alpha * yh.sum(1))
+        return torch.where(unknown.unsqueeze(1), x, known)
+
+    def collab_scores(self, ub: UserBatch, items: torch.Tensor | None,
+                      exclude: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, K) ALS scores for items (B, K), or (B, n_items) for the whole catalog."""
+        x = self.collab_user_vectors(ub, exclude)
+        if items is None:
+            return x @ self.collab_item[:-1].T
+        y = self.fold_item[ub.fold.unsqueeze(1), items] if ub.fold is not None and self.n_folds > 0 \
+            else self.collab_item[items]
+        return torch.einsum("bf,bkf->bk", x, y)
+
+    @torch.no_grad()
+    def ease_user_table(self, table: "UserTable", chunk: int = 256) -> torch.Tensor:
+        """(K, rows, ease_items + 1): every table row's EASE scores over the block under each out-of-fold matrix
+        (training looks them up instead of summing over a long history for every sampled item)."""
+        pad = self.cfg.ease_items
+        hist = table.long_history if table.long_history is not None else table.history
+        out = torch.zeros(len(self.ease_fold), len(hist), pad + 1, device=self.ease_b.device)
+        for lo in range(0, len(hist), chunk):
+            rows = self.ease_index[hist[lo: lo + chunk]]
+            ind = torch.zeros(len(rows), pad + 1, device=rows.device).scatter_(1, rows, 1.0)
+            ind[:, pad] = 0.0
+            for f in range(len(self.ease_fold)):
+                out[f, lo: lo + chunk] = ind @ self.ease_fold[f]
+        return out
+
+    def ease_scores(self, ub: UserBatch, items: torch.Tensor | None) -> torch.Tensor:
+        """(B, K) EASE scores sum_h B[h, item] over the (long) history, or (B, n_items) for the whole catalog. The
+        diagonal of B is zero, so a training target in the history adds nothing to its own score."""
+        if ub.ease_user is not None and items is not None:
+            return ub.ease_user.gather(1, self.ease_index[items])
+        hist = ub.long_history if ub.long_history is not None else ub.history
+        rows = self.ease_index[hist]  # (B, L); padding and items outside the block -> the zero row
+        folded = ub.fold is not None and len(self.ease_fold) > 0
+        if items is None:
+            pad = self.cfg.ease_items
+            ind = torch.zeros(len(rows), pad + 1, device=rows.device).scatter_(1, rows, 1.0)
+            ind[:, pad] = 0.0
+            if folded:  # one matrix product per fold, never a (B, m, m) gather
+                s = torch.zeros_like(ind)
+                for f in ub.fold.unique().tolist():
+                    sel = ub.fold == f
+                    s[sel] = ind[sel] @ self.ease_fold[f]
+            else:
+                s = ind @ self.ease_b
+            return s[:, self.ease_index[:-1]]
+        cols = self.ease_index[items]  # (B, K)
+        if folded:
+            return self.ease_fold[ub.fold.view(-1, 1, 1), rows.unsqueeze(2), cols.unsqueeze(1)].sum(1)
+        return self.ease_b[rows.unsqueeze(2), cols.unsqueeze(1)].sum(1)
+
     # ---------------------------------------------------------------- context features
 
     def _features(self, ub: UserBatch, items: torch.Tensor | None, profile, recent, genre_dist,
@@ -198,6 +383,10 @@ class FusionModel(nn.Module):
         age = ((year - ub.ref_year.unsqueeze(1)) / 10.0).clamp(-5.0, 1.0) * has_year
         future = (year > ub.ref_year.unsqueeze(1)).float() * has_year  # a film released after the request
         feats = [f_recent, f_profile, f_genre, pop, qual, age, future, has_year, 1.0 - warm]
+        if self.cfg.collab_factors > 0:  # stays at index N_FEATURES: `forward` adds it to the logit directly too
+            feats.append(self.collab_scores(ub, items, exclude))
+        if self.cfg.ease_items > 0:  # right after it (`forward` adds it directly too)
+            feats.append(self.ease_scores(ub, items))
         if self.cfg.history_length_feature:
             known = ub.history != self.cfg.n_items
             if exclude is not None:
@@ -228,12 +417,17 @@ class FusionModel(nn.Module):
         history, profile, recent, genres, users = (x.clone() for x in
                                                   (ub.history, ub.profile, ub.recent, ub.genres, ub.users))
         history[rows] = h
+        long_history = ub.long_history
+        if long_history is not None:
+            long_history = long_history.clone()
+            long_history[rows] = cfg.n_items
+            long_history[rows, -h.shape[1]:] = h
         profile[rows] = self.text[h].sum(1)
         recent[rows] = self.text[h[:, -cfg.recent_len:]].sum(1)
         genres[rows] = self.item_genres[h].sum(1)
         users[rows] = cfg.n_users
         return UserBatch(users=users, history=history, profile=profile, recent=recent, genres=genres,
-                         ref_year=ub.ref_year)
+                         ref_year=ub.ref_year, fold=ub.fold, long_history=long_history, ease_user=None)
 
     def one_seed(self, ub: UserBatch) -> UserBatch:
         """Training augmentation for "something like X" from a stranger: some rows keep one random film of their
@@ -277,7 +471,21 @@ class FusionModel(nn.Module):
         feats = self._features(ub, items, profile, recent, genre_dist, exclude)
         cross = self.fuse_u(u).unsqueeze(1) * self.fuse_v(v)
         x = torch.cat([cross.expand(*feats.shape[:2], -1), dot.unsqueeze(-1), feats], dim=-1)
-        return dot + self.fusion(x).squeeze(-1)
+        out = dot + self.fusion(x).squeeze(-1)
+        j = N_FEATURES
+        if self.cfg.collab_factors > 0:
+            out = out + self.collab_w * feats[..., j]
+            j += 1
+        if self.cfg.ease_items > 0:
+            out = out + self.ease_w * feats[..., j]
+        return out
+
+
+def pair_fold(users, items, k: int):
+    """The out-of-fold ALS model (0..k-1) that scores the training pair (user, item): a fixed hash of the pair,
+    so a pair rated twice falls in one fold, and fitting (`training.collab.fit_als_folds`) and training agree.
+    Works on NumPy arrays and torch tensors alike."""
+    return (users * 1_000_003 + items * 7_919 + (users * items) % 9_973) % k
 
 
 def bce_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
@@ -329,6 +537,15 @@ class UserTable:
             if h:
                 hist[u, L - len(h):] = h
         self.history = torch.as_tensor(hist)
+        # the EASE input reads a longer window (a known user's whole history, up to collab_history_len)
+        self.long_history = None
+        if cfg.ease_items > 0 and cfg.collab_history_len > L:
+            lh = np.full((n, cfg.collab_history_len), pad, dtype=np.int64)
+            for u, h in enumerate(histories):
+                h = h[-cfg.collab_history_len:]
+                if h:
+                    lh[u, cfg.collab_history_len - len(h):] = h
+            self.long_history = torch.as_tensor(lh)
         self.profile = torch.zeros(n, cfg.text_dim)
         self.recent = torch.zeros(n, cfg.text_dim)
         self.genres = torch.zeros(n, cfg.n_genres)
@@ -350,8 +567,9 @@ class UserTable:
     def to(self, device) -> "UserTable":
         for name in ("history", "profile", "recent", "genres", "ref_year"):
             setattr(self, name, getattr(self, name).to(device))
-        if self.user_ids is not None:
-            self.user_ids = self.user_ids.to(device)
+        for name in ("user_ids", "long_history"):
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name).to(device))
         return self
 
     def batch(self, rows: torch.Tensor, user_ids: torch.Tensor | None = None) -> UserBatch:
@@ -360,5 +578,6 @@ class UserTable:
         if user_ids is None:
             user_ids = rows if self.user_ids is None else self.user_ids[rows]
         return UserBatch(users=user_ids, history=self.history[rows],
+                         long_history=None if self.long_history is None else self.long_history[rows],
                          profile=self.profile[rows], recent=self.recent[rows], genres=self.genres[rows],
                          ref_year=self.ref_year[rows])
