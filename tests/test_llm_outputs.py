@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from chatrec.catalog import load_catalog
+from chatrec.catalog import Item, load_catalog
 from chatrec.chat.explain import LLMExplainer, cited_facts, template_reason
 from chatrec.llm import FakeLLM
 from chatrec.understand.llm_parser import LLMParser, _first_json_object
@@ -32,6 +32,14 @@ ALIEN, GROUNDHOG = CAT["1"], CAT["12"]  # Horror/Sci-Fi 1979 "... crew is hunted
 ])
 def test_cited_facts(sentence, item, facts):
     assert cited_facts(sentence, item) == facts
+
+
+def test_the_titles_own_words_are_not_facts():
+    notebook = Item("x", "The Notebook", 2004, ("Drama", "Romance"),
+                    overview="A poor young man loves a rich girl; decades later a notebook tells their summer.")
+    assert cited_facts("The Notebook is a film about a notebook.", notebook) == []
+    assert cited_facts("The Notebook: a poor boy and a rich girl.", notebook) == ["overview:girl", "overview:poor",
+                                                                                 "overview:rich"]
 
 
 def explain(reply, item=ALIEN, wish="scary space film", lang="en"):
@@ -88,6 +96,15 @@ def test_a_rewrite_copying_the_prompts_example_is_dropped():
     assert copied.wish_text == RULES.parse("a feel-good sports movie").wish_text
     own = rewrite("a feel-good sports movie", "uplifting drama about a crew of friends", prompt)
     assert "crew" in own.wish_text.split()
+
+
+def test_words_only_the_prompts_examples_say_never_join_the_wish():
+    prompt = ('description: the films wanted ("uplifting sports drama about an underdog team").\n\n'
+              'Example: "x" -> {"kind": "recommend", "description": "tense science fiction in space without horror"}')
+    words = rewrite("something like a crew story", "space horror about a crew", prompt).wish_text.split()
+    assert "crew" in words and not {"space", "horror"} & set(words)
+    said = rewrite("a space adventure", "space adventure about a crew", prompt).wish_text.split()
+    assert {"space", "crew"} <= set(said)  # the message says space: the word is its own
 
 
 def test_a_rewrite_cannot_bring_back_what_the_request_ruled_out():

@@ -290,7 +290,8 @@ def _same_word(a: str, b: str) -> bool:
 
 def cited_facts(sentence: str, item: Item) -> list[str]:
     """The facts of the item that `sentence` states: its genres (or a usual word for one), its year or decade, a
-    tag viewers gave it, a content word of its overview or metadata (a director, where the catalog has one).
+    tag viewers gave it, a content word of its overview or metadata (a director, where the catalog has one) that is
+    not a word of its title.
     Empty: the sentence could be said of any film ("A good fit for what you asked"), and is not shown."""
     found: list[str] = []
     text = normalize_title(sentence)
@@ -310,9 +311,11 @@ def cited_facts(sentence: str, item: Item) -> list[str]:
         if re.search(rf"\b({item.year}|{decade}s|'?{decade % 100:02d}s)\b", sentence):
             found.append(str(item.year))
     said = set(text.split())
+    # the title's own words say nothing about the film ("The Notebook is a film ..." is not about a notebook)
+    title_words = set(normalize_title(" ".join([item.title, *item.aliases])).split())
     for name, source in (("tag", " ".join(item.tags)), ("overview", item.overview),
                          ("metadata", " ".join(str(v) for _, v in item.metadata if isinstance(v, str)))):
-        words = _fact_words(source)
+        words = _fact_words(source) - title_words
         hits = sorted(w for w in words if any(_same_word(w, s) for s in said if len(s) >= 4))
         found += [f"{name}:{w}" for w in hits]
     return list(dict.fromkeys(found))

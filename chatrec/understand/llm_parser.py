@@ -73,7 +73,7 @@ class LLMParser:
                 item_id = self._grounded_title(str(title), norm_msg)
                 if item_id and item_id not in base.liked and item_id not in base.disliked:
                     getattr(base, slot).append(item_id)
-        extra = self.description_words(proposal.get("description"), base, self.prompt)
+        extra = self.description_words(proposal.get("description"), base, self.prompt, message)
         if extra and base.kind in ("recommend", "refine"):
             # the LLM's rewrite of the request: an extra retrieval query, in words the catalog uses
             base.wish_text = " ".join(dict.fromkeys(base.wish_text.split() + extra))
@@ -88,11 +88,12 @@ class LLMParser:
 
     MAX_DESCRIPTION_WORDS = 15
 
-    def description_words(self, description, base: Intent, prompt: str = "") -> list[str]:
+    def description_words(self, description, base: Intent, prompt: str = "", message: str = "") -> list[str]:
         """The words of the LLM's rewrite that may join the wish: only content words the catalog's own texts use
         (overviews, tags, genres), never a film title (a catalog title of two or more words, or any capitalised word
         after the first: names are how invented titles and people look), never function words, never a word the
-        request ruled out (a genre it excludes or lowers, its avoid words)."""
+        request ruled out (a genre it excludes or lowers, its avoid words), never a word only the prompt's quoted
+        examples say (SmolLM2 added "space horror" from them to "something like Heat")."""
         if not isinstance(description, str) or not description.strip():
             return []
         from chatrec.chat.explain import leaks, titles_in_text  # the one title finder for generated text
@@ -104,7 +105,7 @@ class LLMParser:
         for item_id in titles_in_text(text, self.catalog, min_words=2):
             if item_id not in named:
                 return []  # it names another film: the whole rewrite is distrusted
-        ruled_out = self._ruled_out_words(base)
+        ruled_out = self._ruled_out_words(base) | self._example_words(prompt, message)
         words = re.findall(r"[A-Za-z][\w'-]*", text)
         keep = [w for i, w in enumerate(words) if i == 0 or not w[0].isupper() or w in self.catalog.genres]
         out = []
@@ -115,6 +116,15 @@ class LLMParser:
                         and self.rules._content_word(part):
                     out.append(part)
         return list(dict.fromkeys(out))[:self.MAX_DESCRIPTION_WORDS]
+
+    @staticmethod
+    def _example_words(prompt: str, message: str) -> set[str]:
+        """Words of the prompt's example descriptions (a `"description": "..."` value, or a quote in the paragraph
+        that defines description) that the message does not say."""
+        examples = re.findall(r'"description":\s*"([^"]+)"', prompt)
+        for paragraph in re.findall(r"^description:.*?(?:\n\s*\n|\Z)", prompt, re.M | re.S):
+            examples += re.findall(r'"([^"]+)"', paragraph)
+        return set(normalize_title(" ".join(examples)).split()) - set(normalize_title(message).split())
 
     @staticmethod
     def _ruled_out_words(base: Intent) -> set[str]:
