@@ -284,10 +284,12 @@ def serve(port: int, out_dir: Path, host: str = "127.0.0.1", threads: int = 1) -
     folder = export_for_serving(out_dir)
     cli = Path(sys.executable).with_name("transformers")
     command = [str(cli)] if cli.exists() else [sys.executable, "-m", "transformers.cli.transformers"]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    # set, never read: the server process inherits them (this process is replaced by it)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
     sys.stdout.flush()
-    os.execve(command[0], command + ["serve", str(folder), "--host", host, "--port", str(port), "--device", "cpu",
-                         "--dtype", "float32", "--log-level", "warning"], env)
+    os.execv(command[0], command + ["serve", str(folder), "--host", host, "--port", str(port), "--device", "cpu",
+                                    "--dtype", "float32", "--log-level", "warning"])
 
 
 @contextmanager
