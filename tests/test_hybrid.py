@@ -10,7 +10,7 @@ from chatrec.chat.recommender import Recommender
 from chatrec.errors import ChatrecError
 from chatrec.profile.store import Profile
 from chatrec.ranking.checkpoint import collab_path, load_collab, save_collab
-from chatrec.ranking.hybrid import HybridWeights, combine
+from chatrec.ranking.hybrid import FEATURES, HybridWeights, combine
 from chatrec.retrieval.index import open_vectors
 from chatrec.retrieval.retrieve import Request, Retriever
 
@@ -75,6 +75,48 @@ def test_the_profile_source_follows_stored_likes_when_nothing_is_named(hybrid):
     assert cands.collab_query is not None and not cands.collab_from_seeds
     profile = ids(hybrid, [p for p, s in zip(cands.positions, cands.sources) if "profile" in s])
     assert {CASABLANCA, UP, PENGUINS} <= set(profile)
+
+
+def test_the_context_source_serves_a_ranking_that_keeps_the_conversations_films(hybrid):
+    # the ReDial protocol ranks without exclusions: what the conversation showed is evidence, and so are its
+    # collaborative neighbours; a disliked film is not
+    req = Request(shown=[HEAT], taste=[(TITANIC, -1.0)], keep_mentioned=True)
+    assert req.mentioned() == [HEAT]
+    cands = hybrid.retriever.candidates(req, None, 10)
+    assert cands.context_query is not None and cands.collaborative and cands.collab_query is None
+    context = ids(hybrid, [p for p, s in zip(cands.positions, cands.sources) if "context" in s])
+    assert {CASABLANCA, UP, PENGUINS} <= set(context)
+    assert HEAT in context and TITANIC not in context  # the film itself may come again; a disliked one does not
+    # every source obeys the filters
+    cands = hybrid.retriever.candidates(Request(shown=[HEAT], genres_out=["Romance"], keep_mentioned=True), None, 10)
+    assert CASABLANCA not in ids(hybrid, cands.positions)
+
+
+def test_the_head_reads_the_whole_conversation(hybrid):
+    # collaborative and text similarity to every film brought up so far, not only the current request's
+    req = Request(shown=[HEAT], taste=[(ALIEN, 0.5)], keep_mentioned=True)
+    cands, base = hybrid.evidence(req, Profile("someone"))
+    x = dict(zip(FEATURES, hybrid.features(cands, base, req).T))
+    vec, text, idx = hybrid.collab.vectors, hybrid.index.vectors, hybrid.catalog.index_of
+    rows = [idx[HEAT], idx[ALIEN]]
+    c, t = vec[rows].mean(axis=0), text[rows].mean(axis=0)
+    pos = np.asarray(cands.positions)
+    assert x["context_collab"] == pytest.approx(vec[pos] @ (c / np.linalg.norm(c)), abs=1e-5)
+    assert x["context_text"] == pytest.approx(text[pos] @ (t / np.linalg.norm(t)), abs=1e-5)
+    assert x["shown_before"][list(pos).index(idx[HEAT])] == 1 and x["named_before"][list(pos).index(idx[ALIEN])] == 1
+
+
+def test_the_chat_has_no_context_source(hybrid):
+    # the chat excludes what it showed and what was named, so their neighbourhood is not a source of its own there
+    session = hybrid.session()
+    first = session.turn("something like Heat")
+    second = session.turn("something funnier")
+    assert first["items"] and second["items"]
+    req = session.state.request()
+    assert HEAT in req.mentioned() and not req.keep_mentioned
+    cands = hybrid.retriever.candidates(req, None, 10)
+    assert cands.context_query is None and not any("context" in s for s in cands.sources)
+    assert not any("context" in r.sources for r in first.recs + second.recs)
 
 
 def test_a_named_film_counts_more_than_the_stored_profile(hybrid):

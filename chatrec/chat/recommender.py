@@ -101,6 +101,16 @@ class Recommender:
         self._popularity = np.asarray(catalog.popularity, dtype=np.float32)
         self.retrainer = None  # a chatrec.retrain.BackgroundRetrainer when the app runs one
 
+    def set_popularity(self, popularity) -> None:
+        """Replace the popularity prior everywhere it is read (the catalog, the quality source's order, the scorer,
+        the head's feature): a protocol whose population is not the catalog's raters measures it its own way (the
+        ReDial catalog: mentions in training dialogues)."""
+        self.catalog.popularity = [float(x) for x in popularity]
+        self._popularity = np.asarray(popularity, dtype=np.float32)
+        self.retriever.set_popularity(self._popularity)
+        if hasattr(self.scorer, "popularity"):
+            self.scorer.popularity = self._popularity
+
     @classmethod
     def from_config(cls, config: Config | None = None, progress: bool = True) -> "Recommender":
         config = config or Config.from_env()
@@ -150,12 +160,18 @@ class Recommender:
         ids = [self.catalog.items[int(p)].item_id for p in pos]
         said = set(req.seeds) | {i for i, w in req.taste if w > 0}
         shown = set(req.shown)
-        centroid = self.retriever.collab_centroid(sorted(said | shown))
+        mentioned = req.mentioned()
+        centroid = self.retriever.collab_centroid(mentioned)
         context = None if centroid is None else self.collab.vectors[pos] @ centroid
+        rows = [self.catalog.index_of[i] for i in mentioned if i in self.catalog.index_of]
+        text = None
+        if rows:  # what the conversation's films are about, as the item texts say
+            q = self.index.vectors[rows].mean(axis=0)
+            text = self.index.vectors[pos] @ (q / max(float(np.linalg.norm(q)), 1e-9))
         return features(base, cands.text_sim, cands.collab_sim, self.retriever.quality[pos], self._popularity[pos],
                         cands.genre_fit, cands.sources, cands.collab_from_seeds,
                         named=np.array([i in said for i in ids]), shown=np.array([i in shown for i in ids]),
-                        context_collab=context)
+                        context_collab=context, context_text=text)
 
     def rank(self, req: Request, profile: Profile, k: int | None = None, *, novelty: float = 0.0) -> Ranking:
         """The ranking of every source's candidates, best first. Retrieval applies every filter and exclusion of
@@ -168,7 +184,7 @@ class Recommender:
         if not len(cands):
             return Ranking(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), [], cands.relaxed)
         pos = cands.positions
-        if self.head is not None and cands.collab_query is not None:
+        if self.head is not None and cands.collaborative:
             # the head is trained for hits; the penalty sets its point on the hit / novelty frontier
             scores = self.head.score(self.features(cands, base, req)) - \
                 self.config.head_popularity_penalty * self._popularity[pos]

@@ -59,7 +59,7 @@ def combine(base: np.ndarray, collab_sim: np.ndarray, quality: np.ndarray, *, co
 # per-candidate model see where a candidate stands in its list, which raw cosines alone do not say.
 FEATURES = ("scorer", "scorer_z", "text_sim", "text_z", "collab_sim", "collab_z", "quality", "popularity",
             "genre_fit", "src_text", "src_collab", "src_profile", "src_quality", "from_seeds", "named_before",
-            "shown_before", "context_collab")
+            "shown_before", "context_collab", "context_text")
 HEAD_FILE = "hybrid.json"
 
 
@@ -71,11 +71,12 @@ def _z(x: np.ndarray) -> np.ndarray:
 def features(base: np.ndarray, text_sim: np.ndarray, collab_sim: np.ndarray, quality: np.ndarray,
              popularity: np.ndarray, genre_fit: np.ndarray | None, sources: list[tuple[str, ...]],
              from_seeds: bool, named: np.ndarray | None = None, shown: np.ndarray | None = None,
-             context_collab: np.ndarray | None = None) -> np.ndarray:
+             context_collab: np.ndarray | None = None, context_text: np.ndarray | None = None) -> np.ndarray:
     """(n candidates, len(FEATURES)) float32: every source's evidence about each candidate of one request.
     `named` / `shown`: whether the conversation named (or liked) / showed each candidate earlier; always 0 in the
     chat, which excludes both, but not in a ranking without exclusions (the ReDial protocol). `context_collab`: the
-    collaborative similarity to every film the conversation has named, liked or shown so far (0 without any)."""
+    collaborative similarity to every film the conversation has named, liked or shown so far (0 without any);
+    `context_text`: the text similarity to the same films."""
     n = len(base)
     base, text_sim, collab_sim = (np.asarray(a, dtype=np.float32) for a in (base, text_sim, collab_sim))
     flag = lambda name: np.fromiter((name in s for s in sources), dtype=np.float32, count=n)  # noqa: E731
@@ -84,7 +85,8 @@ def features(base: np.ndarray, text_sim: np.ndarray, collab_sim: np.ndarray, qua
             flag("text"), flag("collab"), flag("profile"), flag("quality"), np.full(n, float(from_seeds), np.float32),
             np.zeros(n, np.float32) if named is None else np.asarray(named, np.float32),
             np.zeros(n, np.float32) if shown is None else np.asarray(shown, np.float32),
-            np.zeros(n, np.float32) if context_collab is None else np.asarray(context_collab, np.float32)]
+            np.zeros(n, np.float32) if context_collab is None else np.asarray(context_collab, np.float32),
+            np.zeros(n, np.float32) if context_text is None else np.asarray(context_text, np.float32)]
     return np.stack(cols, axis=1).astype(np.float32)
 
 
@@ -93,7 +95,7 @@ class SourceHead:
     """A small MLP over `features`, trained by `chatrec train` (chatrec.training.hybrid_fit) on simulated
     requests: "something like X" from a person's liked film, and a known person's stored likes, with the films
     they went on to like as the answer. It replaces the hand-set weights of `combine` when a collaborative query
-    exists; it runs in numpy (a 17 x 16 x 1 network), so serving needs no torch for it.
+    exists; it runs in numpy (a 18 x 16 x 1 network), so serving needs no torch for it.
 
         score = w2 · relu(W1 · (x - mean) / std + b1) + b2
     """

@@ -56,6 +56,14 @@ class Request:
     # protocol, where a recommender may name a film again) reads them as evidence
     shown: list[str] = field(default_factory=list)
     periods: list[tuple[int, int]] = field(default_factory=list)  # several periods named: the list draws from each
+    # a ranking that keeps the conversation's own films (the ReDial protocol: a recommender may name a film again):
+    # their collaborative neighbourhood is then a source of its own ("context"); the chat excludes them
+    keep_mentioned: bool = False
+
+    def mentioned(self) -> list[str]:
+        """Every film this conversation has brought up and not disliked, once each: what it showed, what this
+        request names, what earlier turns named or liked."""
+        return list(dict.fromkeys(self.shown + self.seeds + [i for i, w in self.taste if w > 0]))
 
 
 @dataclass
@@ -70,9 +78,15 @@ class Candidates:
     collab_from_seeds: bool = False  # the collaborative query holds films this conversation named or liked
     relaxed: list[str] = field(default_factory=list)  # notes on the constraints that had to be loosened
     genre_fit: np.ndarray | None = None  # Jaccard overlap of each candidate's genres with the named films' (0: none)
+    context_query: np.ndarray | None = None  # the "context" source's query (see `Retriever.context_query`), if any
 
     def __len__(self) -> int:
         return len(self.positions)
+
+    @property
+    def collaborative(self) -> bool:
+        """Whether any collaborative query took part: what the learned source head is trained to rank."""
+        return self.collab_query is not None or self.context_query is not None
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -95,10 +109,14 @@ class Retriever:
         top = np.argsort([-it.rating_count for it in self.catalog.items])[:100]
         self.popular_centroid = _unit(index.vectors[top].mean(axis=0))
         self.quality = quality_prior(self.catalog)
-        # the "quality" source's order: well rated (Bayesian average) and well known (log-scaled rating count)
-        familiar = np.asarray(self.catalog.popularity, dtype=np.float32)
-        self.quality_order = np.argsort(-(0.5 * (self.quality + 1.0) * familiar), kind="stable")
+        self.set_popularity(self.catalog.popularity)
         self.has_content = np.array([bool(it.genres or it.overview) for it in self.catalog.items])
+
+    def set_popularity(self, popularity) -> None:
+        """The "quality" source's order: well rated (Bayesian average) and well known (`popularity`, the catalog's
+        log-scaled rating counts unless a protocol measures familiarity otherwise)."""
+        familiar = np.asarray(popularity, dtype=np.float32)
+        self.quality_order = np.argsort(-(0.5 * (self.quality + 1.0) * familiar), kind="stable")
 
     def _vec(self, item_ids: list[str]) -> np.ndarray | None:
         pos = [self.catalog.index_of[i] for i in item_ids if i in self.catalog.index_of]
@@ -189,11 +207,13 @@ class Retriever:
         return _unit(q).astype(np.float32), bool(seeds)
 
     def context_query(self, req: Request) -> np.ndarray | None:
-        """The collaborative neighbourhood of everything the conversation has shown (`req.shown`) as well as named:
-        a source only for a ranking that does not exclude what was shown (the chat excludes it, so it has none)."""
-        if self.collab is None or not req.shown or set(req.shown) <= req.exclude:
+        """The collaborative neighbourhood of every film the conversation has brought up (`Request.mentioned`):
+        a source only for a ranking that does not exclude them (the ReDial protocol, where a recommender may name
+        a film again); the chat excludes what it showed and what was named, so there it has none."""
+        films = req.mentioned()
+        if self.collab is None or not req.keep_mentioned or not films:
             return None
-        return self.collab_centroid(req.shown + req.seeds)
+        return self.collab_centroid(films)
 
     def collab_centroid(self, item_ids) -> np.ndarray | None:
         """The unit mean collaborative vector of the films among `item_ids` the ratings know; None without any."""
@@ -242,8 +262,13 @@ class Retriever:
                 for p, _ in self.collab.search(cq, k, where, mask=mask):
                     found.setdefault(p, []).append("collab" if from_seeds else "profile")
             if ctx is not None:
-                for p, _ in self.collab.search(ctx, k // 2, where, mask=mask):
+                for p, _ in self.collab.search(ctx, k, where, mask=mask):
                     found.setdefault(p, []).append("context")
+            if req.keep_mentioned:  # the conversation's own films, which such a ranking may name again
+                for i in req.mentioned():
+                    p = self.catalog.index_of.get(i)
+                    if p is not None and (mask is None or mask[p]):
+                        found.setdefault(p, []).append("context")
             for p in self._best_known(mask, max(10, k // 3)):
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
@@ -260,7 +285,7 @@ class Retriever:
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
         return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes,
-                          self.seed_genre_fit(req, positions))
+                          self.seed_genre_fit(req, positions), ctx)
 
     def seed_genre_fit(self, req: Request, positions: np.ndarray) -> np.ndarray:
         """Per candidate: the Jaccard overlap of its genres with the genres of the films the request names (0

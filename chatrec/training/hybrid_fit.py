@@ -65,7 +65,7 @@ def simulate(rec, held: Interactions, *, seed: int = 0, like_x_per_user: int = 3
 
     def add(req: Request, profile: Profile, answers: set[int], u: int, kind: str) -> None:
         cands, base = rec.evidence(req, profile)
-        if not len(cands) or cands.collab_query is None:
+        if not len(cands) or not cands.collaborative:
             return
         y = np.fromiter((int(p) in answers for p in cands.positions), dtype=np.float32, count=len(cands))
         if y.sum() == 0:
