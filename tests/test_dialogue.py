@@ -279,9 +279,11 @@ def test_stream_shows_the_list_first_then_llm_reasons(tmp_path):
     first, last = steps[0], steps[-1]
     assert len(steps) == 1 + len(first["items"])  # the list, then one update per item's reason
     assert [it["item_id"] for it in first["items"]] == [it["item_id"] for it in last["items"]]
-    assert not any(it["explanation"] == "It matches what you asked for." for it in first["items"])
-    assert all(it["explanation"] == "It matches what you asked for." for it in last["items"])
-    assert last["reply"].count("It matches what you asked for.") == len(last["items"])
+    said = "It matches what you asked for: "  # the fake LLM's reason, citing each item's genre and year
+    assert not any(it["explanation"].startswith(said) for it in first["items"])
+    assert all(it["explanation"].startswith(said) and f"{it['genres'][0].lower()} film from {it['year']}."
+               in it["explanation"] for it in last["items"])
+    assert last["reply"].count(said) == len(last["items"])
     off = rec.session()
     from chatrec.chat.recommender import Settings
     off.settings = Settings(use_llm=False)

@@ -52,8 +52,8 @@ def test_respond_streams_the_llm_reasons_into_the_same_message(fresh_recommender
     screens = list(h.respond("comedies from the 90s", [], 5, 0.5, 0.0, True, None))
     assert len(screens) == 2 + 5  # thinking, the list, one update per item's reason
     assert all(len(s.history) == 2 for s in screens)  # the answer replaces the "thinking" line, then itself
-    assert "It matches what you asked for." in screens[-1].card_texts[0]
-    assert "It matches what you asked for." not in screens[1].card_texts[0]
+    assert "It matches what you asked for:" in screens[-1].card_texts[0]  # the fake LLM's reason, citing the item
+    assert "It matches what you asked for:" not in screens[1].card_texts[0]
 
 
 def test_failed_feedback_in_chinese_leaves_the_card_undone(h, monkeypatch):
