@@ -343,15 +343,29 @@ def test_evaluate_crs_runs_on_the_bundled_data(tmp_path):
     # run from another folder, through the CLI's lazy command table, on the first two dev conversations
     root = Path(redial.__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", "from chatrec.app.cli import main; main()", "evaluate-crs", "--json",
-                          "--limit", "2", "--embedder", "hashing", "--llm", "none", "--index-dir", str(tmp_path / "idx")],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    data = json.loads(out.stdout.strip().splitlines()[-1])
+    def run(*extra):
+        out = subprocess.run([sys.executable, "-c", "from chatrec.app.cli import main; main()", "evaluate-crs",
+                              "--json", "--limit", "2", "--embedder", "hashing", "--llm", "none",
+                              "--index-dir", str(tmp_path / "idx"), *extra],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    data = run("--no-head")  # (learning the head from all 1,401 training dialogues takes minutes)
     assert Path(data["setup"]["data"]) == root / "data" / "redial" / "dev_data.jsonl"
     assert Path(data["setup"]["train"]) == root / "data" / "redial" / "train_subset_1401.jsonl"
     assert data["setup"]["conversations"] == 2 and data["n_targets"] > 0
     assert data["setup"]["redial_ids"] == 6924 and data["setup"]["linked_items"] == 3963
+    assert data["setup"]["ranking"].startswith("Recommender.rank") and data["setup"]["head"] is None
+    # the default: the chat's head, learned from the training dialogues given (here the first 60)
+    small = tmp_path / "train60.jsonl"
+    lines = (root / "data" / "redial" / "train_subset_1401.jsonl").read_text(encoding="utf-8").splitlines()[:60]
+    small.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = run("--train", str(small))
+    assert data["setup"]["head"]["requests"] > 0 and data["n_targets"] > 0
+    out = subprocess.run([sys.executable, "-c", "from chatrec.app.cli import main; main()", "evaluate-crs",
+                          "--weights", "w.json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "blend was removed" in out.stderr
 
 
 def test_the_chat_collaborative_source_on_redial_learns_from_training_conversations_only(rcat, tmp_path):

@@ -81,7 +81,7 @@ def test_the_context_source_serves_a_ranking_that_keeps_the_conversations_films(
     # the ReDial protocol ranks without exclusions: what the conversation showed is evidence, and so are its
     # collaborative neighbours; a disliked film is not
     req = Request(shown=[HEAT], taste=[(TITANIC, -1.0)], keep_mentioned=True)
-    assert req.mentioned() == [HEAT]
+    assert req.mentioned() == {HEAT: 1.0}
     cands = hybrid.retriever.candidates(req, None, 10)
     assert cands.context_query is not None and cands.collaborative and cands.collab_query is None
     context = ids(hybrid, [p for p, s in zip(cands.positions, cands.sources) if "context" in s])
@@ -98,12 +98,17 @@ def test_the_head_reads_the_whole_conversation(hybrid):
     cands, base = hybrid.evidence(req, Profile("someone"))
     x = dict(zip(FEATURES, hybrid.features(cands, base, req).T))
     vec, text, idx = hybrid.collab.vectors, hybrid.index.vectors, hybrid.catalog.index_of
-    rows = [idx[HEAT], idx[ALIEN]]
-    c, t = vec[rows].mean(axis=0), text[rows].mean(axis=0)
+    rows, w = [idx[HEAT], idx[ALIEN]], np.array([1.0, 0.5], dtype=np.float32)  # what was said a turn ago counts half
+    c, t = w @ vec[rows], w @ text[rows]
     pos = np.asarray(cands.positions)
     assert x["context_collab"] == pytest.approx(vec[pos] @ (c / np.linalg.norm(c)), abs=1e-5)
     assert x["context_text"] == pytest.approx(text[pos] @ (t / np.linalg.norm(t)), abs=1e-5)
     assert x["shown_before"][list(pos).index(idx[HEAT])] == 1 and x["named_before"][list(pos).index(idx[ALIEN])] == 1
+
+
+def test_newer_films_count_more_in_the_conversations_context():
+    req = Request(shown=["a", "b", "c"], seeds=["d"], taste=[("b", 0.25), ("e", 0.5), ("f", -1.0)])
+    assert req.mentioned() == pytest.approx({"c": 1.0, "b": 0.7, "a": 0.49, "d": 1.0, "e": 0.5})
 
 
 def test_the_chat_has_no_context_source(hybrid):
@@ -293,3 +298,19 @@ def test_the_rating_count_floor_is_capped_by_config(hybrid):
     assert min(counts(at(100).candidates(req, None, 40))) >= 100  # capped by the config
     assert min(counts(at(0).candidates(req, None, 40))) < 100  # off
     assert min(counts(hybrid.retriever.candidates(req, None, 40))) < 100  # the default cap, 5, is below every count
+
+
+def test_only_a_described_request_needs_described_films(hybrid):
+    # "something like Heat" is answered by what people liked together: a neighbour the catalog knows by its title
+    # and year only is an answer; "a comedy like Heat" describes, so such a film cannot be shown to fit
+    from chatrec.chat.state import DialogueState
+
+    assert not DialogueState(seeds=[HEAT]).request().require_content
+    for described in (dict(genres_in=["Comedy"]), dict(wish_text="heist"), dict(year_min=1990), dict(moods=["dark"])):
+        assert DialogueState(seeds=[HEAT], **described).request().require_content, described
+    # as if the catalog knew Casablanca (a collaborative neighbour of Heat) by its title and year only
+    hybrid.retriever.has_content[hybrid.catalog.index_of[CASABLANCA]] = False
+    plain = hybrid.retriever.candidates(DialogueState(seeds=[HEAT]).request(exclude={HEAT}), None, 10)
+    assert CASABLANCA in ids(hybrid, plain.positions)
+    wished = hybrid.retriever.candidates(DialogueState(seeds=[HEAT], wish_text="crime").request(exclude={HEAT}), None, 10)
+    assert CASABLANCA not in ids(hybrid, wished.positions)

@@ -96,45 +96,46 @@ def main() -> None:
     out["setup"]["weights"] = weights.to_json()
 
     conversations = redial.load_redial(args.data, args.limit)
+    # chatrec's number (issue 16, item 5): the chat's ranking path alone -- Recommender.rank, its collaborative
+    # source (co-mention in the training dialogues + MovieLens raters) and its source head learned from the training
+    # dialogues -- exactly what `chatrec evaluate-crs` runs. Everything else below is a same-run baseline.
+    t1 = time.time()
+    rec.head, head_summary = redial.train_redial_head(rec, rcat, redial.load_redial(redial.TRAIN_FILE),
+                                                      redial.MOVIELENS_DIR / "ratings.csv", seed=args.seed,
+                                                      progress=True)
+    head_seconds = round(time.time() - t1, 1)
     t1 = time.time()
     records = redial.collect(rec, conversations, rcat.canonical, progress=True)
-    out["setup"].update(conversations=len(conversations), turns=len(records),
-                        pipeline_seconds=round(time.time() - t1, 1))
+    out["setup"].update(conversations=len(conversations), turns=len(records), head_seconds=head_seconds,
+                        pipeline_seconds=round(time.time() - t1, 1),
+                        head=redial.rounded({k: v for k, v in head_summary.items() if k != "params"}))
+    res = redial.evaluate_records(records, None, redial.Weights(), rcat.catalog, with_ranks=True, n_boot=1000)
+    details = res.pop("turns")
+    out["chatrec"] = redial.rounded(res)
+    print("chatrec", {k: out["chatrec"][k] for k in redial.METRIC_KEYS}, "strict",
+          {k: out["chatrec"]["strict"][k] for k in redial.METRIC_KEYS}, flush=True)
+    # baselines: the same path without the learned head (set weights), and the benchmark-side co-mention model
+    # (training-dialogue statistics over the whole catalog) alone and blended with the no-head ranking
+    head, rec.head = rec.head, None
+    plain = redial.collect(rec, conversations, rcat.canonical, progress=True)
     zero = redial.Weights(pipeline=0, comention=0, cf=0, popularity=0, repeat_recommender=0, repeat_seeker=0,
-                       recency=weights.recency)
+                          recency=weights.recency)
     variants = {
-        "chatrec": (model, weights),
-        "pipeline_only": (None, redial.Weights()),
-        "popularity_train_mentions": (model, dataclasses.replace(zero, popularity=1.0)),
-        "comention_only": (model, dataclasses.replace(zero, comention=1.0, popularity=0.01)),
-        "no_pipeline": (model, dataclasses.replace(weights, pipeline=0.0)),
-        "no_comention": (model, dataclasses.replace(weights, comention=0.0)),
-        "no_cf": (model, dataclasses.replace(weights, cf=0.0)),
-        "no_repeat": (model, dataclasses.replace(weights, repeat_recommender=0.0, repeat_seeker=0.0)),
+        "no_head": (plain, None, redial.Weights()),
+        "popularity_train_mentions": (plain, model, dataclasses.replace(zero, popularity=1.0)),
+        "comention_only": (plain, model, dataclasses.replace(zero, comention=1.0, popularity=0.01)),
+        "comention_blend": (plain, model, weights),
     }
-    details = pipeline_details = None
-    for name, (m, w) in variants.items():
-        res = redial.evaluate_records(records, m, w, rcat.catalog, with_ranks=name in ("chatrec", "pipeline_only"),
-                                   n_boot=1000 if name in ("chatrec", "pipeline_only") else 0)
-        if name == "chatrec":
-            details = res.pop("turns")
-        elif name == "pipeline_only":
+    pipeline_details = None
+    for name, (recs, m, w) in variants.items():
+        res = redial.evaluate_records(recs, m, w, rcat.catalog, with_ranks=name == "comention_blend",
+                                      n_boot=1000 if name == "comention_blend" else 0)
+        if name == "comention_blend":
             pipeline_details = res.pop("turns")
         out[name] = redial.rounded(res)
         print(name, {k: out[name][k] for k in redial.METRIC_KEYS}, "strict",
               {k: out[name]["strict"][k] for k in redial.METRIC_KEYS}, flush=True)
-    # the one path (issue 16): the chat's ranking alone, its source head learned from the training dialogues
-    t2 = time.time()
-    rec.head, head_summary = redial.train_redial_head(rec, rcat, redial.load_redial(redial.TRAIN_FILE),
-                                                      redial.MOVIELENS_DIR / "ratings.csv", seed=args.seed,
-                                                      progress=True)
-    head_records = redial.collect(rec, conversations, rcat.canonical, progress=True)
-    rec.head = None
-    res = redial.evaluate_records(head_records, None, redial.Weights(), rcat.catalog, n_boot=1000)
-    out["one_path_head"] = redial.rounded(res)
-    out["one_path_head"]["head"] = redial.rounded({k: v for k, v in head_summary.items() if k != "params"})
-    out["one_path_head"]["seconds"] = round(time.time() - t2, 1)
-    print("one_path_head", {k: out["one_path_head"][k] for k in redial.METRIC_KEYS}, flush=True)
+    rec.head = head  # the simulated users talk to the chat with its learned head
     # where do the misses come from? linked vs unlinked targets, and whether the seeker's titles were linked
     linked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid in rcat.ml_of]
     unlinked = [r for t in details for tid, r in zip(t["targets"], t["ranks"]) if tid not in rcat.ml_of]
@@ -154,7 +155,7 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     if args.details:
-        Path(args.details).write_text(json.dumps({"turns": details, "pipeline_turns": pipeline_details,
+        Path(args.details).write_text(json.dumps({"turns": details, "blend_turns": pipeline_details,
                                                  "simulator": sim["results"] if sim else None}, ensure_ascii=False))
 
 

@@ -26,7 +26,7 @@ from chatrec.ranking.hybrid import HybridWeights, SourceHead, combine, features,
 from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
 from chatrec.retrieval.embed import embedder_for
 from chatrec.retrieval.index import VectorIndex, open_or_build, open_vectors
-from chatrec.retrieval.retrieve import Request, Retriever
+from chatrec.retrieval.retrieve import Request, Retriever, weighted_centroid
 from chatrec.understand.llm_parser import LLMParser
 from chatrec.understand.rules import RuleParser
 
@@ -163,11 +163,8 @@ class Recommender:
         mentioned = req.mentioned()
         centroid = self.retriever.collab_centroid(mentioned)
         context = None if centroid is None else self.collab.vectors[pos] @ centroid
-        rows = [self.catalog.index_of[i] for i in mentioned if i in self.catalog.index_of]
-        text = None
-        if rows:  # what the conversation's films are about, as the item texts say
-            q = self.index.vectors[rows].mean(axis=0)
-            text = self.index.vectors[pos] @ (q / max(float(np.linalg.norm(q)), 1e-9))
+        about = weighted_centroid(self.index.vectors, self.catalog.index_of, mentioned)  # what they are about
+        text = None if about is None else self.index.vectors[pos] @ about
         return features(base, cands.text_sim, cands.collab_sim, self.retriever.quality[pos], self._popularity[pos],
                         cands.genre_fit, cands.sources, cands.collab_from_seeds,
                         named=np.array([i in said for i in ids]), shown=np.array([i in shown for i in ids]),

@@ -91,6 +91,14 @@ class DialogueState:
                     or self.year_max or self.wish_text or self.avoid_text or self.within or self.genre_weights
                     or self.quality_bias or self.popularity_bias)
 
+    @property
+    def descriptive(self) -> bool:
+        """Whether the request describes the films it wants (words, genres, moods, years, quality words): then only
+        films whose genres or overview can show they fit are answers. "Something like X" alone is answered by what people liked
+        together, which needs no description (a ReDial film known by its title and year only is such a neighbour)."""
+        return bool(self.wish_text or self.avoid_text or self.genres_in or self.genres_out or self.genre_weights
+                    or self.moods or self.year_min or self.year_max or self.quality_bias or self.popularity_bias)
+
     def request(self, exclude=(), unclear: bool = False) -> Request:
         """The request this state makes. `unclear`: the plain recommender (the profile, or popularity, and
         nothing else) for a message that asked for nothing in particular."""
@@ -106,7 +114,7 @@ class DialogueState:
                        genres_out=list(self.genres_out), year_min=self.year_min, year_max=self.year_max,
                        exclude=set(exclude), within=list(self.within), taste=self.taste(),
                        genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
-                       moods=list(self.moods), require_content=True,
+                       moods=list(self.moods), require_content=self.descriptive,
                        min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS, shown=list(self.shown),
                        periods=list(self.periods))
 

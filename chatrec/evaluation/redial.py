@@ -829,11 +829,11 @@ def rounded(d: dict) -> dict:
 @click.option("--redial-dir", default=str(REDIAL_DIR), show_default=True, help="movies_with_mentions.csv and the link map.")
 @click.option("--movielens", "movielens_path", default=str(MOVIELENS_DIR), show_default=True,
               help="The catalog ReDial films are linked to (a MovieLens folder; its ratings.csv feeds item similarity).")
-@click.option("--weights", "weights_path", default=None, help="Blend weights JSON (default bench/crs/weights.json).")
-@click.option("--pipeline-only", is_flag=True, help="Rank with the chat pipeline alone (no dialogue model).")
-@click.option("--head", "learn_head", is_flag=True,
-              help="Rank with the chat's path alone, its source head learned from the training dialogues "
-                   "(implies --pipeline-only).")
+@click.option("--weights", "weights_path", default=None, hidden=True,
+              help="Removed: the benchmark-side blend is not chatrec's ranking (bench/crs reports it as a baseline).")
+@click.option("--pipeline-only", is_flag=True, hidden=True, help="The default now: there is one path.")
+@click.option("--head/--no-head", "learn_head", default=True, show_default=True,
+              help="Learn the chat's source head from the training dialogues (--no-head: its set weights).")
 @click.option("--index-dir", default=None, help="Index folder for the ReDial catalog (default index/redial).")
 @click.option("--embedder", default=None, help="minilm (default) or hashing.")
 @click.option("--llm", type=click.Choice(["none", "embedded", "fake"]), default=None, help="LLM backend.")
@@ -841,11 +841,15 @@ def rounded(d: dict) -> dict:
 @click.option("--seed", type=int, default=0, show_default=True)
 def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df, train_path, redial_dir, movielens_path, weights_path,
                      pipeline_only, learn_head, index_dir, embedder, llm, details, seed):
-    """ReDial benchmark through the chat pipeline (Recall@1/10/50, NDCG@10, MRR, strict) and a user simulator."""
+    """ReDial benchmark through the chat's own ranking path (Recall@1/10/50, NDCG@10, MRR, strict) and a user
+    simulator: `Recommender.rank`, its collaborative source and source head learned from the training dialogues."""
     import sys
 
     if train_path and Path(train_path).resolve() == Path(data_path).resolve():
         raise click.BadParameter("the training conversations must not be the evaluated ones", param_hint="--train")
+    if weights_path:
+        raise click.BadParameter("the dialogue-model blend was removed from evaluate-crs: it ranks with the chat's "
+                                 "path alone (bench/crs/run.py reports the blend as a baseline)", param_hint="--weights")
     random.seed(seed)
     try:  # on a shared 2-core machine one torch thread per process is faster than two spinning ones
         import torch
@@ -862,7 +866,6 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
         train = load_redial(train_path) if train_path and Path(train_path).exists() else []
         rec = open_redial_recommender(config, rcat, progress=not as_json, movielens_dir=movielens_path, train=train)
         conversations = load_redial(data_path, limit)
-        pipeline_only = pipeline_only or learn_head
         head_summary = None
         if learn_head and train:
             try:
@@ -870,11 +873,8 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
                                                            seed=seed, progress=not as_json)
             except ValueError as exc:  # too few training turns with a collaborative query: the set weights rank
                 head_summary = {"skipped": str(exc)}
-        model = None if pipeline_only else build_model(rcat, train_path or None, Path(movielens_path) / "ratings.csv",
-                                                         rec.index.vectors)
-        weights = load_weights(weights_path)
         records = collect(rec, conversations, rcat.canonical, progress=not as_json)
-        result = evaluate_records(records, model, weights, rcat.catalog, with_ranks=bool(details))
+        result = evaluate_records(records, None, Weights(), rcat.catalog, with_ranks=bool(details))
         turns = result.pop("turns", None)
         idx = rcat.catalog.index_of
         linked_targets = sum(1 for r in records for t in r.turn.targets if t in rcat.ml_of)
@@ -883,7 +883,7 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
             "catalog_items": len(rcat.catalog), "redial_ids": len(rcat.canonical),
             "linked_items": len(rcat.ml_of), "targets_linked": linked_targets,
             "targets_in_catalog": sum(1 for r in records for t in r.turn.targets if t in idx),
-            "train": str(train_path) if model else None, "weights": None if pipeline_only else weights.to_json(),
+            "train": str(train_path) if train else None, "ranking": "Recommender.rank (the chat's path)",
             "embedder": rec.index.embedder.name, "llm": config.llm, "seconds": round(time.time() - t0, 1),
             "head": head_summary,
         }

@@ -60,10 +60,18 @@ class Request:
     # their collaborative neighbourhood is then a source of its own ("context"); the chat excludes them
     keep_mentioned: bool = False
 
-    def mentioned(self) -> list[str]:
-        """Every film this conversation has brought up and not disliked, once each: what it showed, what this
-        request names, what earlier turns named or liked."""
-        return list(dict.fromkeys(self.shown + self.seeds + [i for i, w in self.taste if w > 0]))
+    SHOWN_RECENCY = 0.7  # a shown film counts this much less for each film shown after it
+
+    def mentioned(self) -> dict[str, float]:
+        """Every film this conversation has brought up and not disliked, with how much it still counts: this
+        request's films 1, what earlier turns named or liked their memory weight (halved per turn), what was shown
+        `SHOWN_RECENCY` less per film shown since (the newest 1)."""
+        out: dict[str, float] = {}
+        for j, i in enumerate(reversed(self.shown)):
+            out[i] = max(out.get(i, 0.0), self.SHOWN_RECENCY ** j)
+        for i, w in [(i, 1.0) for i in self.seeds] + [(i, w) for i, w in self.taste if w > 0]:
+            out[i] = max(out.get(i, 0.0), w)
+        return out
 
 
 @dataclass
@@ -87,6 +95,19 @@ class Candidates:
     def collaborative(self) -> bool:
         """Whether any collaborative query took part: what the learned source head is trained to rank."""
         return self.collab_query is not None or self.context_query is not None
+
+
+def weighted_centroid(vectors: np.ndarray, index_of: dict[str, int], item_ids, known_only: bool = False
+                      ) -> np.ndarray | None:
+    """The unit weighted mean of the rows of `item_ids` (a dict id -> weight, or a list: weight 1 each); rows of
+    zeros are skipped with `known_only` (films the ratings do not know). None without any row."""
+    weights = item_ids if isinstance(item_ids, dict) else dict.fromkeys(item_ids, 1.0)
+    rows = [(index_of[i], w) for i, w in weights.items()
+            if i in index_of and w > 0 and (not known_only or np.any(vectors[index_of[i]]))]
+    if not rows:
+        return None
+    pos, w = zip(*rows)
+    return _unit(np.asarray(w, dtype=np.float32) @ vectors[list(pos)]).astype(np.float32)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -216,12 +237,11 @@ class Retriever:
         return self.collab_centroid(films)
 
     def collab_centroid(self, item_ids) -> np.ndarray | None:
-        """The unit mean collaborative vector of the films among `item_ids` the ratings know; None without any."""
+        """The unit mean collaborative vector of the films among `item_ids` the ratings know (a dict: weighted by
+        its values); None without any."""
         if self.collab is None:
             return None
-        idx, vec = self.catalog.index_of, self.collab.vectors
-        rows = [idx[i] for i in dict.fromkeys(item_ids) if i in idx and np.any(vec[idx[i]])]
-        return _unit(vec[rows].mean(axis=0)).astype(np.float32) if rows else None
+        return weighted_centroid(self.collab.vectors, self.catalog.index_of, item_ids, known_only=True)
 
     def _best_known(self, mask: np.ndarray | None, k: int) -> list[int]:
         """The first `k` items of the quality order that pass the filter `mask` (None: no filter)."""
