@@ -20,6 +20,9 @@ from chatrec.evaluation import redial, simulator
 from chatrec.catalog import load_catalog, load_table, normalize_title
 from chatrec.config import Config
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench" / "crs"))
+import baselines  # noqa: E402  (bench/crs/baselines.py: the benchmark's same-run baselines)
+
 DIALOGUES = DATA / "redial_tiny.jsonl"
 # ReDial id -> (name, linked tiny-catalog id or "")
 MOVIES = {
@@ -151,7 +154,7 @@ def test_evaluate_records_strict_removes_mentioned(rcat):
     # pipeline ranking: 100 (mentioned), 101 (mentioned target), 111 (new target), then the rest
     order = ["100", "101", "111"] + [i.item_id for i in cat.items if i.item_id not in ("100", "101", "111")]
     record = redial.TurnRecord(turn, np.array([idx[i] for i in order]), np.zeros(len(order)), "", {})
-    out = redial.evaluate_records([record], None, redial.Weights(), cat, n_boot=0)
+    out = redial.evaluate_records([record], cat, n_boot=0)
     assert out["n_targets"] == 2 and out["recall@1"] == 0.0 and out["recall@10"] == 1.0
     assert out["mrr"] == pytest.approx((1 / 2 + 1 / 3) / 2)
     # strict: 101 is dropped as a target, and the mentioned films leave the ranking, so 111 is first
@@ -175,7 +178,7 @@ def test_run_conversation_feeds_seeker_turns_through_the_chat(rec, rcat):
 
 def test_dialogue_model_comention_leaves_own_conversation_out(rcat):
     train = redial.load_redial(DIALOGUES)
-    model = redial.DialogueModel(rcat.catalog, train, rcat.canonical)
+    model = baselines.DialogueModel(rcat.catalog, train, rcat.canonical)
     idx = rcat.catalog.index_of
     with_self = model.signals(["109"])["comention"]
     assert with_self[idx["110"]] > 0  # Superbad and The Hangover share conversation 2
@@ -240,18 +243,18 @@ def test_simulator_drops_names_and_title_words(rec):
 def test_tune_weights_on_training_records(rec, rcat, monkeypatch):
     convs = redial.load_redial(DIALOGUES)
     records = redial.collect(rec, convs, rcat.canonical)
-    model = redial.DialogueModel(rcat.catalog, convs, rcat.canonical)
+    model = baselines.DialogueModel(rcat.catalog, convs, rcat.canonical)
     calls = []
-    real = redial.DialogueModel.signals
+    real = baselines.DialogueModel.signals
 
     def counting(self, context, recency=0.7, exclude_conv=None, memo=None):
         if memo is None:
             calls.append((tuple(context), recency, exclude_conv))
         return real(self, context, recency, exclude_conv, memo)
-    monkeypatch.setattr(redial.DialogueModel, "signals", counting)
-    weights, value = redial.tune_weights(records, model, rcat.catalog,
+    monkeypatch.setattr(baselines.DialogueModel, "signals", counting)
+    weights, value = baselines.tune_weights(records, model, rcat.catalog,
                                          grid={"comention": [0.0, 1.0], "pipeline": [0.0, 1.0]})
-    assert isinstance(weights, redial.Weights) and 0.0 <= value <= 1.5
+    assert isinstance(weights, baselines.Weights) and 0.0 <= value <= 1.5
     assert "signals" not in model.__dict__  # nothing is patched onto the model
     # 9 weight settings scored (the start, then 2 rounds x 2 weights x 2 values), every turn each time, but each
     # turn's signals are computed once
@@ -262,13 +265,15 @@ def test_tune_weights_on_training_records(rec, rcat, monkeypatch):
 def test_signals_memo_gives_the_same_numbers(rec, rcat):
     convs = redial.load_redial(DIALOGUES)
     records = redial.collect(rec, convs, rcat.canonical)
-    model = redial.DialogueModel(rcat.catalog, convs, rcat.canonical)
+    model = baselines.DialogueModel(rcat.catalog, convs, rcat.canonical)
     memo: dict = {}
-    plain = redial.evaluate_records(records, model, redial.Weights(), rcat.catalog, exclude_conv=True, n_boot=0)
-    cached = redial.evaluate_records(records, model, redial.Weights(), rcat.catalog, exclude_conv=True, n_boot=0,
-                                     memo=memo)
-    again = redial.evaluate_records(records, model, redial.Weights(), rcat.catalog, exclude_conv=True, n_boot=0,
-                                    memo=memo)
+    n, w = len(rcat.catalog), baselines.Weights()
+    plain = redial.evaluate_records(records, rcat.catalog, lambda r: baselines.blend_scores(r, model, w, n, True),
+                                    n_boot=0)
+    cached = redial.evaluate_records(records, rcat.catalog,
+                                     lambda r: baselines.blend_scores(r, model, w, n, True, memo), n_boot=0)
+    again = redial.evaluate_records(records, rcat.catalog,
+                                    lambda r: baselines.blend_scores(r, model, w, n, True, memo), n_boot=0)
     assert plain == cached == again and memo
     key = next(iter(memo))
     assert model.signals(*key, memo=memo) is memo[key]  # a hit returns the remembered arrays
@@ -303,7 +308,7 @@ def test_leave_out_drops_conversations_of_the_same_workers_and_their_counts(rcat
     convs = redial.load_redial(DIALOGUES)
     twin = redial.parse_conversation(json.loads(DIALOGUES.read_text().splitlines()[1]))
     twin.conv_id, twin.recommender = "99", 42  # same seeker as conversation 2, another recommender
-    model = redial.DialogueModel(rcat.catalog, convs + [twin], rcat.canonical)
+    model = baselines.DialogueModel(rcat.catalog, convs + [twin], rcat.canonical)
     idx = rcat.catalog.index_of
     assert sorted(model.leave_out["2"].tolist()) == [1, 4]
     sig = model.signals(["109"], exclude_conv="2")

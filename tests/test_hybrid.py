@@ -103,7 +103,29 @@ def test_the_head_reads_the_whole_conversation(hybrid):
     pos = np.asarray(cands.positions)
     assert x["context_collab"] == pytest.approx(vec[pos] @ (c / np.linalg.norm(c)), abs=1e-5)
     assert x["context_text"] == pytest.approx(text[pos] @ (t / np.linalg.norm(t)), abs=1e-5)
-    assert x["shown_before"][list(pos).index(idx[HEAT])] == 1 and x["named_before"][list(pos).index(idx[ALIEN])] == 1
+    # the flags carry how much each film still counts: shown just now 1, named a turn ago a half
+    assert x["shown_before"][list(pos).index(idx[HEAT])] == 1 and x["named_before"][list(pos).index(idx[ALIEN])] == 0.5
+    assert x["named_before"][list(pos).index(idx[HEAT])] == 0 and x["shown_before"][list(pos).index(idx[ALIEN])] == 0
+
+
+def test_every_film_brought_up_counts_by_how_recently(hybrid):
+    # a film the person only asked about or said they had seen still belongs to the conversation's context, and
+    # counts less for every film brought up after it; the films this request turns away from do not count
+    from chatrec.chat.state import DialogueState
+
+    state = DialogueState()
+    state.bring_up([HEAT])  # "is Heat any good?"
+    state.bring_up([ALIEN, UP])  # shown
+    state.bring_up([HEAT])  # "I've seen Heat": brought up again, the newest now
+    req = state.request()
+    assert req.context == [ALIEN, UP, HEAT]
+    w = Request.RECENCY
+    assert req.mentioned() == {HEAT: 1.0, UP: w, ALIEN: w * w}
+    req.negatives = [UP]
+    assert UP not in req.mentioned()
+    x = dict(zip(FEATURES, hybrid.features(*hybrid.evidence(Request(context=[HEAT], keep_mentioned=True),
+                                                            Profile("someone")), Request(context=[HEAT])).T))
+    assert x["named_before"].max() == 1.0  # Heat: the person brought it up, nothing has been shown
 
 
 def test_newer_films_count_more_in_the_conversations_context():
@@ -314,3 +336,14 @@ def test_only_a_described_request_needs_described_films(hybrid):
     assert CASABLANCA in ids(hybrid, plain.positions)
     wished = hybrid.retriever.candidates(DialogueState(seeds=[HEAT], wish_text="crime").request(exclude={HEAT}), None, 10)
     assert CASABLANCA not in ids(hybrid, wished.positions)
+
+
+def test_a_conversation_remembers_films_it_only_talked_about(hybrid):
+    # "is Heat any good?" names Heat without liking it: the dialogue state still knows it came up, then the list
+    # shown after the next request comes up after it
+    session = hybrid.session()
+    session.turn("is Heat any good?")
+    assert session.state.brought_up == [HEAT]
+    reply = session.turn("something like Alien")
+    shown = [it["item_id"] for it in reply["items"]]
+    assert session.state.brought_up == [HEAT, ALIEN] + shown

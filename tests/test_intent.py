@@ -3,7 +3,7 @@ import json
 import pytest
 
 from chatrec.catalog import load_table
-from chatrec.understand.intent import Intent, ParseContext, clean_message
+from chatrec.understand.intent import ParseContext, clean_message
 from chatrec.understand.llm_parser import LLMParser
 from chatrec.understand.rules import RuleParser
 from chatrec.llm import FakeLLM

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from chatrec.evaluation import redial, simulator  # noqa: E402
+import baselines  # noqa: E402  (bench/crs/baselines.py, beside this file)
 from chatrec.evaluation.metrics import metrics_from_ranks  # noqa: E402
 
 
@@ -77,16 +78,16 @@ def main() -> None:
     # that --tune-train then tunes the blend on conversations the collaborative vectors have seen
     rec = redial.open_redial_recommender(config, rcat, llm=None, progress=True,
                                          train=redial.load_redial(redial.TRAIN_FILE))
-    model = redial.build_model(rcat, vectors=rec.index.vectors)
-    weights = redial.load_weights()
+    model = baselines.build_model(rcat, vectors=rec.index.vectors)
+    weights = baselines.load_weights()
     out: dict = {"setup": {"data": shown_path(args.data), "embedder": rec.index.embedder.name, "llm": config.llm,
                            "catalog_items": len(rcat.catalog), "linked_items": len(rcat.ml_of),
                            "train": shown_path(redial.TRAIN_FILE), "ratings": "MovieLens latest-small ratings.csv"}}
     if args.tune_train:
         train = redial.load_redial(redial.TRAIN_FILE, args.tune_train)
         records = redial.collect(rec, train, rcat.canonical, progress=True)
-        weights, value = redial.tune_weights(records, model, rcat.catalog)
-        redial.default_weights_path().write_text(json.dumps(
+        weights, value = baselines.tune_weights(records, model, rcat.catalog)
+        baselines.default_weights_path().write_text(json.dumps(
             {"weights": weights.to_json(), "picked_on": f"first {args.tune_train} conversations of "
              "train_subset_1401.jsonl, co-mention leave-one-conversation-out", "objective": "recall@10",
              "train_value": round(value, 4), "train_turns": len(records)}, indent=2) + "\n")
@@ -109,7 +110,7 @@ def main() -> None:
     out["setup"].update(conversations=len(conversations), turns=len(records), head_seconds=head_seconds,
                         pipeline_seconds=round(time.time() - t1, 1),
                         head=redial.rounded({k: v for k, v in head_summary.items() if k != "params"}))
-    res = redial.evaluate_records(records, None, redial.Weights(), rcat.catalog, with_ranks=True, n_boot=1000)
+    res = redial.evaluate_records(records, rcat.catalog, with_ranks=True, n_boot=1000)
     details = res.pop("turns")
     out["chatrec"] = redial.rounded(res)
     print("chatrec", {k: out["chatrec"][k] for k in redial.METRIC_KEYS}, "strict",
@@ -118,17 +119,18 @@ def main() -> None:
     # (training-dialogue statistics over the whole catalog) alone and blended with the no-head ranking
     head, rec.head = rec.head, None
     plain = redial.collect(rec, conversations, rcat.canonical, progress=True)
-    zero = redial.Weights(pipeline=0, comention=0, cf=0, popularity=0, repeat_recommender=0, repeat_seeker=0,
+    zero = baselines.Weights(pipeline=0, comention=0, cf=0, popularity=0, repeat_recommender=0, repeat_seeker=0,
                           recency=weights.recency)
     variants = {
-        "no_head": (plain, None, redial.Weights()),
+        "no_head": (plain, None, None),
         "popularity_train_mentions": (plain, model, dataclasses.replace(zero, popularity=1.0)),
         "comention_only": (plain, model, dataclasses.replace(zero, comention=1.0, popularity=0.01)),
         "comention_blend": (plain, model, weights),
     }
     pipeline_details = None
     for name, (recs, m, w) in variants.items():
-        res = redial.evaluate_records(recs, m, w, rcat.catalog, with_ranks=name == "comention_blend",
+        score = None if m is None else (lambda r, m=m, w=w: baselines.blend_scores(r, m, w, len(rcat.catalog)))
+        res = redial.evaluate_records(recs, rcat.catalog, score, with_ranks=name == "comention_blend",
                                       n_boot=1000 if name == "comention_blend" else 0)
         if name == "comention_blend":
             pipeline_details = res.pop("turns")

@@ -158,8 +158,10 @@ class Recommender:
     def features(self, cands, base: np.ndarray, req: Request) -> np.ndarray:
         pos = cands.positions
         ids = [self.catalog.items[int(p)].item_id for p in pos]
-        said = set(req.seeds) | {i for i, w in req.taste if w > 0}
         shown = set(req.shown)
+        # named: what the person brought up themselves (this request's films, earlier likes, any film they talked
+        # about), as opposed to what was shown to them
+        said = set(req.seeds) | {i for i, w in req.taste if w > 0} | (set(req.context) - shown)
         mentioned = req.mentioned()
         centroid = self.retriever.collab_centroid(mentioned)
         context = None if centroid is None else self.collab.vectors[pos] @ centroid
@@ -167,7 +169,8 @@ class Recommender:
         text = None if about is None else self.index.vectors[pos] @ about
         return features(base, cands.text_sim, cands.collab_sim, self.retriever.quality[pos], self._popularity[pos],
                         cands.genre_fit, cands.sources, cands.collab_from_seeds,
-                        named=np.array([i in said for i in ids]), shown=np.array([i in shown for i in ids]),
+                        named=np.array([mentioned.get(i, 0.0) if i in said else 0.0 for i in ids]),
+                        shown=np.array([mentioned.get(i, 0.0) if i in shown else 0.0 for i in ids]),
                         context_collab=context, context_text=text)
 
     def rank(self, req: Request, profile: Profile, k: int | None = None, *, novelty: float = 0.0) -> Ranking:

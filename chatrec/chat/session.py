@@ -278,6 +278,7 @@ class ChatSession:
         if getattr(parser, "failures", 0) > failures and not self.llm_notice_given:
             self.llm_notice_given = True  # said once per conversation, then the rule path quietly carries on
             self.notice = t("llm_down", self.lang)
+        state.bring_up(intent.liked + intent.disliked + ([intent.about_item] if intent.about_item else []))
         kind = intent.kind
         if kind == "goodbye":
             return self._reply(t("goodbye", self.lang), intent)
@@ -336,6 +337,7 @@ class ChatSession:
             return self._reply(t("nothing_found", self.lang), intent, ok=False)
         state.last_items = [r.item.item_id for r in recs]
         state.shown.extend(i for i in state.last_items if i not in state.shown)
+        state.bring_up(state.last_items)
         head = lead(None if intent.unclear else req, relaxed, self.lang, catalog=self.rec.catalog, rules=self.rec.rules,
                     within_names=state.within_names, has_profile=self.profile.vector is not None)
         if unknown:

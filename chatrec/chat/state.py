@@ -39,6 +39,9 @@ class DialogueState:
     popularity_bias: float = 0.0
     obscure: bool = False
     periods: list[tuple[int, int]] = field(default_factory=list)  # "the 80s and 90s": draw from each
+    # every film the conversation has brought up -- named by the person with any sentiment (or none: "is Click
+    # good?", "I've seen Deadpool") or shown to them -- oldest first, a film moved to the end when it comes up again
+    brought_up: list[str] = field(default_factory=list)
 
     MEMORY_HALF_LIFE = 1.0  # turns: what was said one request ago counts half, two requests ago a quarter
     MEMORY_SIZE = 100  # mentions kept; older ones weigh less than 2^-20 by then anyway in any real conversation
@@ -53,6 +56,14 @@ class DialogueState:
     # films is answered from better-known ones whenever enough of them fit (`Request.min_ratings`)
     DEFAULT_MIN_RATINGS = 5
     WEIGHT_RANGE = (-0.6, 0.4)
+
+    def bring_up(self, item_ids) -> None:
+        """`item_ids` came up in the conversation just now (see `brought_up`)."""
+        for i in item_ids:
+            if i in self.brought_up:
+                self.brought_up.remove(i)
+            self.brought_up.append(i)
+        del self.brought_up[:-self.MEMORY_SIZE]
 
     def remember(self, item_ids, sign: int) -> None:
         self.memory.extend((i, sign, self.turns) for i in item_ids)
@@ -103,7 +114,8 @@ class DialogueState:
         """The request this state makes. `unclear`: the plain recommender (the profile, or popularity, and
         nothing else) for a message that asked for nothing in particular."""
         if unclear or not self.constrained:
-            return Request(exclude=set(exclude), taste=self.taste(), shown=list(self.shown))
+            return Request(exclude=set(exclude), taste=self.taste(), shown=list(self.shown),
+                           context=list(self.brought_up))
         quality, popularity = self.quality_bias, self.popularity_bias
         if not (quality or popularity or self.obscure or self.genres_in or self.seeds or self.within):
             # a request that no filter or named film narrows (a mood, a few words, a decade) would otherwise be
@@ -116,7 +128,7 @@ class DialogueState:
                        genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
                        moods=list(self.moods), require_content=self.descriptive,
                        min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS, shown=list(self.shown),
-                       periods=list(self.periods))
+                       periods=list(self.periods), context=list(self.brought_up))
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:
         """A critique narrows or shifts the current request."""

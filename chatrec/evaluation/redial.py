@@ -15,10 +15,13 @@ This module has
   intent, dialogue state, retrieval, reranking) and the catalog is ranked; the films that message
   mentions are the targets. `rank_pipeline` asks `Recommender.rank`, the chat's own ranking, for a long
   list on the request the dialogue state builds (`DialogueState.request`);
-- `DialogueModel`: what the ranking may learn from outside the pipeline: co-mention statistics over the
-  *training* conversations (`train_subset_1401.jsonl`), item-to-item similarity from MovieLens ratings,
-  and mention popularity in the training conversations. It is blended with the pipeline score (`Weights`,
-  picked on training conversations by `tune_weights`); `dev_data.jsonl` is only ever used for reporting;
+- the chat's own evidence on this catalog: its collaborative vectors (`redial_collab`: co-mention in the
+  *training* conversations beside MovieLens raters' likes), its popularity prior (`mention_popularity`) and its
+  learned source head (`train_redial_head`), all from training conversations (`train_subset_1401.jsonl`);
+  `dev_data.jsonl` is only ever used for reporting. There is one ranking path: `Recommender.rank`;
+- `DialogueModel`: co-mention, directed co-mention, MovieLens item-item similarity and mention popularity over the
+  whole catalog, blended by `Weights`: the same-run *baselines* of `bench/crs/run.py` (the live chat cannot
+  reproduce them, so they are never chatrec's number);
 - `evaluate_records`: Recall@1/10/50, NDCG@10 and MRR micro-averaged over targets, with conversation-level
   bootstrap intervals (the formulas are `chatrec.evaluation.metrics`'), and the strict variant that drops
   targets already mentioned earlier in the dialogue;
@@ -369,7 +372,7 @@ def open_redial_recommender(config: Config, rcat: RedialCatalog, llm="config", p
 
 def mention_popularity(rcat: RedialCatalog, conversations: list[Conversation]) -> np.ndarray:
     """The popularity prior from `conversations`: log-scaled mention counts in (0, 1]."""
-    return _log_scaled(mention_counts(rcat, conversations))
+    return log_scaled(mention_counts(rcat, conversations))
 
 
 # ================================================================ the source head, learned from training dialogues
@@ -442,165 +445,9 @@ def hash_worker(worker) -> int:
     return int(hashlib.sha1(str(worker).encode()).hexdigest(), 16)
 
 
-# ================================================================ what the ranking learns from the training side
-
-@dataclass
-class Weights:
-    """Blend of the pipeline's ranking with the dialogue model's signals (picked on training conversations)."""
-    pipeline: float = 0.1  # reciprocal-rank score of the pipeline's long list
-    genre: float = 0.25  # share of the genres the seeker asked for (dialogue state) that the film has
-    comention: float = 1.0  # conversation-level co-mention with the films mentioned so far (train)
-    directed: float = 0.1  # context film -> film the recommender then named (train recommender turns)
-    cf: float = 0.1  # MovieLens item-item similarity (who rated both)
-    cf_liked: float = 0.25  # the same over ratings >= 4
-    popularity: float = 0.5  # how many training conversations mention the film
-    target_popularity: float = 0.1  # how often recommenders name it in training conversations
-    repeat_recommender: float = 1.0  # the recommender named it earlier in this dialogue
-    repeat_seeker: float = 1.0  # the seeker named it earlier
-    content: float = 0.25  # text-embedding similarity to the films mentioned so far (MiniLM item vectors)
-    recency: float = 0.7  # weight of a context film decays by this factor per newer mention
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-class DialogueModel:
-    """Co-mention over training conversations, MovieLens item-item similarity, training mention popularity.
-
-    Each similarity is a cosine over a sparse "who mentioned / rated it" matrix X (rows: conversations or
-    users, columns: catalog items): score(t) = sum_c w_c cos(X_c, X_t) = (sum_c w_c X_c/|X_c|) . X_t/|X_t|,
-    computed per turn with two sparse products; no item-item matrix is stored. The directed signal counts,
-    over the training recommender turns, how often film t was named after film c had been mentioned."""
-
-    def __init__(self, catalog: Catalog, train: list[Conversation] | None = None,
-                 canonical: dict[str, str] | None = None, ratings_path: str | Path | None = None,
-                 ml_of: dict[str, str] | None = None, vectors: np.ndarray | None = None):
-        from scipy import sparse
-
-        self.catalog = catalog
-        self.vectors = vectors
-        n = len(catalog)
-        idx = catalog.index_of
-        canonical = canonical or {}
-        train = train or []
-        rows, cols = [], []
-        self.conv_row: dict[str, int] = {}
-        counts = np.zeros(n, dtype=np.float32)
-        c_rows, c_cols, t_rows, t_cols, turn_conv = [], [], [], [], []
-        for r, conv in enumerate(train):
-            self.conv_row[conv.conv_id] = r
-            ids = {canonical.get(x, x) for m in conv.messages for x in m.mentions}
-            for x in ids:
-                if x in idx:
-                    rows.append(r)
-                    cols.append(idx[x])
-                    counts[idx[x]] += 1
-            for t in eval_turns(conv, canonical):
-                k = len(turn_conv)
-                turn_conv.append(r)
-                c_rows += [k for c in t.context if c in idx]
-                c_cols += [idx[c] for c in t.context if c in idx]
-                t_rows += [k for x in t.targets if x in idx]
-                t_cols += [idx[x] for x in t.targets if x in idx]
-        # leave-out groups: a training conversation is scored without every conversation that shares a worker
-        # with it. ReDial workers did many dialogues (1,395 of the 1,401 training ones share a worker with
-        # another) and no dev conversation shares one with training: leaving out only the conversation itself
-        # tunes to worker habits and overstates what transfers to dev.
-        by_worker: dict = defaultdict(set)
-        for r, conv in enumerate(train):
-            for w in (conv.seeker, conv.recommender):
-                by_worker[w].add(r)
-        self.leave_out = {conv.conv_id: np.array(sorted(by_worker[conv.seeker] | by_worker[conv.recommender] | {r}))
-                          for r, conv in enumerate(train)}
-        n_conv, n_turn = max(1, len(train)), max(1, len(turn_conv))
-        self.mentions = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_conv, n))
-        self.comention = self._normalised(self.mentions)
-        self.turn_conv = np.array(turn_conv, dtype=np.int64)
-        self.ctx = self._normalised(sparse.csr_matrix((np.ones(len(c_rows), np.float32), (c_rows, c_cols)),
-                                                      shape=(n_turn, n)))
-        self.tgt = sparse.csr_matrix((np.ones(len(t_rows), np.float32), (t_rows, t_cols)), shape=(n_turn, n)).tocsc()
-        self.mention_counts = counts
-        self.target_counts = np.asarray(self.tgt.sum(axis=0)).ravel().astype(np.float32)
-        self.popularity = _log_scaled(counts)
-        self.target_popularity = _log_scaled(self.target_counts)
-        self.cf = self.cf_liked = None
-        if ratings_path and ml_of and Path(ratings_path).exists():
-            rr, cc, stars, n_raters = linked_ratings(ratings_path, ml_of, idx)
-            if len(rr):
-                liked = stars >= 4.0
-                shape = (n_raters, n)
-                self.cf = self._normalised(sparse.csr_matrix((np.ones(len(rr), np.float32), (rr, cc)), shape=shape))
-                self.cf_liked = self._normalised(sparse.csr_matrix(
-                    (np.ones(int(liked.sum()), np.float32), (rr[liked], cc[liked])), shape=shape))
-        self.genre_flags = {g: np.array([g in it.genres for it in catalog.items], dtype=np.float32)
-                            for g in catalog.genres}
-
-    @staticmethod
-    def _normalised(x):
-        """Columns scaled to unit length, as CSC so column slices are cheap."""
-        from scipy import sparse
-
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
-        norms[norms == 0] = 1.0
-        return (x @ sparse.diags(1.0 / norms)).tocsc().astype(np.float32)
-
-    @staticmethod
-    def _spread(matrix, positions: list[int], weights: np.ndarray, drop_rows=None, out=None) -> np.ndarray:
-        u = np.asarray(matrix[:, positions] @ weights).ravel()
-        if drop_rows is not None:
-            u[drop_rows] = 0.0  # leave-one-out on the training side: a conversation never counts itself
-        return np.asarray((out if out is not None else matrix).T @ u).ravel().astype(np.float32)
-
-    def signals(self, context: list[str], recency: float = 0.7, exclude_conv: str | None = None,
-                memo: dict | None = None) -> dict:
-        """Every signal for a dialogue whose films so far are `context` (oldest first), each an array over the
-        catalog. `exclude_conv`: score a training conversation without itself and its workers' other ones.
-        `memo`: a dict the caller owns, remembering the answer per (context, recency, exclude_conv) -- the weight
-        search asks for the same turns' signals hundreds of times."""
-        if memo is not None:
-            key = (tuple(context), recency, exclude_conv)
-            if key not in memo:
-                memo[key] = self.signals(context, recency, exclude_conv)
-            return memo[key]
-        idx = self.catalog.index_of
-        positions = [idx[c] for c in context if c in idx]
-        n = len(self.catalog)
-        zero = np.zeros(n, dtype=np.float32)
-        rows = self.leave_out.get(exclude_conv) if exclude_conv is not None else None
-        popularity, target_popularity = self.popularity, self.target_popularity
-        if rows is not None:  # the left-out conversations' own mentions must not count either
-            popularity = _log_scaled(self.mention_counts - np.asarray(self.mentions[rows].sum(axis=0)).ravel())
-            turns = np.flatnonzero(np.isin(self.turn_conv, rows))
-            target_popularity = _log_scaled(self.target_counts - np.asarray(self.tgt[turns].sum(axis=0)).ravel())
-        base = {"popularity": popularity, "target_popularity": target_popularity}
-        if not positions:
-            return {"comention": zero, "directed": zero, "cf": zero, "cf_liked": zero, "content": zero, **base}
-        w = np.array([recency ** (len(positions) - 1 - j) for j in range(len(positions))], dtype=np.float32)
-        co = self._spread(self.comention, positions, w, rows)
-        directed = self._spread(self.ctx, positions, w, None if rows is None else np.isin(self.turn_conv, rows),
-                                self.tgt)
-        cf = self._spread(self.cf, positions, w) if self.cf is not None else zero
-        cf_liked = self._spread(self.cf_liked, positions, w) if self.cf_liked is not None else zero
-        content = zero
-        if self.vectors is not None:
-            q = (self.vectors[positions] * w[:, None]).sum(axis=0)
-            content = np.clip(self.vectors @ (q / max(float(np.linalg.norm(q)), 1e-9)), 0.0, None).astype(np.float32)
-        return {"comention": _scale(co), "directed": _scale(directed), "cf": _scale(cf), "cf_liked": _scale(cf_liked),
-                "content": content, **base}
-
-    def genre_match(self, genres: list[str]) -> np.ndarray:
-        flags = [self.genre_flags[g] for g in genres if g in self.genre_flags]
-        return np.mean(flags, axis=0) if flags else np.zeros(len(self.catalog), dtype=np.float32)
-
-
-def _log_scaled(counts: np.ndarray) -> np.ndarray:
+def log_scaled(counts: np.ndarray) -> np.ndarray:
     top = float(counts.max()) if counts.size else 0.0
     return (np.log1p(counts) / math.log1p(top)).astype(np.float32) if top > 0 else counts.astype(np.float32)
-
-
-def _scale(x: np.ndarray) -> np.ndarray:
-    top = float(x.max()) if x.size else 0.0
-    return x / top if top > 0 else x
 
 
 # ================================================================ running a dialogue through the pipeline
@@ -670,6 +517,7 @@ def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_pr
         if ids:
             session.state.last_items = ids
             session.state.shown.extend(x for x in ids if x not in session.state.shown)
+            session.state.bring_up(ids)
     return out
 
 
@@ -682,33 +530,12 @@ def collect(rec, conversations: list[Conversation], canonical: dict[str, str], p
     return records
 
 
-def final_scores(record: TurnRecord, model: DialogueModel | None, weights: Weights, n: int,
-                 exclude_conv: bool = False, memo: dict | None = None) -> np.ndarray:
-    """Score every catalog position: the pipeline's ranking (reciprocal rank) + the dialogue model's signals
-    (`memo`: see `DialogueModel.signals`)."""
+def pipeline_scores(record: TurnRecord, n: int) -> np.ndarray:
+    """A score for every catalog position from the chat's ranking of one turn: its reciprocal rank (best first,
+    robust to the scorer's scale); films the chat did not rank get 0."""
     score = np.zeros(n, dtype=np.float32)
     if len(record.positions):
-        # reciprocal rank in (0, 1]: robust to the scorer's scale; films the pipeline did not retrieve get 0
-        rr = 10.0 / (10.0 + np.arange(len(record.positions), dtype=np.float32))
-        score[record.positions] = (weights.pipeline if model is not None else 1.0) * rr
-    if model is None:
-        return score
-    sig = model.signals(record.turn.context, weights.recency,
-                        exclude_conv=record.turn.conv_id if exclude_conv else None, memo=memo)
-    for name in ("comention", "directed", "cf", "cf_liked", "content"):
-        w = getattr(weights, name)
-        if w:
-            score += w * sig[name]
-    score += weights.popularity * sig["popularity"] + weights.target_popularity * sig["target_popularity"]
-    wanted = [g for g in dict.fromkeys(record.state.get("genres_in", []) + record.state.get("genres_said", []))
-              if g not in record.state.get("genres_out", [])]
-    if weights.genre and wanted:
-        score += weights.genre * model.genre_match(wanted)
-    idx = model.catalog.index_of
-    for c in record.turn.context:
-        if c in idx:
-            score[idx[c]] += (weights.repeat_recommender if c in record.turn.context_by_recommender
-                              else weights.repeat_seeker)
+        score[record.positions] = 10.0 / (10.0 + np.arange(len(record.positions), dtype=np.float32))
     return score
 
 
@@ -732,21 +559,23 @@ def bootstrap(groups: list[list[int | None]], n_boot: int = 1000, seed: int = 0)
     return bootstrap_ci(groups, METRIC_KEYS, lambda g: metrics_from_ranks(g, KS), n_boot, seed)
 
 
-def evaluate_records(records: list[TurnRecord], model: DialogueModel | None, weights: Weights, catalog: Catalog,
-                     exclude_conv: bool = False, n_boot: int = 1000, with_ranks: bool = False,
-                     memo: dict | None = None) -> dict:
+def evaluate_records(records: list[TurnRecord], catalog: Catalog, score=None, n_boot: int = 1000,
+                     with_ranks: bool = False) -> dict:
+    """The metrics of `records`. `score(record)` scores every catalog position for one turn; by default the chat's
+    own ranking (`pipeline_scores`): bench/crs passes its baselines' scores through the same code."""
+    score = score or (lambda record: pipeline_scores(record, len(catalog)))
     idx = catalog.index_of
     by_conv: dict[str, list] = defaultdict(list)
     by_conv_strict: dict[str, list] = defaultdict(list)
     detail = []
     for rec in records:
-        score = final_scores(rec, model, weights, len(catalog), exclude_conv, memo)
-        ranks = target_ranks(score, rec.turn.targets, idx)
-        strict = target_ranks(score, rec.turn.strict_targets, idx, drop=rec.turn.context)
+        scored = score(rec)
+        ranks = target_ranks(scored, rec.turn.targets, idx)
+        strict = target_ranks(scored, rec.turn.strict_targets, idx, drop=rec.turn.context)
         by_conv[rec.turn.conv_id].extend(ranks)
         by_conv_strict[rec.turn.conv_id].extend(strict)
         if with_ranks:
-            top = np.argsort(-score, kind="stable")[:10]
+            top = np.argsort(-scored, kind="stable")[:10]
             detail.append({"conv_id": rec.turn.conv_id, "index": rec.turn.index, "targets": rec.turn.targets,
                            "ranks": ranks, "strict_targets": rec.turn.strict_targets, "strict_ranks": strict,
                            "n_context": len(rec.turn.context), "top10": [catalog.items[p].item_id for p in top],
@@ -761,53 +590,6 @@ def evaluate_records(records: list[TurnRecord], model: DialogueModel | None, wei
     if with_ranks:
         out["turns"] = detail
     return out
-
-
-def tune_weights(records: list[TurnRecord], model: DialogueModel, catalog: Catalog, grid: dict | None = None,
-                 objective=lambda m: m["recall@10"] + 0.5 * m["recall@50"]) -> tuple[Weights, float]:
-    """Coordinate search over the blend weights on TRAINING records (co-mention statistics leave out every
-    conversation that shares a worker with the scored one).
-    The default objective weighs Recall@10 and Recall@50 (the two numbers the issue sets targets for)."""
-    grid = grid or {name: [0.0, 0.1, 0.25, 0.5, 1.0, 2.0] for name in Weights.__dataclass_fields__
-                    if name != "recency"} | {"recency": [0.4, 0.7, 1.0]}
-    memo: dict = {}  # the signals of a turn do not depend on the weights tried, except recency: computed once each
-
-    def value(w):
-        return objective(evaluate_records(records, model, w, catalog, exclude_conv=True, n_boot=0, memo=memo))
-    return _coordinate_search(Weights(), grid, value)
-
-
-def _coordinate_search(best: Weights, grid: dict, value) -> tuple[Weights, float]:
-    best_v = value(best)
-    for _ in range(2):
-        for name, options in grid.items():
-            for v in options:
-                w = dataclasses.replace(best, **{name: v})
-                got = value(w)
-                if got > best_v + 1e-9:
-                    best, best_v = w, got
-    return best, best_v
-
-
-# ================================================================ putting it together
-
-def default_weights_path() -> Path:
-    return ROOT / "bench" / "crs" / "weights.json"
-
-
-def load_weights(path: str | Path | None = None) -> Weights:
-    path = Path(path) if path else default_weights_path()
-    if path.exists():
-        data = json.loads(path.read_text())
-        return Weights(**{k: v for k, v in data.get("weights", data).items() if k in Weights.__dataclass_fields__})
-    return Weights()
-
-
-def build_model(rcat: RedialCatalog, train_path: str | Path | None = TRAIN_FILE,
-                ratings_path: str | Path | None = MOVIELENS_DIR / "ratings.csv",
-                vectors: np.ndarray | None = None) -> DialogueModel:
-    train = load_redial(train_path) if train_path and Path(train_path).exists() else []
-    return DialogueModel(rcat.catalog, train, rcat.canonical, ratings_path, rcat.ml_of, vectors)
 
 
 def rounded(d: dict) -> dict:
@@ -874,7 +656,7 @@ def evaluate_crs_cmd(data_path, as_json, limit, simulate, max_turns, sim_min_df,
             except ValueError as exc:  # too few training turns with a collaborative query: the set weights rank
                 head_summary = {"skipped": str(exc)}
         records = collect(rec, conversations, rcat.canonical, progress=not as_json)
-        result = evaluate_records(records, None, Weights(), rcat.catalog, with_ranks=bool(details))
+        result = evaluate_records(records, rcat.catalog, with_ranks=bool(details))
         turns = result.pop("turns", None)
         idx = rcat.catalog.index_of
         linked_targets = sum(1 for r in records for t in r.turn.targets if t in rcat.ml_of)

@@ -73,8 +73,9 @@ def features(base: np.ndarray, text_sim: np.ndarray, collab_sim: np.ndarray, qua
              from_seeds: bool, named: np.ndarray | None = None, shown: np.ndarray | None = None,
              context_collab: np.ndarray | None = None, context_text: np.ndarray | None = None) -> np.ndarray:
     """(n candidates, len(FEATURES)) float32: every source's evidence about each candidate of one request.
-    `named` / `shown`: whether the conversation named (or liked) / showed each candidate earlier; always 0 in the
-    chat, which excludes both, but not in a ranking without exclusions (the ReDial protocol). `context_collab`: the
+    `named` / `shown`: how much the conversation's naming (or liking) / showing of each candidate earlier still
+    counts (`Request.mentioned`'s recency weight, 0 if never); 0 in the chat, which excludes both, but not in a
+    ranking without exclusions (the ReDial protocol). `context_collab`: the
     collaborative similarity to every film the conversation has named, liked or shown so far (0 without any);
     `context_text`: the text similarity to the same films."""
     n = len(base)

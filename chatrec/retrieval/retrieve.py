@@ -60,17 +60,23 @@ class Request:
     # their collaborative neighbourhood is then a source of its own ("context"); the chat excludes them
     keep_mentioned: bool = False
 
-    SHOWN_RECENCY = 0.7  # a shown film counts this much less for each film shown after it
+    # every film the conversation brought up (named with any sentiment, or shown), oldest first: see `mentioned`
+    context: list[str] = field(default_factory=list)
+
+    RECENCY = 0.7  # a film the conversation brought up counts this much less for each film brought up after it
 
     def mentioned(self) -> dict[str, float]:
-        """Every film this conversation has brought up and not disliked, with how much it still counts: this
-        request's films 1, what earlier turns named or liked their memory weight (halved per turn), what was shown
-        `SHOWN_RECENCY` less per film shown since (the newest 1)."""
+        """Every film this conversation has brought up, with how much it still counts: `RECENCY` less per film
+        brought up since (the newest 1; `context`, or what was shown when a request carries no context), this
+        request's own films 1, what earlier turns named or liked at least their memory weight; the films this
+        request turns away from (`negatives`) not at all."""
         out: dict[str, float] = {}
-        for j, i in enumerate(reversed(self.shown)):
-            out[i] = max(out.get(i, 0.0), self.SHOWN_RECENCY ** j)
+        for j, i in enumerate(reversed(self.context or self.shown)):
+            out.setdefault(i, self.RECENCY ** j)
         for i, w in [(i, 1.0) for i in self.seeds] + [(i, w) for i, w in self.taste if w > 0]:
             out[i] = max(out.get(i, 0.0), w)
+        for i in self.negatives:
+            out.pop(i, None)
         return out
 
 
