@@ -83,7 +83,14 @@ class Catalog:
         years = [it.year for it in items if it.year]
         self.max_year = max(years) if years else None
         self.min_year = min(years) if years else None
-        self.titles = TitleIndex(items)
+        self.titles = TitleIndex(items, self.popularity)
+
+    def set_popularity(self, popularity) -> None:
+        """Replace the familiarity prior (log-scaled, in [0, 1]) where the catalog reads it: a protocol whose audience
+        is not the catalog's raters measures it its own way (the ReDial catalog: mentions in training dialogues).
+        A title several films share then links to the one this audience knows best."""
+        self.popularity = [float(x) for x in popularity]
+        self.titles.order_by(self.popularity)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -158,9 +165,10 @@ _ARTICLES = ("the ", "a ", "an ")
 
 
 class TitleIndex:
-    """Normalised title (and alias) -> item positions, most popular first."""
+    """Normalised title (and alias) -> item positions, most popular first (the catalog's familiarity prior; the
+    rating counts without one): "It" or "Jumanji" alone link to the film people know best."""
 
-    def __init__(self, items: list[Item]):
+    def __init__(self, items: list[Item], popularity=None):
         keys: dict[str, list[int]] = defaultdict(list)
         for i, it in enumerate(items):
             for name in (it.title, *it.aliases):
@@ -174,12 +182,17 @@ class TitleIndex:
                 for form in forms:
                     if i not in keys[form]:
                         keys[form].append(i)
-        for positions in keys.values():
-            positions.sort(key=lambda p: -items[p].rating_count)
         self.keys = dict(keys)
         self.max_words = max((len(k.split()) for k in self.keys), default=1)
         self._choices = list(self.keys)
         self._counts = [it.rating_count for it in items]
+        self.order_by(popularity if popularity is not None else self._counts)
+
+    def order_by(self, popularity) -> None:
+        """Sort every title's films by `popularity` (one number per catalog position), most popular first; ties
+        go to the more rated."""
+        for positions in self.keys.values():
+            positions.sort(key=lambda p: (-popularity[p], -self._counts[p]))
 
     def exact(self, text: str) -> list[int]:
         return self.keys.get(normalize_title(text), [])

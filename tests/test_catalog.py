@@ -81,3 +81,17 @@ def test_fingerprint_tracks_content(tmp_path):
 def test_normalize_title():
     assert normalize_title("  WALL·E & Eve!! ") == "wall e and eve"
     assert normalize_title("Amélie") == "amelie"
+
+
+def test_a_shared_title_links_to_the_film_the_catalogs_audience_knows_best():
+    from chatrec.catalog import Catalog, Item
+
+    old = Item("1", "It", 1990, ("Horror",), rating_count=40)
+    new = Item("2", "It", 2017, ("Horror",), rating_count=25)
+    other = Item("3", "Heat", 1995, ("Crime",), rating_count=10)
+    cat = Catalog([old, new, other])
+    assert cat.titles.exact("it") == [0, 1]  # by rating count without another measure
+    cat.set_popularity([0.2, 0.9, 0.5])  # e.g. how often dialogues of this audience name each film
+    assert cat.titles.exact("it") == [1, 0] and cat.popularity == [0.2, 0.9, 0.5]
+    cat.set_popularity([0.0, 0.0, 0.5])  # a tie goes to the more rated
+    assert cat.titles.exact("it") == [0, 1]

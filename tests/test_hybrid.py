@@ -308,6 +308,55 @@ def test_soft_preferences_move_the_ranking_without_filtering(hybrid):
     assert q[best.positions[:3]].mean() >= q[plain.positions[:3]].mean()
 
 
+def test_quality_priors_choose_among_films_that_fit_the_words(hybrid):
+    # "films about penguins": the quality and popularity priors order the films the words describe; a famous film
+    # the words do not describe gets no lift from them (the plain request's defaults included)
+    from chatrec.retrieval.retrieve import relevance
+
+    # 0 at or below the median closeness (0.35 here), 1 for the closest, linear between
+    assert relevance(np.array([0.2, 0.3, 0.5, 0.4], dtype=np.float32)).tolist() == pytest.approx([0, 0, 1, 1 / 3])
+    profile = Profile(user_id="u_topic")
+    words = Request(wish_text="penguins antarctica wildlife documentary", topic="penguins antarctica wildlife documentary")
+    plain = hybrid.rank(words, profile)
+    pushed = hybrid.rank(Request(wish_text=words.wish_text, topic=words.topic, quality_bias=3.0, popularity_bias=3.0),
+                         profile)
+    assert ids(hybrid, plain.positions)[0] == ids(hybrid, pushed.positions)[0] == PENGUINS
+    cands, _ = hybrid.evidence(words, profile)
+    fit = dict(zip(ids(hybrid, cands.positions), relevance(cands.topic_sim)))
+    assert all(fit[i] > 0 for i in ids(hybrid, pushed.positions)[:3])  # nothing unrelated was lifted to the top
+    # a penalty counts in full, fitting or not ("hidden gems": the famous move down whether or not they fit)
+    pop = np.asarray(hybrid.catalog.popularity, dtype=np.float32)[cands.positions]
+    prior = hybrid.soft_preferences(Request(topic=words.topic, popularity_bias=-1.0), cands.positions, cands.topic_sim)
+    assert prior == pytest.approx(-pop)
+    # a mood's words are no topic ("something cheerful" is a broad request): the priors count in full
+    mood = Request(wish_text=words.wish_text, quality_bias=1.0)
+    mood_cands, _ = hybrid.evidence(mood, profile)
+    assert mood_cands.topic_sim is None
+    assert hybrid.soft_preferences(mood, mood_cands.positions) == pytest.approx(
+        hybrid.retriever.quality[mood_cands.positions])
+    # without words the priors count in full: "the best films" are the best-rated ones
+    best = hybrid.rank(Request(quality_bias=3.0), profile)
+    q = hybrid.retriever.quality
+    assert q[best.positions[:3]].mean() >= np.sort(q[best.positions])[::-1][:10].mean() - 1e-6
+
+
+def test_the_rating_count_floor_keeps_the_films_that_fit_the_words(hybrid):
+    # March of the Penguins has 40 ratings: under a floor of 50 a plain request leaves it out, but "films about
+    # penguins" keeps it, since fewer than MIN_KNOWN better-known films fit those words
+    from dataclasses import replace
+
+    retriever = Retriever(hybrid.index, replace(hybrid.config, min_ratings=1000), hybrid.collab)
+    retriever.MIN_KNOWN = 3  # the test catalog is small
+    found = lambda req: ids(hybrid, retriever.candidates(req, None, 40).positions)  # noqa: E731
+    assert PENGUINS not in found(Request(min_ratings=50))
+    penguins = dict(wish_text="penguins antarctica wildlife documentary", topic="penguins antarctica")
+    assert PENGUINS in found(Request(**penguins, min_ratings=50))
+    assert PENGUINS not in found(Request(wish_text=penguins["wish_text"], min_ratings=50))  # a mood's words: no topic
+    # and a less-known film that does not fit the words still goes
+    solaris = "5"  # 30 ratings
+    assert solaris not in found(Request(**penguins, min_ratings=50))
+
+
 def test_the_rating_count_floor_is_capped_by_config(hybrid):
     """`Request.min_ratings` leaves out films fewer people rated (when enough others fit); `Config.min_ratings` caps
     it, 0 turning it off (the ReDial benchmark, whose counts are another population's)."""

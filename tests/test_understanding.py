@@ -203,6 +203,24 @@ def test_the_wish_keeps_only_known_content_words():
     assert parse("films about robots").wish_text == "robots"
 
 
+@pytest.mark.parametrize("message, wish", [
+    ("Movies about time travel", "time travel"),  # "time" alone is a function word; the phrase is a topic
+    ("a true story about a road trip", "true story road trip"),
+    ("有没有时间旅行的电影", "time travel"),
+])
+def test_a_content_phrase_stays_whole_in_the_wish(message, wish):
+    assert parse(message).wish_text == wish == parse(message).topic
+    assert parse("a film for a long time").wish_text == ""  # its words alone still go
+
+
+def test_the_topic_is_the_persons_own_words_not_a_moods():
+    # "dinosaurs" is what the films are about; "heartwarming uplifting" is what "cheerful" stands for
+    assert parse("movies about dinosaurs").topic == "dinosaurs"
+    intent = parse("something cheerful")
+    assert intent.wish_text and intent.topic == ""
+    assert parse("a heartwarming film about robots").topic == "robots"
+
+
 # ------------------------------------------------------------------ into the request, the state and the reply
 def test_the_state_carries_soft_preferences_into_the_request():
     state = DialogueState()

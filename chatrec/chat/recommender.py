@@ -26,7 +26,7 @@ from chatrec.ranking.hybrid import HybridWeights, SourceHead, combine, features,
 from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
 from chatrec.retrieval.embed import embedder_for
 from chatrec.retrieval.index import VectorIndex, open_or_build, open_vectors
-from chatrec.retrieval.retrieve import Request, Retriever, weighted_centroid
+from chatrec.retrieval.retrieve import Request, Retriever, relevance, weighted_centroid
 from chatrec.understand.llm_parser import LLMParser
 from chatrec.understand.rules import RuleParser
 
@@ -102,10 +102,10 @@ class Recommender:
         self.retrainer = None  # a chatrec.retrain.BackgroundRetrainer when the app runs one
 
     def set_popularity(self, popularity) -> None:
-        """Replace the popularity prior everywhere it is read (the catalog, the quality source's order, the scorer,
-        the head's feature): a protocol whose population is not the catalog's raters measures it its own way (the
+        """Replace the popularity prior everywhere it is read (the catalog and its title links, the quality source's
+        order, the scorer, the head's feature): a protocol whose population is not the catalog's raters measures it its own way (the
         ReDial catalog: mentions in training dialogues)."""
-        self.catalog.popularity = [float(x) for x in popularity]
+        self.catalog.set_popularity(popularity)
         self._popularity = np.asarray(popularity, dtype=np.float32)
         self.retriever.set_popularity(self._popularity)
         if hasattr(self.scorer, "popularity"):
@@ -194,23 +194,30 @@ class Recommender:
                              w=self.weights, genre_fit=cands.genre_fit)
         if novelty:
             scores = scores - novelty * NOVELTY_SCALE * self._popularity[pos]
-        scores = scores + self.soft_preferences(req, pos)
+        scores = scores + self.soft_preferences(req, pos, cands.topic_sim)
         order = np.argsort(-scores, kind="stable")
         return Ranking(pos[order], scores[order], [cands.sources[j] for j in order], cands.relaxed)
 
-    def soft_preferences(self, req: Request, pos: np.ndarray) -> np.ndarray:
+    def soft_preferences(self, req: Request, pos: np.ndarray, topic_sim: np.ndarray | None = None) -> np.ndarray:
         """The request's soft preferences per candidate: genre bonuses and penalties (moods: "feel-good" favours
         comedies, "not too gory" disfavours horror), and the quality and popularity biases of quality words
-        ("best", "hidden gem"). Zero for a request without any."""
+        ("best", "hidden gem") or of a plain request's defaults. Zero for a request without any.
+
+        With a topic in the person's words ("movies about dinosaurs"; `Request.topic`, `topic_sim` each candidate's
+        cosine to it), a lift from the quality and popularity biases counts by how well the candidate fits the topic
+        (`relevance`): they choose the best-known films *about dinosaurs*, and never lift a famous film the words do
+        not describe above the ones they do; a penalty (a panned film) counts in full. A mood
+        alone ("something cheerful") is a broad request: the priors count in full."""
         out = np.zeros(len(pos), dtype=np.float32)
         if req.genre_weights:
             items = self.catalog.items
             out += np.array([sum(req.genre_weights.get(g, 0.0) for g in items[p].genres) for p in pos],
                             dtype=np.float32)
-        if req.quality_bias:
-            out += req.quality_bias * self.retriever.quality[pos]
-        if req.popularity_bias:
-            out += req.popularity_bias * self._popularity[pos]
+        if req.quality_bias or req.popularity_bias:
+            prior = req.quality_bias * self.retriever.quality[pos] + req.popularity_bias * self._popularity[pos]
+            if topic_sim is not None:  # a lift only for what fits the topic; a penalty (a panned film) for all
+                prior = np.where(prior > 0, relevance(topic_sim) * prior, prior)
+            out += prior
         return out
 
     def period_groups(self, req: Request, positions: np.ndarray) -> np.ndarray | None:

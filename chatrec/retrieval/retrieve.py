@@ -31,6 +31,9 @@ class Request:
     """What one retrieval needs; built by the dialogue manager from its state."""
     wish_text: str = ""
     avoid_text: str = ""
+    # the person's own words about what the films are ("dinosaurs"; not the words a mood stands for), a part of
+    # wish_text: with a topic, the rating-count floor and the quality priors choose among the films that fit it
+    topic: str = ""
     seeds: list[str] = field(default_factory=list)  # item ids to move toward
     negatives: list[str] = field(default_factory=list)  # item ids to move away from
     genres_in: list[str] = field(default_factory=list)
@@ -93,6 +96,7 @@ class Candidates:
     relaxed: list[str] = field(default_factory=list)  # notes on the constraints that had to be loosened
     genre_fit: np.ndarray | None = None  # Jaccard overlap of each candidate's genres with the named films' (0: none)
     context_query: np.ndarray | None = None  # the "context" source's query (see `Retriever.context_query`), if any
+    topic_sim: np.ndarray | None = None  # cosine to the request's topic alone (`Request.topic`), if it has one
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -114,6 +118,18 @@ def weighted_centroid(vectors: np.ndarray, index_of: dict[str, int], item_ids, k
         return None
     pos, w = zip(*rows)
     return _unit(np.asarray(w, dtype=np.float32) @ vectors[list(pos)]).astype(np.float32)
+
+
+def relevance(text_sim: np.ndarray) -> np.ndarray:
+    """How well each candidate fits the request's words, in [0, 1]: 1 for the closest text, 0 at or below the
+    candidates' median closeness, linear between. Scale-free: sentence-vector cosines differ by encoder and query."""
+    sim = np.asarray(text_sim, dtype=np.float32)
+    if not len(sim):
+        return sim
+    mid, top = float(np.median(sim)), float(sim.max())
+    if top - mid < 1e-6:
+        return np.ones_like(sim)
+    return np.clip((sim - mid) / (top - mid), 0.0, 1.0)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -259,6 +275,7 @@ class Retriever:
         """Every source's candidates under the request's filters and exclusions, merged with their provenance.
         `liked`: the stored profile's liked items (the "profile" source)."""
         q = self.query_vector(req, profile_vector)
+        topic = _unit(self._encode([req.topic])[0]).astype(np.float32) if req.topic else None
         cq, from_seeds = self.collab_query(req, liked)
         ctx = self.context_query(req)
         # Loosen one constraint at a time until something matches; each step is reported to the person.
@@ -301,17 +318,32 @@ class Retriever:
                      and (self.has_content[p] or not req.require_content)}
             floor = min(req.min_ratings, self.config.min_ratings)
             if floor:
-                known = {p: s for p, s in found.items() if self.catalog.items[p].rating_count >= floor}
-                if len(known) >= self.MIN_KNOWN:
-                    found = known
+                found = self._well_known(found, floor, topic)
             if len(found) >= min_results:
                 break
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
         text_sim = (self.index.vectors[positions] @ q).astype(np.float32)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
+        topic_sim = None if topic is None else (self.index.vectors[positions] @ topic).astype(np.float32)
         return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes,
-                          self.seed_genre_fit(req, positions), ctx)
+                          self.seed_genre_fit(req, positions), ctx, topic_sim)
+
+    def _well_known(self, found: dict, floor: int, query: np.ndarray | None) -> dict:
+        """`found` without the films fewer than `floor` people rated, when at least `MIN_KNOWN` better-known ones
+        are left. With a topic (`query`: the vector of `Request.topic` alone, without a mood's words) the
+        better-known films must also fit it (a `relevance` of at least one half): "films about chess" keeps the chess films few people rated when too few
+        well-known ones are about chess, rather than fill the list with famous films that are not."""
+        items = self.catalog.items
+        known = [p for p in found if items[p].rating_count >= floor]
+        if len(known) < self.MIN_KNOWN:
+            return found
+        if query is not None:
+            positions = np.fromiter(found, dtype=np.int64, count=len(found))
+            fits = dict(zip(found, relevance(self.index.vectors[positions] @ query) >= 0.5))
+            if sum(fits[p] for p in known) < self.MIN_KNOWN:
+                return {p: s for p, s in found.items() if items[p].rating_count >= floor or fits[p]}
+        return {p: found[p] for p in known}
 
     def seed_genre_fit(self, req: Request, positions: np.ndarray) -> np.ndarray:
         """Per candidate: the Jaccard overlap of its genres with the genres of the films the request names (0

@@ -56,6 +56,9 @@ class Intent:
     # What the message says, whatever its kind (sentiment.toml, dialogue.toml): the person praises the films it
     # names ("I loved Up": keep them as likes), pans them ("I hated Titanic": keep them as dislikes), or asks who
     # made or plays in a film ("who directed it?"). Left out of `to_json`, whose keys are the CLI and API contract.
+    # the person's own words about what the films are ("dinosaurs", "time travel"), without the words a mood stands
+    # for: a topic the ranking must fit before it prefers the well-known (`Request.topic`)
+    topic: str = field(default="", metadata=_NOT_IN_JSON)
     praised: bool = field(default=False, metadata=_NOT_IN_JSON)
     panned: bool = field(default=False, metadata=_NOT_IN_JSON)
     asks_people: bool = field(default=False, metadata=_NOT_IN_JSON)

@@ -566,7 +566,7 @@ class RuleParser:
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques, moods=labels, genre_weights=dict(sig.genre_weights),
                         quality_bias=sig.quality_bias, popularity_bias=sig.popularity_bias, obscure=sig.obscure,
-                        unsupported=list(sig.unsupported), periods=periods)
+                        unsupported=list(sig.unsupported), periods=periods, topic=said)
         constraints = bool(genres_in or genres_out or year_min or year_max or soft or collection_keys or sig.any)
 
         if self._asks_about(text, titles, refs):
@@ -658,6 +658,11 @@ class RuleParser:
             if phrase:
                 avoid.append(phrase)
         rest = v.avoid_drop.sub(" ", rest)
+        phrases = []  # "time travel": a wish as a whole, though "time" alone is not one
+        for phrase in v.content_phrases:
+            if f" {phrase} " in f" {rest} ":
+                phrases.append(phrase)
+                rest = f" {rest} ".replace(f" {phrase} ", " ")
         for word, genre in self.genre_words.items():
             if normalize_title(genre).startswith(word[:4]):  # "comedies" -> Comedy is fully said by the filter
                 rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
@@ -677,7 +682,7 @@ class RuleParser:
         if _ZH.search(rest):
             rest, zh_avoid = self._zh_wish(rest)
             avoid += zh_avoid
-        said = re.sub(r"\s+", " ", rest).strip()
+        said = re.sub(r"\s+", " ", " ".join(phrases + [rest])).strip()
         if len(said) < 3 and not (_ZH.search(said) and len(said) >= 2):
             said = ""
         wish = " ".join(dict.fromkeys(sig.wish_words + sig.people_words + said.split()))

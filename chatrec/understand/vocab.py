@@ -375,6 +375,8 @@ class Vocab:
         self.zh_decade_parts = [(w, k) for k in ("early", "mid", "late") for w in parts.get(f"zh_{k}", ())]
         # words that are never part of a wish: function words, verbs of asking and watching, units, times of day
         self.function_words = frozenset(w.lower() for w in wish.get("function_words", ()))
+        # phrases that are a wish as a whole ("time travel"), longest first
+        self.content_phrases = tuple(sorted({p.lower() for p in wish.get("content_phrases", ())}, key=len, reverse=True))
 
 
 def load(folder: Path | str | None = None) -> Vocab:
