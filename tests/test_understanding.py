@@ -175,6 +175,12 @@ def test_unsupported_facets_are_recorded_and_never_text(message, facet, phrase):
         assert word not in intent.wish_text
 
 
+def test_a_name_with_a_genres_word_is_a_topic_not_a_person():
+    for message in ("World War II movies", "Vietnam War films"):
+        intent = parse(message)
+        assert "War" in intent.genres_in and not intent.unsupported and not intent.collections, message
+
+
 def test_known_people_are_not_unsupported():
     assert parse("Christopher Nolan films").unsupported == []
     assert parse("宫崎骏的动画").unsupported == []

@@ -76,6 +76,8 @@ class SignalFinder:
         self.vocab = v = vocab
         self.catalog = catalog
         self.known_name = known_name or (lambda name: False)
+        # "World War II movies", "Western movies": a name with a genre's word in it is a topic, not a person
+        self._genre_words = {w for g in catalog.genres for w in re.findall(r"[a-z]+", g.lower()) if len(w) > 2}
         self._cast_before = re.compile(rf"(?i:(?<![\w])(?:{v.cast_before}))[\W_]+({_NAME})")
         self._cast_after = re.compile(rf"({_NAME})[\W_]+(?i:(?:{v.cast_after}))(?![\w])")
         self._zh_cast = re.compile(rf"([\u3400-\u9fff·・•．.A-Za-z ]{{2,14}}?)(?:{v.zh_cast_after})")
@@ -179,6 +181,8 @@ class SignalFinder:
                     continue
                 if name.split()[0].lower() in v.function_words:
                     continue  # "The Matrix" is a title the linker missed, not a person
+                if any(w.lower() in self._genre_words for w in name.split()):
+                    continue  # "World War II movies": a topic
                 taken.append((m.start(), m.end()))
                 people.append((m.group(0).strip(" ,.;"), name))
         for m in self._zh_cast.finditer(text):
