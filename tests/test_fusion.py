@@ -172,3 +172,41 @@ def test_short_history_augmentation_keeps_only_the_last_items_and_forgets_the_id
     assert logits.shape == (4, 5) and torch.isfinite(logits).all()
     model.eval()  # no augmentation at inference: the same input scores the same
     assert torch.equal(model(ub), model(ub))
+
+
+def test_familiarity_counts_more_for_short_histories(tiny):
+    # the cold prior adds cold_prior * min(1, n0 / n) * popularity at inference only: all of it for someone with
+    # five films or fewer, less for a longer history, nothing while training or with the prior at 0
+    _, catalog, vectors, _, data = tiny
+    model = build_model(_cfg(data, vectors, catalog), catalog, vectors, data).eval()
+    table = user_table(model, data)
+    ub = table.batch(torch.arange(3))
+    n = (ub.history != data.n_items).sum(1).float()
+    assert (n > 5).all()
+    short = UserBatch(**{**ub.__dict__, "history": torch.where(
+        torch.arange(16) >= 11, ub.history, torch.full_like(ub.history, data.n_items))})  # the last five films
+    plain_long, plain_short = model(ub, None), model(short, None)
+    model.cfg.cold_prior = 2.0
+    pop = model.popularity[: data.n_items]
+    assert torch.allclose(model(short, None) - plain_short, 2.0 * pop.expand(3, -1), atol=1e-5)
+    assert torch.allclose(model(ub, None) - plain_long, (2.0 * 5 / n).unsqueeze(1) * pop, atol=1e-5)
+    model.train()
+    torch.manual_seed(0)
+    a = model(ub, None)
+    model.cfg.cold_prior = 0.0
+    torch.manual_seed(0)
+    assert torch.allclose(a, model(ub, None))  # training never sees it
+
+
+def test_the_cold_prior_is_chosen_on_validation(tiny):
+    from chatrec.training.data import holdout_last
+    from chatrec.training.fit import COLD_PRIOR_GRID, fit_cold_prior
+
+    _, catalog, vectors, _, data = tiny
+    fit_rows, val_rows = holdout_last(data)
+    model = build_model(_cfg(data, vectors, catalog), catalog, vectors, fit_rows)
+    out = fit_cold_prior(model, fit_rows, val_rows, cold_share=0.3)
+    assert out["cold_prior"] in COLD_PRIOR_GRID and model.cfg.cold_prior == out["cold_prior"]
+    values = out["val_ndcg@10_by_prior"]
+    assert set(values) == {str(float(g)) for g in COLD_PRIOR_GRID}
+    assert values[str(out["cold_prior"])] == max(values.values())

@@ -247,7 +247,10 @@ def train_model(catalog: Catalog, vectors: np.ndarray, data: Interactions, *, lo
     result = fit(model, table, fit_rows, loss=loss or DEFAULTS["loss"], epochs=epochs or DEFAULTS["epochs"],
                  seed=seed, validate=make_validator(table, fit_rows, val_rows, seed=seed), progress=progress,
                  device=device, **kwargs)
+    # how much familiarity counts for people with short histories (strangers in the chat), chosen on validation
+    prior = fit_cold_prior(result.model, fit_rows, val_rows, seed=seed)
     extra = {"loss": loss or DEFAULTS["loss"], "best_epoch": result.best_epoch, "val_ndcg@10": result.best_val,
+             "cold_prior": prior,
              "curve": result.curve, "interactions": len(data), "seed": seed, "train_params": kwargs,
              # what `chatrec train --incremental` needs to rebuild the same validation slice and to know which
              # feedback events this checkpoint has learned from (none: full training reads ratings.csv only)
@@ -300,6 +303,44 @@ def make_validator(table, train: Interactions, val: Interactions, max_users: int
     def validate(model) -> float:
         return ranking_metrics(score_all(model, table, users), pos, seen=seen, ks=(10,))["ndcg@10"]
     return validate
+
+
+COLD_PRIOR_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+def fit_cold_prior(model: FusionModel, fit_rows: Interactions, val_rows: Interactions, *, cold_share: float = 0.1,
+                   n: int = 5, max_users: int = 600, seed: int = 0, grid=COLD_PRIOR_GRID) -> dict:
+    """Choose `FusionConfig.cold_prior` on validation: a sample of validation users, `cold_share` of them scored as
+    if they had rated only their `n` most recent training films (how the evaluation makes cold users, and how little
+    the chat knows of a stranger), the rest with their whole history; the value with the best NDCG@10 over both is
+    kept on the model. Returns {value: NDCG@10} and the choice."""
+    from chatrec.training.data import recent_only
+
+    liked = val_rows.subset(val_rows.rating >= 4)
+    users = np.unique(liked.user)
+    rng = np.random.default_rng(seed)
+    if len(users) > max_users:
+        users = np.sort(rng.choice(users, max_users, replace=False))
+    cold = np.sort(rng.choice(users, max(1, int(round(cold_share * len(users)))), replace=False))
+    warm = np.setdiff1d(users, cold)
+    full = user_table(model, fit_rows)
+    short = user_table(model, fit_rows.subset(recent_only(fit_rows, cold, n)))
+    pos_w, pos_c = positives_by_user(liked, warm), positives_by_user(liked, cold)
+    seen_w, seen_c = positives_by_user(fit_rows, warm), positives_by_user(fit_rows, cold)
+    old_prior, old_n = model.cfg.cold_prior, model.cfg.cold_prior_n
+    model.cfg.cold_prior_n = n
+    values = {}
+    try:
+        for g in grid:
+            model.cfg.cold_prior = float(g)
+            w = ranking_metrics(score_all(model, full, warm), pos_w, seen=seen_w, ks=(10,))["ndcg@10"] if len(warm) else 0.0
+            c = ranking_metrics(score_all(model, short, cold), pos_c, seen=seen_c, ks=(10,))["ndcg@10"]
+            values[float(g)] = (len(warm) * w + len(cold) * c) / len(users)
+    finally:
+        model.cfg.cold_prior, model.cfg.cold_prior_n = old_prior, old_n
+    best = max(values, key=lambda g: (values[g], -g))  # ties go to the smaller prior
+    model.cfg.cold_prior, model.cfg.cold_prior_n = best, n
+    return {"cold_prior": best, "val_ndcg@10_by_prior": {str(k): round(v, 5) for k, v in values.items()}}
 
 
 def positives_by_user(data: Interactions, users: np.ndarray) -> list[np.ndarray]:
