@@ -103,8 +103,8 @@ class Recommender:
 
     def set_popularity(self, popularity) -> None:
         """Replace the popularity prior everywhere it is read (the catalog and its title links, the quality source's
-        order, the scorer, the head's feature): a protocol whose population is not the catalog's raters measures it its own way (the
-        ReDial catalog: mentions in training dialogues)."""
+        order, the scorer, the head's feature): a protocol whose population is not the catalog's raters measures it
+        its own way (the ReDial catalog: mentions in training dialogues)."""
         self.catalog.set_popularity(popularity)
         self._popularity = np.asarray(popularity, dtype=np.float32)
         self.retriever.set_popularity(self._popularity)
@@ -206,8 +206,8 @@ class Recommender:
         With a topic in the person's words ("movies about dinosaurs"; `Request.topic`, `topic_sim` each candidate's
         cosine to it), a lift from the quality and popularity biases counts by how well the candidate fits the topic
         (`relevance`): they choose the best-known films *about dinosaurs*, and never lift a famous film the words do
-        not describe above the ones they do; a penalty (a panned film) counts in full. A mood
-        alone ("something cheerful") is a broad request: the priors count in full."""
+        not describe above the ones they do; a penalty (a panned film) counts in full. A mood alone ("something
+        cheerful") is a broad request: the priors count in full."""
         out = np.zeros(len(pos), dtype=np.float32)
         if req.genre_weights:
             items = self.catalog.items

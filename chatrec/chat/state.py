@@ -106,8 +106,9 @@ class DialogueState:
     @property
     def descriptive(self) -> bool:
         """Whether the request describes the films it wants (words, genres, moods, years, quality words): then only
-        films whose genres or overview can show they fit are answers. "Something like X" alone is answered by what people liked
-        together, which needs no description (a ReDial film known by its title and year only is such a neighbour)."""
+        films whose genres or overview can show they fit are answers. "Something like X" alone is answered by what
+        people liked together, which needs no description (a ReDial film known by its title and year only is such a
+        neighbour)."""
         return bool(self.wish_text or self.avoid_text or self.genres_in or self.genres_out or self.genre_weights
                     or self.moods or self.year_min or self.year_max or self.quality_bias or self.popularity_bias)
 

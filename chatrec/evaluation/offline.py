@@ -35,8 +35,8 @@ from chatrec.evaluation.metrics import KS, ranking_metrics
 from chatrec.ranking.checkpoint import item_text_vectors
 from chatrec.ranking.fusion import FusionConfig
 from chatrec.training.data import Interactions, load_interactions, rank_in_user, recent_only, user_item_matrix
-from chatrec.training.fit import (MODEL_DEFAULTS, build_model, fit, fit_cold_prior, make_validator, positives_by_user, score_all,
-                                  user_table)
+from chatrec.training.fit import (MODEL_DEFAULTS, build_model, fit, fit_cold_prior, make_validator, positives_by_user,
+                                  score_all, user_table)
 
 COLD_ITEM_MAX = 5  # an item with at most this many training ratings is "cold"
 
@@ -326,7 +326,7 @@ def run_protocol(data: Interactions, catalog, text: np.ndarray, protocol: str, o
             label = max(tried, key=lambda k: tried[k]["val"])
             best_epoch = max(1, tried[label]["best_epoch"])
             loss, fusion_params = tried[label]["loss"], dict(tried[label]["params"])
-            if name == "fusion":  # how much familiarity counts for short histories, chosen on validation as `chatrec train` does
+            if name == "fusion":  # how much familiarity counts for short histories: chosen as `chatrec train` does
                 prior = fit_cold_prior(runners[label].model, split0.fit, split0.val)
                 fusion_params["cold_prior"] = prior["cold_prior"]
                 log(f"  {protocol}/{name} cold prior {prior['cold_prior']}: {prior['val_ndcg@10_by_prior']}")

@@ -162,8 +162,7 @@ class Retriever:
         self.quality_order = np.argsort(-(0.5 * (self.quality + 1.0) * familiar), kind="stable")
 
     def _vec(self, item_ids: list[str]) -> np.ndarray | None:
-        pos = [self.catalog.index_of[i] for i in item_ids if i in self.catalog.index_of]
-        return _unit(self.index.vectors[pos].mean(axis=0)) if pos else None
+        return weighted_centroid(self.index.vectors, self.catalog.index_of, item_ids)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Query texts, cached: a refinement ("older", "no horror") keeps the wish, and popular wishes repeat."""
@@ -332,8 +331,9 @@ class Retriever:
     def _well_known(self, found: dict, floor: int, query: np.ndarray | None) -> dict:
         """`found` without the films fewer than `floor` people rated, when at least `MIN_KNOWN` better-known ones
         are left. With a topic (`query`: the vector of `Request.topic` alone, without a mood's words) the
-        better-known films must also fit it (a `relevance` of at least one half): "films about chess" keeps the chess films few people rated when too few
-        well-known ones are about chess, rather than fill the list with famous films that are not."""
+        better-known films must also fit it (a `relevance` of at least one half): "films about chess" keeps the
+        chess films few people rated when too few well-known ones are about chess, rather than fill the list with
+        famous films that are not."""
         items = self.catalog.items
         known = [p for p in found if items[p].rating_count >= floor]
         if len(known) < self.MIN_KNOWN:

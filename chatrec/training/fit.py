@@ -333,7 +333,8 @@ def fit_cold_prior(model: FusionModel, fit_rows: Interactions, val_rows: Interac
     try:
         for g in grid:
             model.cfg.cold_prior = float(g)
-            w = ranking_metrics(score_all(model, full, warm), pos_w, seen=seen_w, ks=(10,))["ndcg@10"] if len(warm) else 0.0
+            w = ranking_metrics(score_all(model, full, warm), pos_w, seen=seen_w, ks=(10,))["ndcg@10"] \
+                if len(warm) else 0.0
             c = ranking_metrics(score_all(model, short, cold), pos_c, seen=seen_c, ks=(10,))["ndcg@10"]
             values[float(g)] = (len(warm) * w + len(cold) * c) / len(users)
     finally:
