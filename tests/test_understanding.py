@@ -2,7 +2,7 @@
 and how they reach the request, the understanding line and the explanations. Each category in English and Chinese."""
 import pytest
 
-from chatrec.catalog import Item, load_table
+from chatrec.catalog import Catalog, Item, load_table
 from chatrec.chat.explain import template_reason
 from chatrec.chat.render import lead, unsupported_note
 from chatrec.chat.state import DialogueState, state_from_dict, state_to_dict
@@ -207,6 +207,50 @@ def test_the_wish_keeps_only_known_content_words():
     intent = parse("a thriller I can watch tonight with my mates in under two hours")
     assert intent.wish_text == ""  # nothing is left that says what a film is
     assert parse("films about robots").wish_text == "robots"
+
+
+def test_words_of_conversation_are_never_a_wish():
+    """Small talk around a title ("I think Jumanji", "sounds cool, I'll check it out") says nothing about what a film
+    is, even where the catalog's overviews use the same words; left in, it made the request a description, which
+    searched the texts for "think" and kept out every film the catalog knows by title only."""
+    talky = Catalog([Item("1", "Jumanji", 1995, ("Adventure",), overview="Kids think the game is cool; check it."),
+                     Item("2", "Heat", 1995, ("Crime",), overview="A cop who knows the thief sounds open and sure."),
+                     Item("3", "Untyped", 2018)], name="talky")
+    rules = RuleParser(talky)
+    for message in ("I think Jumanji", "okay sounds cool, I'll check it out", "I'm open to any suggestion",
+                    "I know, I saw that one last week, well I guess it was fine", "Yeah definitely my favorite"):
+        intent = rules.parse(message)
+        assert intent.wish_text == "", message
+        state = DialogueState()
+        state.start_request(intent)
+        assert not state.request().require_content, message  # a film known by its title may answer
+    assert rules.parse("something about a game kids play").wish_text == "game kids"  # words the overviews use
+
+
+def test_a_genre_word_inside_a_named_title_is_not_a_genre_wish():
+    films = Catalog([Item("1", "Avengers: Infinity War", 2018, ("Action", "Sci-Fi")),
+                     Item("2", "Horror Express", 1972, ("Horror",)), Item("3", "Black Panther", 2018),
+                     Item("4", "Saving Private Ryan", 1998, ("Action", "Drama", "War"))], name="titled")
+    rules = RuleParser(films)
+    intent = rules.parse("I liked Black Panther and Avengers: Infinity War")
+    assert intent.liked == ["3", "1"] and intent.genres_in == []
+    assert rules.parse("something like Horror Express").genres_in == []
+    assert rules.parse("a war movie like Horror Express").genres_in == ["War"]  # said outside the title, it counts
+
+
+@pytest.mark.parametrize("message, genres, any_of", [
+    ("I like comedy and action movies", {"Comedy", "Action"}, True),  # the kinds a person enjoys: any will do
+    ("I like comedy, action, and musicals.", {"Comedy", "Action", "Musical"}, True),
+    ("horror, comedy and sci-fi", {"Horror", "Comedy", "Sci-Fi"}, True),  # three kinds are alternatives
+    ("comedy or drama", {"Comedy", "Drama"}, True),
+    ("an action comedy", {"Action", "Comedy"}, False),  # one film that is both
+    ("a sci-fi horror movie", {"Sci-Fi", "Horror"}, False),
+])
+def test_several_genres_are_alternatives_in_a_statement_of_taste(message, genres, any_of):
+    intent = parse(message)
+    assert set(intent.genres_in) == genres and intent.genres_any is any_of
+    if any_of and "or" not in message.split():  # films of more of them still come first
+        assert all(intent.genre_weights.get(g, 0) > 0 for g in genres)
 
 
 @pytest.mark.parametrize("message, wish", [

@@ -63,6 +63,7 @@ def _is_cjk(token: str) -> bool:
 
 class RuleParser:
     name = "rules"
+    ANY_GENRE_WEIGHT = 0.1  # the lift of each wanted genre a film has, when any of several will do
 
     def __init__(self, catalog: Catalog, aliases: Path | str | None = ALIASES_PATH, translate: bool = True,
                  vocab: Vocab | None = None, embedder=None):
@@ -504,7 +505,11 @@ class RuleParser:
         genre_text = text
         for rx, _, _ in v.eras:  # "pre-war comedy" is a period, not a war film
             genre_text = rx.sub(" ", genre_text)
-        genres_in, genres_out, soft = self.find_genres(normalize_title(genre_text), genre_text)
+        genre_norm = normalize_title(genre_text)
+        words = norm.split()
+        for _, start, end, _ in titles:  # a film's name is not a genre wish: "Avengers: Infinity War" is no war film
+            genre_norm = f" {genre_norm} ".replace(f" {' '.join(words[start:end])} ", " title ").strip()
+        genres_in, genres_out, soft = self.find_genres(genre_norm, genre_text)
         year_min, year_max = self.find_years(text)
         periods = self.find_periods(text, year_min, year_max)
         soft_genres = [g for g in dict.fromkeys(self.genre_words.get(w) or self.zh_genre_words.get(w) for w in soft) if g]
@@ -560,9 +565,10 @@ class RuleParser:
             for genre, w in self.zero_shot.weights(said).items():
                 sig.genre_weights[genre] = sig.genre_weights.get(genre, 0.0) + w
                 labels.append(f"≈{genre.lower()}")
+        any_genre = self._any_genre(genres_in, norm, text, sig)
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
                         collections=list(dict.fromkeys(collection_keys)),
-                        genres_any=len(genres_in) > 1 and bool(v.genres_any.search(norm)),
+                        genres_any=any_genre,
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques, moods=labels, genre_weights=dict(sig.genre_weights),
                         quality_bias=sig.quality_bias, popularity_bias=sig.popularity_bias, obscure=sig.obscure,
@@ -602,6 +608,21 @@ class RuleParser:
             return intent  # "stories about friendship": a wish without a request word
         intent.unclear, intent.wish_text = True, ""  # the traditional recommender answers from the profile
         return intent
+
+    def _any_genre(self, genres_in: list[str], norm: str, text: str, sig: Signals) -> bool:
+        """Whether several wanted genres are alternatives: said so ("comedy or drama"), three or more of them, or the
+        kinds a statement of taste names ("I like comedy and action movies"). Films of more of them still come
+        first: each such genre gets a small soft weight."""
+        if len(genres_in) < 2:
+            return False
+        v = self.vocab
+        if v.genres_any.search(norm):
+            return True
+        if len(genres_in) >= 3 or v.genres_taste.search(text):
+            for g in genres_in:
+                sig.genre_weights[g] = max(sig.genre_weights.get(g, 0.0), self.ANY_GENRE_WEIGHT)
+            return True
+        return False
 
     def _asks_about(self, text: str, titles, refs) -> bool:
         if not (titles or refs):

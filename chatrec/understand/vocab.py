@@ -184,6 +184,7 @@ class Vocab:
         self.zh_genre_words: dict[str, str] = dict(genres.get("zh", {}))
         self.zh_genre_sense: dict[str, str] = dict(genres.get("zh_sense", {}))
         self.genres_any = words_rx(genres.get("any", {}), flags=0)
+        self.genres_taste = words_rx(genres.get("taste", {}))
 
         # Chinese titles (the fallback names) and query translation
         self.zh_titles: dict[str, str] = {}
@@ -374,7 +375,8 @@ class Vocab:
         self.decade_parts = {k: tuple(parts[k]) for k in ("early", "mid", "late") if k in parts}
         self.zh_decade_parts = [(w, k) for k in ("early", "mid", "late") for w in parts.get(f"zh_{k}", ())]
         # words that are never part of a wish: function words, verbs of asking and watching, units, times of day
-        self.function_words = frozenset(w.lower() for w in wish.get("function_words", ()))
+        self.function_words = frozenset(w.lower() for w in (*wish.get("function_words", ()),
+                                                            *wish.get("conversation_words", ())))
         # phrases that are a wish as a whole ("time travel"), longest first
         self.content_phrases = tuple(sorted({p.lower() for p in wish.get("content_phrases", ())}, key=len, reverse=True))
 
