@@ -176,6 +176,23 @@ def test_run_conversation_feeds_seeker_turns_through_the_chat(rec, rcat):
     assert records[0].state["years"] == [1980, 1989]
 
 
+def test_the_chats_own_picks_are_not_what_the_redial_seeker_saw(rec, rcat):
+    """The protocol replays a human dialogue: the seeker saw the ReDial recommender's films, never the chat's own
+    list, so the chat's picks must not become "shown" films, list references or the dialogue's context."""
+    conv = redial.load_redial(DIALOGUES)[0]
+    states = []
+    redial.run_conversation(rec, conv, rcat.canonical,
+                            at_turn=lambda session, turn: states.append(
+                                (list(session.state.shown), list(session.state.brought_up), turn)))
+    assert states
+    for shown, brought_up, turn in states:
+        said = set(turn.context)  # every film the dialogue mentioned before this recommender turn
+        assert set(shown) <= said and set(brought_up) <= said, (shown, brought_up, said)
+    session = rec.session("u_check")
+    session.turn("Hi! I love sci-fi movies like Alien")
+    assert session.state.shown  # the live chat itself does remember what it showed
+
+
 def test_dialogue_model_comention_leaves_own_conversation_out(rcat):
     train = redial.load_redial(DIALOGUES)
     model = baselines.DialogueModel(rcat.catalog, train, rcat.canonical)

@@ -497,7 +497,14 @@ def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_pr
         if msg.role == "seeker":
             text = replace_mentions(msg.text, names)
             if text:
+                shown, last_items = list(session.state.shown), list(session.state.last_items)
                 reply = session.turn(text)
+                st = session.state
+                # the seeker never saw the chat's own list, only the ReDial recommender's: what the chat picked is
+                # neither "shown" nor a film the dialogue brought up (the chat never picks a film the seeker named)
+                picked = set(st.shown) - set(shown)
+                st.shown, st.last_items = shown, last_items
+                st.brought_up = [i for i in st.brought_up if i not in picked]
                 last_text = text
                 for g in reply["intent"].get("genres_in") or []:
                     if g not in genres_said:
