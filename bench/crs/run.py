@@ -119,12 +119,15 @@ def main() -> None:
     # (training-dialogue statistics over the whole catalog) alone and blended with the no-head ranking
     head, rec.head = rec.head, None
     plain = redial.collect(rec, conversations, rcat.canonical, progress=True)
-    zero = baselines.Weights(pipeline=0, comention=0, cf=0, popularity=0, repeat_recommender=0, repeat_seeker=0,
-                          recency=weights.recency)
+    # every signal off but the one a baseline names (the defaults of `Weights` are the blend's, not zero)
+    zero = baselines.Weights(**{f.name: 0.0 for f in dataclasses.fields(baselines.Weights)
+                                if f.name != "recency"}, recency=weights.recency)
     variants = {
         "no_head": (plain, None, None),
         "popularity_train_mentions": (plain, model, dataclasses.replace(zero, popularity=1.0)),
         "comention_only": (plain, model, dataclasses.replace(zero, comention=1.0, popularity=0.01)),
+        # what training recommenders named after the films this dialogue has mentioned
+        "directed_only": (plain, model, dataclasses.replace(zero, directed=1.0, popularity=0.01)),
         "comention_blend": (plain, model, weights),
     }
     pipeline_details = None

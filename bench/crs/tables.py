@@ -28,7 +28,8 @@ def main(path: str) -> None:
     for variant in ("all", "strict"):
         print(f"\n### {variant}\n")
         print(head)
-        for name in ("chatrec", "no_head", "comention_blend", "comention_only", "popularity_train_mentions"):
+        for name in ("chatrec", "no_head", "comention_blend", "comention_only", "directed_only",
+                     "popularity_train_mentions"):
             if name in d:
                 block = d[name] if variant == "all" else d[name]["strict"]
                 print(row(name, block, ci=name in ("chatrec", "comention_blend")))
