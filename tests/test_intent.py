@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from chatrec.catalog import load_table
+from chatrec.catalog import Catalog, Item, load_table
 from chatrec.understand.intent import ParseContext, clean_message
 from chatrec.understand.llm_parser import LLMParser
 from chatrec.understand.rules import RuleParser
@@ -300,3 +300,22 @@ def test_the_longest_name_wins_over_a_shorter_alias_inside_it():
     assert rules.parse(f"I loved {jedi.title}").liked == [jedi.item_id]
     new_hope = next(it for it in movielens.items if it.title == "Star Wars: Episode IV - A New Hope")
     assert rules.parse("something like Star Wars").liked == [new_hope.item_id]  # the alias alone still links
+
+
+def test_capitalised_titles_at_the_start_and_in_title_case_link():
+    """A title opening the message ("Little Nicky is my favorite": the first word alone is capitalised in any
+    sentence, two capitalised words are a name) and a title typed in title case with its small words ("A Walk to
+    Remember", "Death at a Funeral") link; ordinary capitalised words at the start do not ("Good Morning!")."""
+    def film(i, title, year, count):
+        return Item(i, title, year, ("Comedy",), rating_count=count)
+
+    films = Catalog([film("1", "Little Nicky", 2000, 3), film("2", "A Walk to Remember", 2002, 3),
+                     film("3", "The Walk", 2015, 3), film("4", "Remember", 2015, 3),
+                     film("5", "Death at a Funeral", 2007, 3), film("6", "Good Morning", 1959, 3),
+                     *(film(str(i), f"Blockbuster {i}", 2000, 500) for i in range(10, 20))], name="cased")
+    rules = RuleParser(films)
+    assert rules.parse("Little Nicky is my favorite").liked == ["1"]
+    assert rules.parse("I need to watch A Walk to Remember.").liked == ["2"]
+    assert rules.parse("Death at a Funeral is a good one of his too!").liked == ["5"]
+    assert rules.parse("Good Morning! can you recommend a comedy?").liked == []
+    assert rules.parse("little nicky is my favorite").liked == []  # lower case, no cue, not well known: words

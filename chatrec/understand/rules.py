@@ -257,14 +257,18 @@ class RuleParser:
         if all(t in v.common or t.isdigit() for t in tokens):
             if n >= 3 and cue:
                 return True
-            # capitalised mid-sentence after a cue ("I loved Up"), or alone / between Chinese words
-            return (capitalised and (cue or whole or switched)) and start > 0 or (whole and capitalised) or \
+            # capitalised mid-sentence after a cue ("I loved Up"), or alone / between Chinese words; three or more
+            # capitalised words mid-sentence are a deliberate mention ("I need to watch A Walk to Remember")
+            return (capitalised and (cue or whole or switched or n >= 3)) and start > 0 or (whole and capitalised) or \
                 (switched and capitalised)
         if len(phrase) < 3:
             return False
         if prev == "about" and start >= 2 and words[start - 2] in v.topic_heads and not capitalised:
             return False  # "movies about robots" is a topic; "movies about Robots" or "tell me about robots" a title
-        if cue or whole or switched or (capitalised and start > 0):
+        # capitalised: mid-sentence, or two words or more opening the message with a name among them ("Little
+        # Nicky is my favorite"; the first word alone is capitalised in any sentence, "Good Morning!" is a greeting)
+        named = n >= 2 and any(t not in v.function_words and t not in v.common for t in tokens)
+        if cue or whole or switched or (capitalised and (start > 0 or named)):
             return True
         if prev in v.contents_cues:
             return False  # "nothing with aliens", "some heat": what a film contains, said in lower case
