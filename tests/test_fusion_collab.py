@@ -216,3 +216,20 @@ def test_ease_out_of_fold_and_its_two_scoring_paths_agree(tiny):
     with torch.no_grad():
         model.ease_b.mul_(2.0)
     assert not torch.allclose(model(ub, sampled), before)
+
+
+def test_the_ease_block_is_stored_in_half_precision_and_scores_the_same(tiny, tmp_path):
+    """The EASE block is most of a checkpoint: it is written in 16 bits (the bundled checkpoint stays under the
+    10 MB a Space allows without Git LFS) and loaded back into 32-bit buffers, scoring as before to 3 digits."""
+    _, catalog, vectors, name, data = tiny
+    model = build_model(_cfg(data, vectors, catalog, collab_factors=0, ease_items=40), catalog, vectors, data,
+                        collab_folds=0).eval()
+    path = save_checkpoint(model, tmp_path / "fusion.pt", catalog=catalog, embedder_name=name, user_keys=data.user_keys)
+    stored = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    assert stored["ease_b"].dtype == torch.float16 and stored["ease_b"].abs().sum() > 0
+    loaded, _ = load_checkpoint(path, catalog=catalog, embedder_name=name, vectors=vectors)
+    assert loaded.ease_b.dtype == torch.float32
+    torch.testing.assert_close(loaded.ease_b, model.ease_b, rtol=1e-3, atol=1e-4)
+    table = user_table(model, data)
+    np.testing.assert_allclose(score_all(loaded, table, np.arange(3)), score_all(model, table, np.arange(3)),
+                               rtol=1e-2, atol=1e-3)

@@ -109,6 +109,12 @@ def load_collab(path: Path, catalog: Catalog) -> tuple[np.ndarray, dict]:
     return out, meta
 
 
+# Stored in 16 bits, loaded back into the model's 32-bit buffers: the EASE item-item block is most of a checkpoint
+# (1,500² weights: 9 MB in 32 bits) and its weights need no more than fp16's three significant digits. The bundled
+# checkpoint then stays under the 10 MB a file may have in a Hugging Face Space without Git LFS.
+HALF_PRECISION = ("ease_b",)
+
+
 def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedder_name: str,
                     user_keys: list[str], extra: dict | None = None) -> Path:
     path = Path(path)
@@ -116,7 +122,8 @@ def save_checkpoint(model: FusionModel, path: Path, *, catalog: Catalog, embedde
     payload = {
         "format": 1,
         "config": dataclasses.asdict(model.cfg),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": {k: (v.half() if k in HALF_PRECISION else v).detach().cpu()
+                       for k, v in model.state_dict().items()},
         "catalog_fingerprint": catalog.fingerprint(),
         "catalog": catalog.name,
         "embedder": embedder_name,
