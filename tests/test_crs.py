@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -191,6 +192,26 @@ def test_the_chats_own_picks_are_not_what_the_redial_seeker_saw(rec, rcat):
     session = rec.session("u_check")
     session.turn("Hi! I love sci-fi movies like Alien")
     assert session.state.shown  # the live chat itself does remember what it showed
+
+
+def test_gold_mentions_bring_up_the_films_the_dataset_links(rec, rcat, monkeypatch):
+    """With `gold_mentions` the seeker's films count as the dataset links them, as published systems read them;
+    without it the chat must find them in the typed titles. Typed as "that film", only the links can say which."""
+    conv = redial.load_redial(DIALOGUES)[0]
+    monkeypatch.setattr(redial, "replace_mentions", lambda text, names: re.sub(r"@\d+", "that film", text))
+
+    def context_at_turns(gold):
+        seen = []
+        redial.run_conversation(rec, conv, rcat.canonical, gold_mentions=gold,
+                                at_turn=lambda session, turn: seen.append(
+                                    (set(session.state.brought_up),
+                                     {c for c in turn.context if c in rec.catalog.index_of}
+                                     - set(turn.context_by_recommender))))
+        return seen
+
+    gold = context_at_turns(True)
+    assert gold and all(said <= brought for brought, said in gold)
+    assert any(said - brought for brought, said in context_at_turns(False))  # the chat alone could not link them
 
 
 def test_dialogue_model_comention_leaves_own_conversation_out(rcat):

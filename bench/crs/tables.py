@@ -28,11 +28,11 @@ def main(path: str) -> None:
     for variant in ("all", "strict"):
         print(f"\n### {variant}\n")
         print(head)
-        for name in ("chatrec", "no_head", "comention_blend", "comention_only", "directed_only",
-                     "popularity_train_mentions"):
+        for name in ("chatrec", "chatrec_gold_mentions", "no_head", "comention_blend", "comention_only",
+                     "directed_only", "popularity_train_mentions"):
             if name in d:
                 block = d[name] if variant == "all" else d[name]["strict"]
-                print(row(name, block, ci=name in ("chatrec", "comention_blend")))
+                print(row(name, block, ci=name in ("chatrec", "chatrec_gold_mentions", "comention_blend")))
     print("\n### by link\n")
     print(head)
     for k, v in d.get("by_link", {}).items():

@@ -377,7 +377,8 @@ def mention_popularity(rcat: RedialCatalog, conversations: list[Conversation]) -
 
 # ================================================================ the source head, learned from training dialogues
 
-def turn_lists(rec, conversations: list[Conversation], canonical: dict[str, str], progress: bool = False):
+def turn_lists(rec, conversations: list[Conversation], canonical: dict[str, str], progress: bool = False,
+               gold_mentions: bool = False):
     """The chat's evidence at every recommender turn of `conversations` (`Recommender.evidence` on the request the
     dialogue state makes, without exclusions, as `rank_pipeline` ranks), labelled with the films the recommender
     then named: the rows `training.hybrid_fit.fit_head` learns from."""
@@ -403,12 +404,13 @@ def turn_lists(rec, conversations: list[Conversation], canonical: dict[str, str]
         return None
 
     for conv in tqdm(conversations, desc="training dialogues", unit="conv", disable=not progress):
-        run_conversation(rec, conv, canonical, user_prefix="redial_train", at_turn=at_turn)
+        run_conversation(rec, conv, canonical, user_prefix="redial_train", at_turn=at_turn,
+                         gold_mentions=gold_mentions)
     return out
 
 
 def train_redial_head(rec, rcat: RedialCatalog, train: list[Conversation], ratings_path: str | Path | None,
-                      seed: int = 0, progress: bool = False):
+                      seed: int = 0, progress: bool = False, gold_mentions: bool = False):
     """The source head for the ReDial catalog, from the training dialogues only: two folds split by seeker worker
     (ReDial workers did many dialogues); each fold's turns are answered by the chat with collaborative vectors
     learned from the other fold (`redial_collab`), so no dialogue is its own evidence."""
@@ -429,7 +431,7 @@ def train_redial_head(rec, rcat: RedialCatalog, train: list[Conversation], ratin
             # the popularity prior from the other fold too: counted over every training dialogue, a film named
             # once would look familiar only because the dialogue being answered names it
             rec.set_popularity(mention_popularity(rcat, folds[1 - f]))
-            part = turn_lists(rec, folds[f], rcat.canonical, progress=progress)
+            part = turn_lists(rec, folds[f], rcat.canonical, progress=progress, gold_mentions=gold_mentions)
             for name in ("x", "y", "user", "kind", "positions"):
                 getattr(lists, name).extend(getattr(part, name))
     finally:
@@ -480,11 +482,13 @@ class TurnRecord:
 
 
 def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_prefix: str = "redial",
-                     at_turn=None) -> list:
+                     at_turn=None, gold_mentions: bool = False) -> list:
     """Feed the seeker's messages (with titles for @ids) through one `ChatSession`; at each recommender
     message that mentions films, record the pipeline's ranking before it (or what `at_turn(session, turn)` returns). The recommender's own messages are
     what the system "showed": their films become the session's last list, so "the second one" or "I've
-    seen it" refer to them as they would in the chat."""
+    seen it" refer to them as they would in the chat. `gold_mentions`: the films the seeker's message mentions are
+    also brought up as the dataset links them (the published ReDial systems read these links; by default the chat
+    has to find them in the typed titles itself)."""
     safe_id = re.sub(r"[^\w.-]", "_", conv.conv_id)[:60]
     session = rec.session(f"{user_prefix}_{safe_id}_{random.getrandbits(32):x}")
     turns = {t.index: t for t in eval_turns(conv, canonical)}
@@ -505,6 +509,9 @@ def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_pr
                 picked = set(st.shown) - set(shown)
                 st.shown, st.last_items = shown, last_items
                 st.brought_up = [i for i in st.brought_up if i not in picked]
+                if gold_mentions:  # the films ReDial's annotators linked in the message, as published systems get them
+                    st.bring_up(x for x in dict.fromkeys(canonical.get(m, m) for m in msg.mentions)
+                                if x in rec.catalog.index_of)
                 last_text = text
                 for g in reply["intent"].get("genres_in") or []:
                     if g not in genres_said:
@@ -528,12 +535,13 @@ def run_conversation(rec, conv: Conversation, canonical: dict[str, str], user_pr
     return out
 
 
-def collect(rec, conversations: list[Conversation], canonical: dict[str, str], progress: bool = False) -> list[TurnRecord]:
+def collect(rec, conversations: list[Conversation], canonical: dict[str, str], progress: bool = False,
+            gold_mentions: bool = False) -> list[TurnRecord]:
     from tqdm.auto import tqdm
 
     records = []
     for conv in tqdm(conversations, desc="Conversations", unit="conv", disable=not progress):
-        records.extend(run_conversation(rec, conv, canonical))
+        records.extend(run_conversation(rec, conv, canonical, gold_mentions=gold_mentions))
     return records
 
 
