@@ -67,6 +67,13 @@ class Item:
         return hashlib.sha256(self.text().encode("utf-8")).hexdigest()[:16]
 
 
+def log_scaled(counts: np.ndarray) -> np.ndarray:
+    """Counts to a familiarity prior in [0, 1]: log(1 + count) / log(1 + the largest count); all zeros stay zero."""
+    counts = np.asarray(counts, dtype=np.float64)
+    top = float(counts.max()) if counts.size else 0.0
+    return (np.log1p(counts) / math.log1p(top)).astype(np.float32) if top > 0 else counts.astype(np.float32)
+
+
 class Catalog:
     def __init__(self, items: list[Item], name: str = "catalog", problems: list[str] | None = None):
         if not items:
@@ -76,10 +83,8 @@ class Catalog:
         self.problems = problems or []
         self.index_of = {it.item_id: i for i, it in enumerate(items)}
         self.genres = sorted({g for it in items for g in it.genres})
-        counts = [it.rating_count for it in items]
-        top = max(counts) if counts else 0
         # log-scaled popularity in [0, 1]; a prior, not a ranking
-        self.popularity = [math.log1p(c) / math.log1p(top) if top else 0.0 for c in counts]
+        self.popularity = log_scaled(np.array([it.rating_count for it in items], dtype=np.float64)).tolist()
         years = [it.year for it in items if it.year]
         self.max_year = max(years) if years else None
         self.min_year = min(years) if years else None

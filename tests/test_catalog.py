@@ -95,3 +95,14 @@ def test_a_shared_title_links_to_the_film_the_catalogs_audience_knows_best():
     assert cat.titles.exact("it") == [1, 0] and cat.popularity == [0.2, 0.9, 0.5]
     cat.set_popularity([0.0, 0.0, 0.5])  # a tie goes to the more rated
     assert cat.titles.exact("it") == [0, 1]
+
+
+def test_log_scaled_popularity_is_one_formula_for_every_audience():
+    import math
+
+    from chatrec.catalog import Catalog, Item, log_scaled
+
+    assert log_scaled([0, 1, 3]).tolist() == pytest.approx([0.0, math.log(2) / math.log(4), 1.0])
+    assert log_scaled([0, 0]).tolist() == [0.0, 0.0] and log_scaled([]).size == 0
+    catalog = Catalog([Item("a", "A", rating_count=0), Item("b", "B", rating_count=1), Item("c", "C", rating_count=3)])
+    assert catalog.popularity == pytest.approx(log_scaled([0, 1, 3]).tolist())

@@ -34,7 +34,6 @@ import csv
 import dataclasses
 import hashlib
 import json
-import math
 import random
 import re
 import shutil
@@ -47,7 +46,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from chatrec.catalog import Catalog, Item, clean_movielens_title, load_catalog, normalize_title
+from chatrec.catalog import Catalog, Item, clean_movielens_title, load_catalog, log_scaled, normalize_title
 from chatrec.config import ROOT, Config
 from chatrec.evaluation import simulator
 from chatrec.evaluation.metrics import bootstrap_ci, metrics_from_ranks, rank_of
@@ -445,11 +444,6 @@ def train_redial_head(rec, rcat: RedialCatalog, train: list[Conversation], ratin
 def hash_worker(worker) -> int:
     """A stable fold for a worker id (Python's `hash` of a str changes per process)."""
     return int(hashlib.sha1(str(worker).encode()).hexdigest(), 16)
-
-
-def log_scaled(counts: np.ndarray) -> np.ndarray:
-    top = float(counts.max()) if counts.size else 0.0
-    return (np.log1p(counts) / math.log1p(top)).astype(np.float32) if top > 0 else counts.astype(np.float32)
 
 
 # ================================================================ running a dialogue through the pipeline
