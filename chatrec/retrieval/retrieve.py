@@ -315,32 +315,34 @@ class Retriever:
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
                      and (self.has_content[p] or not req.require_content)}
+            # each candidate's cosine to the topic alone, once: the floor reads it, and so does the ranking
+            topic_cos = None if topic is None else dict(zip(found, (self.index.vectors[
+                np.fromiter(found, dtype=np.int64, count=len(found))] @ topic).astype(np.float32).tolist()))
             floor = min(req.min_ratings, self.config.min_ratings)
             if floor:
-                found = self._well_known(found, floor, topic)
+                found = self._well_known(found, floor, topic_cos)
             if len(found) >= min_results:
                 break
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
         text_sim = (self.index.vectors[positions] @ q).astype(np.float32)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
-        topic_sim = None if topic is None else (self.index.vectors[positions] @ topic).astype(np.float32)
+        topic_sim = None if topic_cos is None else np.array([topic_cos[p] for p in found], dtype=np.float32)
         return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes,
                           self.seed_genre_fit(req, positions), ctx, topic_sim)
 
-    def _well_known(self, found: dict, floor: int, query: np.ndarray | None) -> dict:
+    def _well_known(self, found: dict, floor: int, topic_cos: dict | None) -> dict:
         """`found` without the films fewer than `floor` people rated, when at least `MIN_KNOWN` better-known ones
-        are left. With a topic (`query`: the vector of `Request.topic` alone, without a mood's words) the
-        better-known films must also fit it (a `relevance` of at least one half): "films about chess" keeps the
-        chess films few people rated when too few well-known ones are about chess, rather than fill the list with
-        famous films that are not."""
+        are left. With a topic (`topic_cos`: each candidate's cosine to `Request.topic` alone, without a mood's
+        words) the better-known films must also fit it (a `relevance` of at least one half): "films about chess"
+        keeps the chess films few people rated when too few well-known ones are about chess, rather than fill the
+        list with famous films that are not."""
         items = self.catalog.items
         known = [p for p in found if items[p].rating_count >= floor]
         if len(known) < self.MIN_KNOWN:
             return found
-        if query is not None:
-            positions = np.fromiter(found, dtype=np.int64, count=len(found))
-            fits = dict(zip(found, relevance(self.index.vectors[positions] @ query) >= 0.5))
+        if topic_cos is not None:
+            fits = dict(zip(found, relevance(np.array([topic_cos[p] for p in found], dtype=np.float32)) >= 0.5))
             if sum(fits[p] for p in known) < self.MIN_KNOWN:
                 return {p: s for p, s in found.items() if items[p].rating_count >= floor or fits[p]}
         return {p: found[p] for p in known}
