@@ -240,7 +240,6 @@ def test_cold_start_onboarding(fresh_recommender):
 
 
 def test_settings_change_the_list(recommender):
-    from chatrec.catalog import Catalog  # noqa: F401  (catalog popularity drives novelty)
     from chatrec.chat.recommender import Settings
 
     plain = recommender.session().turn("movies")["items"]
