@@ -521,7 +521,6 @@ class RuleParser:
         if titles and sig.spans:
             # a title spelled by a mood, quality or length phrase is that phrase ("something spooky for halloween",
             # "shorter than 2 hours" is not 127 Hours), unless a title cue comes right before it ("like Halloween")
-            words = norm.split()
             said = [f" {_norm(text[a:b])} " for a, b in sig.spans]
             titles = [t for t in titles if (t[1] > 0 and words[t[1] - 1] in v.title_cues and
                                             not any(f" {' '.join(words[t[1] - 1:t[2]])} " in p for p in said))
@@ -569,7 +568,9 @@ class RuleParser:
             for genre, w in self.zero_shot.weights(said).items():
                 sig.genre_weights[genre] = sig.genre_weights.get(genre, 0.0) + w
                 labels.append(f"≈{genre.lower()}")
-        any_genre = self._any_genre(genres_in, norm, text, sig)
+        any_genre, lifted = self._any_genre(genres_in, norm, text)
+        for g in lifted:  # any of them will do; films of more of them first
+            sig.genre_weights[g] = max(sig.genre_weights.get(g, 0.0), self.ANY_GENRE_WEIGHT)
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
                         collections=list(dict.fromkeys(collection_keys)),
                         genres_any=any_genre,
@@ -613,20 +614,18 @@ class RuleParser:
         intent.unclear, intent.wish_text = True, ""  # the traditional recommender answers from the profile
         return intent
 
-    def _any_genre(self, genres_in: list[str], norm: str, text: str, sig: Signals) -> bool:
+    def _any_genre(self, genres_in: list[str], norm: str, text: str) -> tuple[bool, list[str]]:
         """Whether several wanted genres are alternatives: said so ("comedy or drama"), three or more of them, or the
-        kinds a statement of taste names ("I like comedy and action movies"). Films of more of them still come
-        first: each such genre gets a small soft weight."""
+        kinds a statement of taste names ("I like comedy and action movies"); and, for the last two, the genres whose
+        small soft weight puts films of more of them first."""
         if len(genres_in) < 2:
-            return False
+            return False, []
         v = self.vocab
         if v.genres_any.search(norm):
-            return True
+            return True, []
         if len(genres_in) >= 3 or v.genres_taste.search(text):
-            for g in genres_in:
-                sig.genre_weights[g] = max(sig.genre_weights.get(g, 0.0), self.ANY_GENRE_WEIGHT)
-            return True
-        return False
+            return True, list(genres_in)
+        return False, []
 
     def _asks_about(self, text: str, titles, refs) -> bool:
         if not (titles or refs):
