@@ -76,22 +76,22 @@ def main() -> None:
         return
     # the chat's collaborative source learns from the training conversations (and MovieLens), never from dev; note
     # that --tune-train then tunes the blend on conversations the collaborative vectors have seen
-    rec = redial.open_redial_recommender(config, rcat, llm=None, progress=True,
-                                         train=redial.load_redial(redial.TRAIN_FILE))
+    train = redial.load_redial(redial.TRAIN_FILE)
+    rec = redial.open_redial_recommender(config, rcat, llm=None, progress=True, train=train)
     model = baselines.build_model(rcat, vectors=rec.index.vectors)
     weights = baselines.load_weights()
     out: dict = {"setup": {"data": shown_path(args.data), "embedder": rec.index.embedder.name, "llm": config.llm,
                            "catalog_items": len(rcat.catalog), "linked_items": len(rcat.ml_of),
                            "train": shown_path(redial.TRAIN_FILE), "ratings": "MovieLens latest-small ratings.csv"}}
     if args.tune_train:
-        train = redial.load_redial(redial.TRAIN_FILE, args.tune_train)
-        records = redial.collect(rec, train, rcat.canonical, progress=True)
+        tuning = train[:args.tune_train]
+        records = redial.collect(rec, tuning, rcat.canonical, progress=True)
         weights, value = baselines.tune_weights(records, model, rcat.catalog)
         baselines.default_weights_path().write_text(json.dumps(
             {"weights": weights.to_json(), "picked_on": f"first {args.tune_train} conversations of "
              "train_subset_1401.jsonl, co-mention leave-one-conversation-out", "objective": "recall@10",
              "train_value": round(value, 4), "train_turns": len(records)}, indent=2) + "\n")
-        out["tuning"] = {"train_conversations": len(train), "train_turns": len(records),
+        out["tuning"] = {"train_conversations": len(tuning), "train_turns": len(records),
                          "train_recall@10": round(value, 4)}
         print("tuned", weights, value, flush=True)
     out["setup"]["weights"] = weights.to_json()
@@ -101,7 +101,7 @@ def main() -> None:
     # source (co-mention in the training dialogues + MovieLens raters) and its source head learned from the training
     # dialogues -- exactly what `chatrec evaluate-crs` runs. Everything else below is a same-run baseline.
     t1 = time.time()
-    rec.head, head_summary = redial.train_redial_head(rec, rcat, redial.load_redial(redial.TRAIN_FILE),
+    rec.head, head_summary = redial.train_redial_head(rec, rcat, train,
                                                       redial.MOVIELENS_DIR / "ratings.csv", seed=args.seed,
                                                       progress=True)
     head_seconds = round(time.time() - t1, 1)
@@ -118,7 +118,7 @@ def main() -> None:
     # the same path given the seeker's films as the dataset links them (as the published systems read them), its
     # head learned the same way
     t1 = time.time()
-    gold_head, _ = redial.train_redial_head(rec, rcat, redial.load_redial(redial.TRAIN_FILE),
+    gold_head, _ = redial.train_redial_head(rec, rcat, train,
                                             redial.MOVIELENS_DIR / "ratings.csv", seed=args.seed, gold_mentions=True)
     own_head, rec.head = rec.head, gold_head
     gold = redial.collect(rec, conversations, rcat.canonical, progress=True, gold_mentions=True)
