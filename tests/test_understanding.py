@@ -271,6 +271,32 @@ def test_the_topic_is_the_persons_own_words_not_a_moods():
     assert parse("a heartwarming film about robots").topic == "robots"
 
 
+@pytest.mark.parametrize("message, genres", [
+    ("a really scary movie", ["Horror"]), ("animated movies for kids", ["Animation", "Children"]),
+    ("something funny", ["Comedy"]), ("给孩子看的动画片", ["Animation", "Children"]),
+])
+def test_a_genres_word_is_no_topic(message, genres):
+    # "scary" is what the Horror filter says: a request for scary films is broad, answered from the best of them,
+    # not a topic that only the films whose texts say "scary" fit (Scary Movie 3 before The Sixth Sense)
+    intent = parse(message)
+    assert intent.genres_in == genres and intent.topic == ""
+    assert parse("scary movies about dinosaurs").topic == "dinosaurs"
+
+
+def test_a_genre_request_gets_the_plain_priors_and_hidden_gems_keep_the_rating_floor():
+    state = DialogueState()
+    state.start_request(parse("horror movies"))
+    req = state.request()
+    assert req.genres_in == ["Horror"] and req.quality_bias == DialogueState.DEFAULT_QUALITY_BIAS
+    assert req.popularity_bias == DialogueState.DEFAULT_POPULARITY_BIAS
+    state.start_request(parse("something like Alien"))  # a named film narrows the candidates: no default priors
+    assert state.request().quality_bias == 0.0
+    # a hidden gem is a film the people who saw it rated well: the floor stays, so there is evidence it is good
+    state.start_request(parse("hidden gem horror movies"))
+    req = state.request()
+    assert req.popularity_bias < 0 < req.quality_bias and req.min_ratings == DialogueState.DEFAULT_MIN_RATINGS
+
+
 # ------------------------------------------------------------------ into the request, the state and the reply
 def test_the_state_carries_soft_preferences_into_the_request():
     state = DialogueState()

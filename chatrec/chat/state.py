@@ -46,15 +46,16 @@ class DialogueState:
 
     MEMORY_HALF_LIFE = 1.0  # turns: what was said one request ago counts half, two requests ago a quarter
     MEMORY_SIZE = 100  # mentions kept; older ones weigh less than 2^-20 by then anyway in any real conversation
-    # A broad request that names no quality word still prefers well-rated, well-known films (the catalog's long
-    # tail is mostly films rated by a handful of people): the priors of a plain request; "hidden gem" turns them
-    # around. A genre filter or a named film already narrows the candidates, and the scorer's own quality and
-    # popularity terms rank inside them.
+    # A request that names no quality word still prefers well-rated, well-known films (the catalog's long tail is
+    # mostly films rated by a handful of people, and a genre has its panned films too: "romantic comedies" gave
+    # Osmosis Jones): the priors of a plain request; "hidden gem" turns popularity around. A named film or a
+    # person's films ("only their films") narrow the candidates to what the person asked for: no priors there.
     DEFAULT_QUALITY_BIAS = 0.3
     DEFAULT_POPULARITY_BIAS = 0.15
     # Most of a ratings catalog's long tail is films a handful of people rated (in MovieLens latest-small, 62% have
-    # fewer than 5 ratings): nobody can say whether they are any good, so a request that does not ask for obscure
-    # films is answered from better-known ones whenever enough of them fit (`Request.min_ratings`)
+    # fewer than 5 ratings): nobody can say whether they are any good, so every request, hidden gems included (a gem
+    # is a film its few viewers rated well), is answered from better-known ones whenever enough of them fit
+    # (`Request.min_ratings`)
     DEFAULT_MIN_RATINGS = 5
     WEIGHT_RANGE = (-0.6, 0.4)
 
@@ -119,7 +120,7 @@ class DialogueState:
             return Request(exclude=set(exclude), taste=self.taste(), shown=list(self.shown),
                            context=list(self.brought_up))
         quality, popularity = self.quality_bias, self.popularity_bias
-        if not (quality or popularity or self.obscure or self.genres_in or self.seeds or self.within):
+        if not (quality or popularity or self.obscure or self.seeds or self.within):
             # a request that no filter or named film narrows (a mood, a few words, a decade) would otherwise be
             # answered from the whole long tail: it gets the plain request's priors
             quality, popularity = self.DEFAULT_QUALITY_BIAS, self.DEFAULT_POPULARITY_BIAS
@@ -129,7 +130,7 @@ class DialogueState:
                        exclude=set(exclude), within=list(self.within), taste=self.taste(),
                        genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
                        moods=list(self.moods), require_content=self.descriptive,
-                       min_ratings=0 if self.obscure else self.DEFAULT_MIN_RATINGS, shown=list(self.shown),
+                       min_ratings=self.DEFAULT_MIN_RATINGS, shown=list(self.shown),
                        periods=list(self.periods), context=list(self.brought_up), topic=self.topic)
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:

@@ -53,7 +53,7 @@ class Request:
     # never candidates, since nothing about them can fit a description (they would match on their titles alone)
     require_content: bool = False
     # well-known films only, when enough of the candidates are: films rated by fewer people than this are left out
-    # unless fewer than `MIN_KNOWN` candidates would remain (0: no such preference; "hidden gem" requests set 0)
+    # unless fewer than `MIN_KNOWN` candidates would remain (0: no such preference, as on the ReDial catalog)
     min_ratings: int = 0
     # films shown earlier in this conversation: the chat excludes them; a ranking without exclusions (the ReDial
     # protocol, where a recommender may name a film again) reads them as evidence

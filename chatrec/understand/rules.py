@@ -577,7 +577,7 @@ class RuleParser:
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques, moods=labels, genre_weights=dict(sig.genre_weights),
                         quality_bias=sig.quality_bias, popularity_bias=sig.popularity_bias, obscure=sig.obscure,
-                        unsupported=list(sig.unsupported), periods=periods, topic=said)
+                        unsupported=list(sig.unsupported), periods=periods, topic=self._topic(said))
         constraints = bool(genres_in or genres_out or year_min or year_max or soft or collection_keys or sig.any)
 
         if self._asks_about(text, titles, refs):
@@ -712,6 +712,13 @@ class RuleParser:
         wish = " ".join(dict.fromkeys(sig.wish_words + sig.people_words + said.split()))
         avoid = [a for a in avoid if a not in v.function_words] + sig.avoid_words
         return wish, " ".join(dict.fromkeys(avoid + soft)), said
+
+    def _topic(self, said: str) -> str:
+        """What the films must be about (`Intent.topic`): the person's own content words without the words of a genre
+        ("scary", "kids", "funny"), which the genre filter already says; a request for scary films is a broad one,
+        answered from the best-known of them, not from the films whose texts say "scary" most."""
+        words = [w for w in said.split() if w not in self.genre_words and w not in self.zh_genre_words]
+        return " ".join(words) if len(" ".join(words)) >= 3 else ""
 
     def _content_word(self, w: str) -> bool:
         return w in self._content_words or (w.endswith("s") and w[:-1] in self._content_words)
