@@ -297,6 +297,26 @@ def test_a_genre_request_gets_the_plain_priors_and_hidden_gems_keep_the_rating_f
     assert req.popularity_bias < 0 < req.quality_bias and req.min_ratings == DialogueState.DEFAULT_MIN_RATINGS
 
 
+def test_a_mood_word_inside_a_named_title_is_part_of_its_name():
+    rules = RuleParser(Catalog([Item("1", "The Dark Knight", 2008, ("Action", "Crime")),
+                                Item("2", "Amelie", 2001, ("Comedy", "Romance"))]))
+    intent = rules.parse("movies like The Dark Knight", ParseContext([]))
+    assert intent.liked == ["1"] and not intent.moods and not intent.genre_weights and not intent.wish_text
+    intent = rules.parse("something dark like The Dark Knight", ParseContext([]))
+    assert intent.liked == ["1"] and intent.moods == ["dark"]
+
+
+@pytest.mark.parametrize("message, mood, up", [
+    ("something like Amelie but funnier", "funny", "Comedy"), ("like Amelie but lighter", "light", "Comedy"),
+    ("something darker than Amelie", "dark", "Thriller"),
+])
+def test_a_comparative_with_a_named_film_is_a_mood_of_the_new_request(message, mood, up):
+    # "like Heat but funnier" on a fresh conversation: Heat's neighbours, comedies first (it used to be Heat alone)
+    rules = RuleParser(Catalog([Item("2", "Amelie", 2001, ("Comedy", "Romance"))]))
+    intent = rules.parse(message, ParseContext([]))
+    assert intent.liked == ["2"] and intent.moods == [mood] and intent.genre_weights[up] > 0
+
+
 # ------------------------------------------------------------------ into the request, the state and the reply
 def test_the_state_carries_soft_preferences_into_the_request():
     state = DialogueState()

@@ -525,6 +525,14 @@ class RuleParser:
             titles = [t for t in titles if (t[1] > 0 and words[t[1] - 1] in v.title_cues and
                                             not any(f" {' '.join(words[t[1] - 1:t[2]])} " in p for p in said))
                       or not any(f" {' '.join(words[t[1]:t[2]])} " in p for p in said)]
+            # and a mood word inside a title that stays linked is part of its name: "like The Dark Knight" is
+            # no wish for dark films
+            inside = [(a, b) for a, b in sig.spans if self._in_title(text, a, b, titles)]
+            if inside:  # read again without them (the same length: the other spans keep their places)
+                masked = text
+                for a, b in inside:
+                    masked = masked[:a] + " " * (b - a) + masked[b:]
+                sig = self.signals.find(masked, soft_genres, genres_in)
         if any(m.key == "all_ages" for m, neg in sig.moods if not neg) and "Children" in genres_in:
             # "a family movie adults will enjoy too": children's films are favoured, not the only ones allowed
             genres_in = [g for g in genres_in if g != "Children"]
@@ -712,6 +720,15 @@ class RuleParser:
         wish = " ".join(dict.fromkeys(sig.wish_words + sig.people_words + said.split()))
         avoid = [a for a in avoid if a not in v.function_words] + sig.avoid_words
         return wish, " ".join(dict.fromkeys(avoid + soft)), said
+
+    @staticmethod
+    def _in_title(text: str, a: int, b: int, titles) -> bool:
+        """Whether the characters a..b of `text` lie inside one of `titles` (word spans of `_norm(text)`)."""
+        if _ZH.search(text[a:b]):
+            return False  # Chinese titles are linked inside 《》 or whole; a mood there is said outside them
+        start = len(_norm(text[:a]).split())
+        end = start + len(_norm(text[a:b]).split())
+        return any(s <= start and end <= e for _, s, e, _ in titles)
 
     def _topic(self, said: str) -> str:
         """What the films must be about (`Intent.topic`): the person's own content words without the words of a genre
