@@ -299,6 +299,15 @@ def test_a_genre_request_gets_the_plain_priors_and_hidden_gems_keep_the_rating_f
     assert req.popularity_bias < 0 < req.quality_bias and req.min_ratings == DialogueState.DEFAULT_MIN_RATINGS
 
 
+def test_a_stranger_asking_for_anything_gets_the_plain_priors_a_known_person_their_profile():
+    state = DialogueState()
+    assert state.request(unclear=True, stranger=True).quality_bias == DialogueState.DEFAULT_QUALITY_BIAS
+    assert state.request(unclear=True, stranger=False).quality_bias == 0.0  # the scorer reads their likes
+    state.start_request(parse("I loved Alien"))
+    state.start_request(parse("recommend me a movie"))
+    assert state.request(unclear=True, stranger=True).quality_bias == 0.0  # liked in this conversation
+
+
 def test_a_mood_word_inside_a_named_title_is_part_of_its_name():
     rules = RuleParser(Catalog([Item("1", "The Dark Knight", 2008, ("Action", "Crime")),
                                 Item("2", "Amelie", 2001, ("Comedy", "Romance"))]))
@@ -317,6 +326,23 @@ def test_a_comparative_with_a_named_film_is_a_mood_of_the_new_request(message, m
     rules = RuleParser(Catalog([Item("2", "Amelie", 2001, ("Comedy", "Romance"))]))
     intent = rules.parse(message, ParseContext([]))
     assert intent.liked == ["2"] and intent.moods == [mood] and intent.genre_weights[up] > 0
+
+
+@pytest.mark.parametrize("message, name", [
+    ("something like Blorfington Quux", "Blorfington Quux"), ("I loved Blorfington Quux and Alien", "Blorfington Quux"),
+    ("有没有像《不存在的电影》那样的片子", "不存在的电影"),
+])
+def test_a_named_film_the_catalog_lacks_is_said_not_searched(message, name):
+    intent = parse(message)
+    assert {"facet": "title", "phrase": name} in intent.unsupported
+    assert "blorfington" not in intent.wish_text and "存在" not in intent.wish_text
+    assert unsupported_note(intent.unsupported, "zh" if "《" in message else "en").count(name) == 1
+
+
+@pytest.mark.parametrize("message", ["something like Alien", "movies like Sci-Fi classics", "like I said, comedies",
+                                     "something like Alien but less gory", "有没有像《异形》那样的电影"])
+def test_films_genres_and_words_the_parser_knows_are_not_missing_titles(message):
+    assert not [u for u in parse(message).unsupported if u["facet"] == "title"]
 
 
 # ------------------------------------------------------------------ into the request, the state and the reply

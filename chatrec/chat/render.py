@@ -122,6 +122,8 @@ def lead(req: Request | None, relaxed: list[str], lang: str, *, catalog: Catalog
 
 # one short sentence per facet the catalog lacks (`Intent.unsupported`); the rest of the request is answered
 _UNSUPPORTED = {
+    ("title", "en"): "I couldn't find “{phrase}” in the catalog, so I left it out.",
+    ("title", "zh"): "目录里没有找到“{phrase}”，所以没有按它推荐。",
     ("runtime", "en"): "I don't know running times yet, so I ignored “{phrase}”.",
     ("runtime", "zh"): "我还不知道影片的时长，所以忽略了“{phrase}”。",
     ("cast", "en"): "I don't have cast lists yet, so I ignored “{phrase}”.",

@@ -325,7 +325,7 @@ class ChatSession:
     def _recommend(self, intent: Intent, explain: bool = True) -> Reply:
         state = self.state
         exclude = set(state.shown) | self.profile.excluded | set(state.seeds) | set(state.negatives)
-        req = state.request(exclude, unclear=intent.unclear)
+        req = state.request(exclude, unclear=intent.unclear, stranger=not self.profile.liked)
         unknown = []
         if _CJK_RUN.search(req.wish_text) and not getattr(self.rec.index.embedder, "multilingual", False):
             # Chinese words the query translation did not know: noise to an English-only embedder, so they are

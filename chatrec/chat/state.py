@@ -113,12 +113,16 @@ class DialogueState:
         return bool(self.wish_text or self.avoid_text or self.genres_in or self.genres_out or self.genre_weights
                     or self.moods or self.year_min or self.year_max or self.quality_bias or self.popularity_bias)
 
-    def request(self, exclude=(), unclear: bool = False) -> Request:
+    def request(self, exclude=(), unclear: bool = False, stranger: bool = False) -> Request:
         """The request this state makes. `unclear`: the plain recommender (the profile, or popularity, and
-        nothing else) for a message that asked for nothing in particular."""
+        nothing else) for a message that asked for nothing in particular; for a `stranger` (no stored likes, nothing
+        liked in this conversation) with the plain request's priors, so "recommend me something" gets well-rated,
+        well-known films rather than whatever the scorer makes of an empty history."""
         if unclear or not self.constrained:
+            plain = stranger and not any(w > 0 for _, w in self.taste())
             return Request(exclude=set(exclude), taste=self.taste(), shown=list(self.shown),
-                           context=list(self.brought_up))
+                           context=list(self.brought_up), quality_bias=self.DEFAULT_QUALITY_BIAS if plain else 0.0,
+                           popularity_bias=self.DEFAULT_POPULARITY_BIAS if plain else 0.0)
         quality, popularity = self.quality_bias, self.popularity_bias
         if not (quality or popularity or self.obscure or self.seeds or self.within):
             # a request that no filter or named film narrows (a mood, a few words, a decade) would otherwise be

@@ -25,6 +25,12 @@ _ZH_LAST = re.compile(r"最后(?:一|那)?(?:部|个|项|条)")
 _ZH_FIRST_N = re.compile(r"前\s*([两二三四五]|\d)\s*(?:部|个|项|条)")
 _ZH_DECADE = re.compile(r"(?:(19|20)?(\d)0|([一二三四五六七八九零])([一二三四五六七八九])?十)\s*年代")
 _DECADE = re.compile(r"\b(?:(early|mid|late)[\s-]*(?:the\s+)?)?(?:(19|20)?(\d)0'?s)\b", re.I)
+# a film the person names that the catalog may not have: a capitalised name after a cue ("something like
+# Blorfington Quux"), or a Chinese title in its brackets (《不存在的电影》)
+_NAMED_AFTER_CUE = re.compile(
+    r"(?i:\b(?:like|similar to|loved|liked|enjoyed|adored|as good as|such as)\s+)[\"“]?"
+    r"([A-Z0-9][\w'’:&!?.-]*(?:\s+(?:[A-Z0-9][\w'’:&!?.-]*|of|the|a|an|and|in|on|to|for|at|with|from)){0,7})")
+_ZH_BRACKETED = re.compile(r"《([^《》]{1,40})》")
 _BETWEEN = re.compile(r"\b(?:between|from)\s+((?:19|20)\d\d)\s*(?:and|to|-|–|until|through)\s*((?:19|20)\d\d)\b", re.I)
 _BEFORE_DECADE = re.compile(r"\b(?:before|pre|earlier than|older than|until)[\s-]+(?:the\s+)?(?:(?:19|20)?\d0'?s|\w+ties)\b|"
                             r"年代\s*(?:以前|之前|前)", re.I)
@@ -561,7 +567,11 @@ class RuleParser:
             critiques.remove("more_like")
         if not refs:  # "like the matrix" names a title; "more like #2" points into the list
             critiques = [c for c in critiques if c not in ("more_like", "less_like")]
-        wish, avoid, said = self._wish(text, titles + [(k, s, e, "") for k, s, e in collections], soft, sig)
+        unknown = self.unknown_titles(text, titles, collections, sig)
+        for name, _, _ in unknown:  # said once, in the reply's first sentence (`chat.render.unsupported_note`)
+            sig.unsupported.append({"facet": "title", "phrase": name})
+        wish, avoid, said = self._wish(text, titles + [(k, s, e, "") for k, s, e in collections + unknown], soft,
+                                       sig)
         labels = sig.labels()
         collection_keys = list(dict.fromkeys(k for k, _, _ in collections))
         for u in sig.unsupported:
@@ -720,6 +730,40 @@ class RuleParser:
         wish = " ".join(dict.fromkeys(sig.wish_words + sig.people_words + said.split()))
         avoid = [a for a in avoid if a not in v.function_words] + sig.avoid_words
         return wish, " ".join(dict.fromkeys(avoid + soft)), said
+
+    def unknown_titles(self, text: str, titles, collections, sig: Signals) -> list[tuple[str, int, int]]:
+        """Films the message names that the catalog does not have: [(the name as typed, start, end)] with token
+        spans of `_norm(text)`. A capitalised name after a cue ("like", "loved", "similar to") that no title,
+        director, series or person of the message accounts for, and is not only genre or common words; a Chinese
+        title in its brackets that links to nothing. The reply says it was not found instead of silently
+        answering something else."""
+        v = self.vocab
+        taken = [(s, e) for _, s, e, _ in titles] + [(s, e) for _, s, e in collections]
+        people = set(sig.people_words) | {normalize_title(u.get("name") or u.get("phrase") or "")
+                                          for u in sig.unsupported}
+        out = []
+        for m in list(_NAMED_AFTER_CUE.finditer(text)) + list(_ZH_BRACKETED.finditer(text)):
+            name = m.group(1).strip(" \"”.!?,")
+            words = _norm(name).split()
+            while words and words[-1] in v.title_small_words:  # "like Heat and" is "Heat"
+                words.pop()
+            if not words:
+                continue
+            start = len(_norm(text[:m.start(1)]).split())
+            end = start + len(words)
+            if any(s < end and start < e for s, e in taken):
+                continue  # a film, director or series the parser found there
+            bracketed = m.re is _ZH_BRACKETED
+            if bracketed and self.find_titles(f"《{name}》"):
+                continue
+            plain = " ".join(words)
+            if not bracketed and (plain in people or plain in self.genre_words or all(
+                    w in self.genre_words or w in v.function_words or w in v.common or w in ("i", "movies", "films")
+                    for w in words)):
+                continue  # "like Sci-Fi movies", "like I said", an actor's name (said as a cast facet)
+            name = name if bracketed else " ".join(name.split()[:len(words)])
+            out.append((name, start, end))
+        return out
 
     @staticmethod
     def _in_title(text: str, a: int, b: int, titles) -> bool:
