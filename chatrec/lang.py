@@ -130,6 +130,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                   "zh": "哪一部？比如说“喜欢第二部”，或者用 /like 2、/dislike 3。"},
     "noted_text": {"en": "Noted: {verb} {items}. Ask for more whenever you like.",
                    "zh": "记下了：{verb}{items}。想看更多随时告诉我。"},
+    "noted_then": {"en": "Noted: {verb} {items}.", "zh": "记下了：{verb}{items}。"},
     "verb_like": {"en": "you like", "zh": "你喜欢"},
     "verb_dislike": {"en": "you don't like", "zh": "你不喜欢"},
     "verb_seen": {"en": "you've seen", "zh": "你看过"},

@@ -324,3 +324,16 @@ def test_the_taste_model_sees_liked_films_then_the_films_a_request_names(recomme
     idx = recommender.catalog.index_of
     assert ctx.history == [idx[ids[0]], idx[ids[1]], idx[ids[2]]]  # most recent last, once each, unknown ids dropped
     assert ctx.user_key == "u"
+
+
+def test_seen_with_a_request_for_others_notes_them_and_answers_at_once(fresh_recommender):
+    s = fresh_recommender.session("seen_then_more")
+    first = s.turn("sci-fi please")
+    seen = [it["item_id"] for it in first["items"][:2]]
+    r = s.turn("I've seen the first two, any others?")
+    assert r["intent"]["kind"] == "feedback" and r["intent"]["sentiment"] == "seen"
+    assert r["items"] and not {it["item_id"] for it in r["items"]} & {it["item_id"] for it in first["items"]}
+    assert r["reply"].startswith("Noted:") and set(seen) <= set(s.profile.seen)
+    assert all("Sci-Fi" in it["genres"] for it in r["items"])  # the request goes on
+    plain = s.turn("I've seen the third one")  # no request for more: noted only
+    assert plain["items"] == [] and plain["reply"].startswith("Noted:")

@@ -369,8 +369,12 @@ class ChatSession:
             self._record(kind, item)
             said.append(item.label)
         verb = t({LIKE: "verb_like", DISLIKE: "verb_dislike", SEEN: "verb_seen"}[kind], self.lang)
-        return self._reply(t("noted_text", self.lang, verb=verb, items=("、" if self.lang == "zh" else ", ").join(said)),
-                           intent)
+        items = ("、" if self.lang == "zh" else ", ").join(said)
+        if intent.critiques:  # "I've seen the first two, any others?": noted, and the next list at once
+            self.notice = "\n".join(x for x in (self.notice, t("noted_then", self.lang, verb=verb, items=items)) if x)
+            state.refine(intent, self.rec.catalog)
+            return self._recommend(intent)
+        return self._reply(t("noted_text", self.lang, verb=verb, items=items), intent)
 
     def _reply(self, text: str, intent: Intent, recs: list[Recommendation] | None = None, *,
                labels: list[str] | None = None, tail: str = "", ok: bool = True) -> Reply:
