@@ -346,6 +346,25 @@ def test_films_genres_and_words_the_parser_knows_are_not_missing_titles(message)
     assert not [u for u in parse(message).unsupported if u["facet"] == "title"]
 
 
+def test_a_country_or_language_is_said_and_looked_for_in_the_texts():
+    cat = Catalog([Item("1", "French Kiss", 1995, ("Comedy", "Romance")),
+                   Item("2", "Oldboy", 2003, ("Mystery", "Thriller"), overview="A Korean man is imprisoned for years."),
+                   Item("3", "Seven", 1995, ("Mystery", "Thriller"))])
+    rules = RuleParser(cat)
+    intent = rules.parse("a Korean thriller", ParseContext([]))
+    assert intent.genres_in == ["Thriller"] and "korean" in intent.wish_text.split()
+    assert intent.unsupported == [{"facet": "origin", "phrase": "Korean", "name": "Korean", "searched": True}]
+    assert "say “Korean”" in unsupported_note(intent.unsupported, "en")
+    intent = rules.parse("推荐几部西班牙电影", ParseContext([]))  # no film's text says Spanish: said, not claimed
+    assert intent.unsupported == [{"facet": "origin", "phrase": "西班牙", "name": "西班牙", "searched": False}]
+    assert "忽略了“西班牙”" in unsupported_note(intent.unsupported, "zh")
+    intent = rules.parse("a thriller in Korean", ParseContext([]))
+    assert "say “Korean”" in unsupported_note(intent.unsupported, "en")
+    # a country word inside a linked title is part of its name
+    assert rules.parse("something like French Kiss", ParseContext([])).unsupported == []
+    assert rules.parse("a thriller", ParseContext([])).unsupported == []
+
+
 # ------------------------------------------------------------------ into the request, the state and the reply
 def test_the_state_carries_soft_preferences_into_the_request():
     state = DialogueState()

@@ -122,6 +122,11 @@ def lead(req: Request | None, relaxed: list[str], lang: str, *, catalog: Catalog
 
 # one short sentence per facet the catalog lacks (`Intent.unsupported`); the rest of the request is answered
 _UNSUPPORTED = {
+    ("origin", "en"): "I don't know which country or language a film is from, so I ignored “{phrase}”.",
+    ("origin", "zh"): "我还不知道影片的国家和语言，所以忽略了“{phrase}”。",
+    ("origin_searched", "en"): "I don't know which country or language a film is from; these are films whose "
+                               "description or tags say “{name}”.",
+    ("origin_searched", "zh"): "我还不知道影片的国家和语言；下面是简介或标签里提到“{name}”的电影。",
     ("title", "en"): "I couldn't find “{phrase}” in the catalog, so I left it out.",
     ("title", "zh"): "目录里没有找到“{phrase}”，所以没有按它推荐。",
     ("runtime", "en"): "I don't know running times yet, so I ignored “{phrase}”.",
@@ -139,7 +144,8 @@ def unsupported_note(unsupported: list[dict], lang: str) -> str:
     lang = "zh" if lang == "zh" else "en"
     out = []
     for u in unsupported or []:
-        facet = "cast_searched" if u.get("facet") == "cast" and u.get("searched") else u.get("facet")
+        facet = f"{u.get('facet')}_searched" if u.get("facet") in ("cast", "origin") and u.get("searched") \
+            else u.get("facet")
         template = _UNSUPPORTED.get((facet, lang))
         if template:
             out.append(template.format(phrase=u.get("phrase", ""), name=u.get("name", "")))

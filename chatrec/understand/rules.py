@@ -539,6 +539,9 @@ class RuleParser:
                 for a, b in inside:
                     masked = masked[:a] + " " * (b - a) + masked[b:]
                 sig = self.signals.find(masked, soft_genres, genres_in)
+        # a country word inside a linked title is part of its name: "like French Kiss" asks nothing about France
+        sig.unsupported = [u for u in sig.unsupported if u["facet"] != "origin" or not all(
+            self._in_title(text, m.start(), m.end(), titles) for m in re.finditer(re.escape(u["phrase"]), text))]
         if any(m.key == "all_ages" for m, neg in sig.moods if not neg) and "Children" in genres_in:
             # "a family movie adults will enjoy too": children's films are favoured, not the only ones allowed
             genres_in = [g for g in genres_in if g != "Children"]
@@ -572,6 +575,10 @@ class RuleParser:
             sig.unsupported.append({"facet": "title", "phrase": name})
         wish, avoid, said = self._wish(text, titles + [(k, s, e, "") for k, s, e in collections + unknown], soft,
                                        sig)
+        for u in sig.unsupported:  # the reply says a country was looked for in the texts only if the wish has it
+            if u["facet"] == "origin" and u.get("searched"):
+                words = v.zh_wish_words.get(u["name"], "") if _ZH.search(u["name"]) else u["name"].lower()
+                u["searched"] = bool(set(words.split()) & set(wish.split()))
         labels = sig.labels()
         collection_keys = list(dict.fromkeys(k for k, _, _ in collections))
         for u in sig.unsupported:

@@ -201,6 +201,12 @@ class SignalFinder:
             self._add(out, "cast", phrase, name=name, searched=in_text)
             if in_text:
                 out.people_words.append(normalize_title(name))
+        for rx in (v.origin, v.zh_origin):  # a country or language: said, and still looked for in the texts
+            for m in rx.finditer(text):
+                phrase = m.group(0).strip()
+                name = phrase if _ZH.search(phrase) else phrase.split()[-1]  # "in Spanish": Spanish
+                words = v.zh_wish_words.get(phrase, "").split() if _ZH.search(phrase) else [name]
+                self._add(out, "origin", phrase, name=name, searched=any(self.named_in_catalog(w) for w in words))
         if not people and not known:  # "with great actors": about cast, with no name to look for
             for rx in (v.cast_words, v.zh_cast_words):
                 m = rx.search(text)

@@ -361,6 +361,9 @@ class Vocab:
         self.cast_words = phrases_rx(cast.get("words", ()))
         self.zh_cast_after = zh_alt(cast.get("zh_after_name", ())) or "(?!)"
         self.zh_cast_words = compile_any(zh_alt(cast.get("zh_words", ())))
+        origin = unsupported.get("origin", {})
+        self.origin = phrases_rx(origin.get("en", ()))
+        self.zh_origin = compile_any(zh_alt(origin.get("zh", ())))
         # named periods and "recent"
         self.eras: list[tuple[re.Pattern, int | None, int | None]] = []
         for word, span in numbers.get("eras", {}).items():
