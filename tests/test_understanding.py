@@ -130,6 +130,18 @@ def test_recent_is_relative_to_the_catalog():
     newest = max(it.year for it in CAT.items if it.year)
     assert parse("recent animated movies").year_min == newest - RULES.vocab.recent_years
     assert parse("最近几年的动画电影").year_min == newest - RULES.vocab.recent_years
+    # "any good films lately?" asks for recent films; with a list it is no praise of the list
+    assert parse("最近有什么好看的电影").year_min == newest - RULES.vocab.recent_years
+    assert parse("最近有什么好看的电影", ["1", "2"]).kind != "feedback"
+
+
+@pytest.mark.parametrize("message", ["nothing too old", "sci-fi, not too old please", "no old movies", "不要太老的",
+                                     "科幻片，别太老"])
+def test_not_too_old_asks_for_the_last_decades(message):
+    # these said nothing at all ("不要太老的" became the text to avoid "老的"); "no old movies" meant *only* old ones
+    intent = parse(message)
+    assert intent.year_min == 1990 and intent.year_max is None and not intent.avoid_text
+    assert parse("old movies").year_max == 1979
 
 
 # ------------------------------------------------------------------ negation scope
