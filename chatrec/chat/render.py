@@ -99,7 +99,9 @@ def lead(req: Request | None, relaxed: list[str], lang: str, *, catalog: Catalog
         mood_words = {w for m in rules.vocab.moods for w in m.words.split()}
         mood_words |= {w for k in within_names if getattr(rules.collections.get(k), "kind", "") == "text"
                        for w in k.lower().split()}  # the person named in the films' texts is said above
-        own = " ".join(w for w in req.wish_text.split() if w not in mood_words)
+        # the topic is the person's own words as said ("based on a true story": "true story based", though a
+        # mood's words include "true story"); without one, the wish without the words moods put in it
+        own = req.topic or " ".join(w for w in req.wish_text.split() if w not in mood_words)
         if req.moods:
             parts.append(" · ".join([mood_label(m, rules.vocab, lang) for m in req.moods] + ([own] if own else [])))
         elif own:
