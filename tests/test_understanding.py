@@ -34,7 +34,8 @@ def parse(message, last=None):
     ("推荐几部烧脑的电影", "mind-bending", "Mystery", "Children"),
     ("想看点轻松的", "light", "Comedy", "Horror"),
     ("适合约会看的电影", "romantic", "Romance", "Horror"),
-    ("something really scary", "scary", "Horror", "Comedy"),  # a fright, not a parody: Scary Movie 3 was a pick
+    ("something really scary", "scary", "Horror", "Comedy"),
+    ("a cult classic", "cult", "Comedy", "Documentary"),  # was a text search for "cult": a documentary on Scientology  # a fright, not a parody: Scary Movie 3 was a pick
     ("a movie to watch with my grandparents", "for all ages", "Children", "Horror"),  # was a search for "grandparents"
     ("想找部电影陪爸妈看", "for all ages", "Comedy", "Horror"),
 ])
