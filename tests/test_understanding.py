@@ -243,6 +243,13 @@ def test_words_of_conversation_are_never_a_wish():
     assert rules.parse("something about a game kids play").wish_text == "game kids"  # words the overviews use
 
 
+@pytest.mark.parametrize("message", ["surprise me", "I'm bored", "a movie for tonight", "something for the weekend"])
+def test_asking_for_anything_is_a_plain_request_not_a_text_search(message):
+    # "surprise me" searched the texts for "surprise", "I'm bored" for "bored" (a film one person rated came first)
+    intent = parse(message)
+    assert intent.kind == "recommend" and not intent.unclear and intent.wish_text == "" and not intent.genres_in
+
+
 def test_a_genre_word_inside_a_named_title_is_not_a_genre_wish():
     films = Catalog([Item("1", "Avengers: Infinity War", 2018, ("Action", "Sci-Fi")),
                      Item("2", "Horror Express", 1972, ("Horror",)), Item("3", "Black Panther", 2018),
