@@ -284,6 +284,10 @@ def test_chinese_wish_text_keeps_only_what_the_filters_do_not_say():
     assert intent.genres_in == ["Horror"] and intent.wish_text == "" and intent.avoid_text == "gore violent bloody"
     assert RULES.parse("有没有关于友情的电影").wish_text == "friendship friends"
     assert RULES.parse("有没有关于某某某的电影").wish_text == "某某某"  # unknown words stay as they are
+    # a wish word the stop words would break apart is translated first (未来 holds 来, 港片 holds 片: both were lost)
+    assert RULES.parse("关于未来的电影").wish_text == "future futuristic"
+    assert RULES.parse("有没有好看的港片").wish_text == "hong kong"
+    assert "classic" not in RULES.parse("经典的电影").wish_text  # a quality word as a whole is never text
 
 
 def test_the_longest_name_wins_over_a_shorter_alias_inside_it():

@@ -111,6 +111,10 @@ class RuleParser:
         for tokens, key in self._collection_names:
             self._names_by_first.setdefault(tokens[0], []).append((tokens, key))
         self._wish_words = sorted(v.zh_wish_words.items(), key=lambda kv: -len(kv[0]))
+        # wish words the stop words would break apart (港片 holds 片, 太空 holds 太): translated before the stop words
+        # go; a word that is a stop word as a whole (经典, a quality word) stays one
+        self._fragile_wish_words = [(w, en) for w, en in self._wish_words
+                                    if v.zh_stop.sub(" ", w) != w and v.zh_stop.sub(" ", w).strip()]
         # How ordinary is a word? Document frequency over the catalog's descriptions: "thing", "night" and
         # "perfect" are everyday words even though films carry them as titles; "matrix" and "fargo" are not.
         self._df: dict[str, int] = {}
@@ -804,6 +808,10 @@ class RuleParser:
             rest = rest.replace(word, " ")
         rest = _ZH_DECADE.sub(" ", rest)
         rest = v.zh_year_or_ordinal.sub(" ", rest)
+        for word, en in self._fragile_wish_words if self.translate_wish else ():
+            if word in rest:
+                english.append(en)
+                rest = rest.replace(word, " ")
         rest = v.zh_stop.sub(" ", rest)
         # query translation: the Chinese words a film wish is made of, in the English the catalog is written in
         for word, en in self._wish_words if self.translate_wish else ():
