@@ -118,9 +118,10 @@ class DialogueState:
         nothing else) for a message that asked for nothing in particular; for a `stranger` (no stored likes, nothing
         liked in this conversation) with the plain request's priors, so "recommend me something" gets well-rated,
         well-known films rather than whatever the scorer makes of an empty history."""
+        taste = self.taste()
         if unclear or not self.constrained:
-            plain = stranger and not any(w > 0 for _, w in self.taste())
-            return Request(exclude=set(exclude), taste=self.taste(), shown=list(self.shown),
+            plain = stranger and not any(w > 0 for _, w in taste)
+            return Request(exclude=set(exclude), taste=taste, shown=list(self.shown),
                            context=list(self.brought_up), quality_bias=self.DEFAULT_QUALITY_BIAS if plain else 0.0,
                            popularity_bias=self.DEFAULT_POPULARITY_BIAS if plain else 0.0)
         quality, popularity = self.quality_bias, self.popularity_bias
@@ -131,7 +132,7 @@ class DialogueState:
         return Request(wish_text=self.wish_text, avoid_text=self.avoid_text, seeds=list(self.seeds),
                        negatives=list(self.negatives), genres_in=list(self.genres_in), genres_any=self.genres_any,
                        genres_out=list(self.genres_out), year_min=self.year_min, year_max=self.year_max,
-                       exclude=set(exclude), within=list(self.within), taste=self.taste(),
+                       exclude=set(exclude), within=list(self.within), taste=taste,
                        genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
                        moods=list(self.moods), require_content=self.descriptive,
                        min_ratings=self.DEFAULT_MIN_RATINGS, shown=list(self.shown),

@@ -56,6 +56,11 @@ def _norm(text: str) -> str:
     return normalize_title(_space_cjk(text))
 
 
+def _token_at(text: str, char: int) -> int:
+    """The index in `_norm(text)`'s tokens of the token that starts at character `char` of `text`."""
+    return len(_norm(text[:char]).split())
+
+
 def _cased_tokens(text: str) -> list[str]:
     """The tokens of `_norm(text)` with the case the person typed."""
     text = unicodedata.normalize("NFKD", _space_cjk(text))
@@ -760,7 +765,7 @@ class RuleParser:
                 words.pop()
             if not words:
                 continue
-            start = len(_norm(text[:m.start(1)]).split())
+            start = _token_at(text, m.start(1))
             end = start + len(words)
             if any(s < end and start < e for s, e in taken):
                 continue  # a film, director or series the parser found there
@@ -781,7 +786,7 @@ class RuleParser:
         """Whether the characters a..b of `text` lie inside one of `titles` (word spans of `_norm(text)`)."""
         if _ZH.search(text[a:b]):
             return False  # Chinese titles are linked inside 《》 or whole; a mood there is said outside them
-        start = len(_norm(text[:a]).split())
+        start = _token_at(text, a)
         end = start + len(_norm(text[a:b]).split())
         return any(s <= start and end <= e for _, s, e, _ in titles)
 
@@ -808,16 +813,12 @@ class RuleParser:
             rest = rest.replace(word, " ")
         rest = _ZH_DECADE.sub(" ", rest)
         rest = v.zh_year_or_ordinal.sub(" ", rest)
-        for word, en in self._fragile_wish_words if self.translate_wish else ():
-            if word in rest:
-                english.append(en)
-                rest = rest.replace(word, " ")
+        if self.translate_wish:
+            rest = self._take_wish_words(rest, self._fragile_wish_words, english)
         rest = v.zh_stop.sub(" ", rest)
         # query translation: the Chinese words a film wish is made of, in the English the catalog is written in
-        for word, en in self._wish_words if self.translate_wish else ():
-            if word in rest:
-                english.append(en)
-                rest = rest.replace(word, " ")
+        if self.translate_wish:
+            rest = self._take_wish_words(rest, self._wish_words, english)
         avoid = [self.translate(a) for a in avoid] if self.translate_wish else avoid
         if english:  # untranslated scraps next to translated words are noise to an English embedder
             rest = re.sub(r"[\u3400-\u9fff]", " ", rest)
@@ -826,11 +827,18 @@ class RuleParser:
 
     def translate(self, zh: str) -> str:
         """Chinese wish words in English where the table knows them (the rest is kept as it is)."""
-        out = []
-        for word, en in self._wish_words:
-            if word in zh:
-                out.append(en)
-                zh = zh.replace(word, " ")
+        out: list[str] = []
+        zh = self._take_wish_words(zh, self._wish_words, out)
         return " ".join(out + zh.split())
+
+    @staticmethod
+    def _take_wish_words(zh: str, table, english: list[str]) -> str:
+        """`zh` without the words of `table` ((Chinese, English) pairs, longest first) it holds; their English is
+        appended to `english`."""
+        for word, en in table:
+            if word in zh:
+                english.append(en)
+                zh = zh.replace(word, " ")
+        return zh
 
 
