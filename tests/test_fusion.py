@@ -190,6 +190,10 @@ def test_familiarity_counts_more_for_short_histories(tiny):
     pop = model.popularity[: data.n_items]
     assert torch.allclose(model(short, None) - plain_short, 2.0 * pop.expand(3, -1), atol=1e-5)
     assert torch.allclose(model(ub, None) - plain_long, (2.0 * 5 / n).unsqueeze(1) * pop, atol=1e-5)
+    model.cfg.cold_prior_power = 2.0  # fades faster with the history's length; all of it still for five films
+    assert torch.allclose(model(short, None) - plain_short, 2.0 * pop.expand(3, -1), atol=1e-5)
+    assert torch.allclose(model(ub, None) - plain_long, (2.0 * (5 / n) ** 2).unsqueeze(1) * pop, atol=1e-5)
+    model.cfg.cold_prior_power = 1.0
     model.train()
     torch.manual_seed(0)
     a = model(ub, None)
@@ -200,13 +204,16 @@ def test_familiarity_counts_more_for_short_histories(tiny):
 
 def test_the_cold_prior_is_chosen_on_validation(tiny):
     from chatrec.training.data import holdout_last
-    from chatrec.training.fit import COLD_PRIOR_GRID, fit_cold_prior
+    from chatrec.training.fit import COLD_PRIOR_GRID, COLD_PRIOR_POWERS, fit_cold_prior
 
     _, catalog, vectors, _, data = tiny
     fit_rows, val_rows = holdout_last(data)
     model = build_model(_cfg(data, vectors, catalog), catalog, vectors, fit_rows)
     out = fit_cold_prior(model, fit_rows, val_rows, cold_share=0.3)
     assert out["cold_prior"] in COLD_PRIOR_GRID and model.cfg.cold_prior == out["cold_prior"]
+    assert out["cold_prior_power"] in COLD_PRIOR_POWERS and model.cfg.cold_prior_power == out["cold_prior_power"]
     values = out["val_ndcg@10_by_prior"]
-    assert set(values) == {str(float(g)) for g in COLD_PRIOR_GRID}
-    assert values[str(out["cold_prior"])] == max(values.values())
+    # every prior with every power, except no prior, which is one model whatever the power
+    assert set(values) == {"0.0^1.0"} | {f"{float(g)}^{float(p)}" for g in COLD_PRIOR_GRID if g
+                                         for p in COLD_PRIOR_POWERS}
+    assert values[f"{out['cold_prior']}^{out['cold_prior_power']}"] == max(values.values())

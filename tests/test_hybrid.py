@@ -357,6 +357,36 @@ def test_the_rating_count_floor_keeps_the_films_that_fit_the_words(hybrid):
     assert solaris not in found(Request(**penguins, min_ratings=50))
 
 
+def test_a_broad_topics_kinds_are_searched_and_fit_as_the_closest_kind(hybrid):
+    # "sports" is searched as boxing, baseball, ...: each kind brings its nearest films, and a film fits the topic
+    # (and the wish) as well as it fits the closest kind
+    from dataclasses import replace
+
+    profile = Profile(user_id="u_kinds")
+    kind = "penguins antarctica wildlife documentary"
+    plain = Request(wish_text="space", topic="space")
+    broad = replace(plain, topic_kinds=["cowboy doll toys", kind])
+    cands = hybrid.retriever.candidates(broad, None, 4)
+    assert PENGUINS in ids(hybrid, cands.positions)
+    assert PENGUINS not in ids(hybrid, hybrid.retriever.candidates(plain, None, 4).positions)
+    retriever = hybrid.retriever
+    vecs = retriever.index.vectors[cands.positions]
+    own = vecs @ retriever._encode(["space"])[0]
+    kinds = retriever._kind_vectors(broad.topic_kinds)
+    assert cands.topic_sim == pytest.approx(np.maximum(own, (vecs @ kinds.T).max(1)), abs=1e-5)
+    assert cands.text_sim.tolist() == pytest.approx(cands.topic_sim.tolist(), abs=1e-5)  # the wish is the topic
+    # a film described by its genres alone never fits a topic by that closeness (its genre word says nothing of it)
+    p = hybrid.catalog.index_of[PENGUINS]
+    retriever.described[p] = False
+    try:
+        again = retriever.candidates(broad, None, 4)
+        at = list(again.positions).index(p)
+        assert again.topic_sim[at] == 0.0 and again.text_sim[at] > 0.3
+    finally:
+        retriever.described[p] = True
+    assert hybrid.rank(broad, profile).positions.size  # and the whole ranking runs on it
+
+
 def test_the_rating_count_floor_is_capped_by_config(hybrid):
     """`Request.min_ratings` leaves out films fewer people rated (when enough others fit); `Config.min_ratings` caps
     it, 0 turning it off (the ReDial benchmark, whose counts are another population's)."""

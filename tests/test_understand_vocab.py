@@ -131,7 +131,8 @@ def test_the_json_contract_keeps_its_keys():
                                "year_max", "wish_text", "avoid_text", "about_item", "refs", "sentiment", "critiques",
                                "collections", "unclear", "source"]
     assert list(data)[17:] == ["moods", "genre_weights", "quality_bias", "popularity_bias", "obscure", "unsupported"]
-    assert {f.name for f in fields(Intent)} - set(data) == {"praised", "panned", "asks_people", "periods", "topic"}
+    assert {f.name for f in fields(Intent)} - set(data) == {"praised", "panned", "asks_people", "periods", "topic",
+                                                            "topic_kinds"}
 
 
 # ------------------------------------------------------------------ Chinese titles: one table for the parser and the script

@@ -498,3 +498,24 @@ def test_negation_reaches_along_a_list_and_to_plain_words(message, genres_out, a
     if avoid:
         assert avoid in intent.avoid_text.split() and avoid not in intent.wish_text.split()
     assert parse("comedy or drama").genres_in == ["Comedy", "Drama"]  # a list without a negation stays wanted
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("a sports movie", "boxing"), ("有没有好看的体育电影", "boxing"), ("a movie about music", "a jazz musician"),
+    ("martial arts movies", "kung fu"),
+])
+def test_a_broad_topic_is_searched_as_the_kinds_of_film_it_covers(message, kind):
+    # the encoder matches "sports" by the word: Rocky was not among the 150 texts nearest to it (topics.toml)
+    rules = RuleParser(Catalog([
+        Item("1", "Rocky", 1976, ("Drama",), overview="A small-time boxer gets a shot at the title; a sports classic."),
+        Item("2", "Whiplash", 2014, ("Drama",), overview="A young drummer and his music teacher."),
+        Item("3", "Enter the Dragon", 1973, ("Action",), overview="A martial arts tournament on an island."),
+        Item("4", "Jurassic Park", 1993, ("Adventure",), overview="Dinosaurs on an island.")], name="topics"))
+    intent = rules.parse(message)
+    assert kind in intent.topic_kinds and len(intent.topic_kinds) == len(set(intent.topic_kinds))
+    state = DialogueState()
+    state.start_request(intent)
+    assert state.request().topic_kinds == intent.topic_kinds
+    state.refine(rules.parse("movies about dinosaurs"), CAT)  # a new topic replaces the kinds
+    assert state.request().topic == "dinosaurs" and state.request().topic_kinds == []
+    assert rules.parse("movies about dinosaurs").topic_kinds == [] == rules.parse("something cheerful").topic_kinds

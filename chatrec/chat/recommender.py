@@ -77,6 +77,11 @@ class Recommendation:
 class Recommender:
     """The shared, thread-safe part: catalog, index, models and the profile store."""
 
+    # a film this far up the topic's relevance scale (0: the candidates' median closeness, 1: the closest) fits it
+    # fully: among the films that clearly fit, the priors choose the better-known ("a movie about music" had the
+    # closest texts first, which were films few people rated, ahead of *Almost Famous*)
+    TOPIC_FIT = 0.5
+
     def __init__(self, config: Config, catalog: Catalog, index: VectorIndex, store: ProfileStore,
                  llm=None, scorer: Scorer | None = None, collab: VectorIndex | None = None,
                  head: SourceHead | None = None):
@@ -205,8 +210,8 @@ class Recommender:
 
         With a topic in the person's words ("movies about dinosaurs"; `Request.topic`, `topic_sim` each candidate's
         cosine to it), a lift from the quality and popularity biases counts by how well the candidate fits the topic
-        (`relevance`): they choose the best-known films *about dinosaurs*, and never lift a famous film the words do
-        not describe above the ones they do; a penalty (a panned film) counts in full. A mood alone ("something
+        (`relevance`, in full from `TOPIC_FIT` up): they choose the best-known films *about dinosaurs*, and never
+        lift a famous film the words do not describe above the ones they do; a penalty (a panned film) counts in full. A mood alone ("something
         cheerful") is a broad request: the priors count in full."""
         out = np.zeros(len(pos), dtype=np.float32)
         if req.genre_weights:
@@ -216,7 +221,8 @@ class Recommender:
         if req.quality_bias or req.popularity_bias:
             prior = req.quality_bias * self.retriever.quality[pos] + req.popularity_bias * self._popularity[pos]
             if topic_sim is not None:  # a lift only for what fits the topic; a penalty (a panned film) for all
-                prior = np.where(prior > 0, relevance(topic_sim) * prior, prior)
+                fit = np.clip(relevance(topic_sim) / self.TOPIC_FIT, 0.0, 1.0)
+                prior = np.where(prior > 0, fit * prior, prior)
             out += prior
         return out
 

@@ -26,6 +26,7 @@ class DialogueState:
     wish_text: str = ""
     avoid_text: str = ""
     topic: str = ""  # the person's own words about what the films are (`Intent.topic`), part of wish_text
+    topic_kinds: list[str] = field(default_factory=list)  # what a broad topic covers (`Intent.topic_kinds`)
     shown: list[str] = field(default_factory=list)
     last_items: list[str] = field(default_factory=list)
     turns: int = 0
@@ -93,6 +94,7 @@ class DialogueState:
         self.year_min, self.year_max = intent.year_min, intent.year_max
         self.periods = list(intent.periods)
         self.wish_text, self.avoid_text, self.topic = intent.wish_text, intent.avoid_text, intent.topic
+        self.topic_kinds = list(intent.topic_kinds)
         self.within, self.within_names = [], []
         self.moods, self.genre_weights = list(intent.moods), dict(intent.genre_weights)
         self.quality_bias, self.popularity_bias, self.obscure = intent.quality_bias, intent.popularity_bias, intent.obscure
@@ -136,7 +138,8 @@ class DialogueState:
                        genre_weights=dict(self.genre_weights), quality_bias=quality, popularity_bias=popularity,
                        moods=list(self.moods), require_content=self.descriptive,
                        min_ratings=self.DEFAULT_MIN_RATINGS, shown=list(self.shown),
-                       periods=list(self.periods), context=list(self.brought_up), topic=self.topic)
+                       periods=list(self.periods), context=list(self.brought_up), topic=self.topic,
+                       topic_kinds=list(self.topic_kinds))
 
     def refine(self, intent: Intent, catalog: Catalog) -> None:
         """A critique narrows or shifts the current request."""
@@ -150,7 +153,7 @@ class DialogueState:
             self.year_min, self.year_max = intent.year_min, intent.year_max
             self.periods = list(intent.periods)
         if intent.wish_text:
-            self.wish_text, self.topic = intent.wish_text, intent.topic
+            self.wish_text, self.topic, self.topic_kinds = intent.wish_text, intent.topic, list(intent.topic_kinds)
         if intent.avoid_text:
             self.avoid_text = " ".join(dict.fromkeys((self.avoid_text + " " + intent.avoid_text).split()))
         if intent.moods:  # "not too gory" after "a scary movie": both hold; the later word about a mood wins

@@ -329,7 +329,9 @@ def run_protocol(data: Interactions, catalog, text: np.ndarray, protocol: str, o
             if name == "fusion":  # how much familiarity counts for short histories: chosen as `chatrec train` does
                 prior = fit_cold_prior(runners[label].model, split0.fit, split0.val)
                 fusion_params["cold_prior"] = prior["cold_prior"]
-                log(f"  {protocol}/{name} cold prior {prior['cold_prior']}: {prior['val_ndcg@10_by_prior']}")
+                fusion_params["cold_prior_power"] = prior["cold_prior_power"]
+                log(f"  {protocol}/{name} cold prior {prior['cold_prior']} ^ {prior['cold_prior_power']}: "
+                    f"{prior['val_ndcg@10_by_prior']}")
             make = lambda seed, l=loss, e=best_epoch, n=name, fp=fusion_params: FusionRunner(  # noqa: E731
                 catalog, text, variant=n, loss=l, epochs=e, params=dict(fp))
             entry = {"params": {"loss": loss, "epochs": best_epoch, **fusion_params},

@@ -61,10 +61,12 @@ class FusionConfig:
     seed_history_p: float = 0.0  # P(a training row sees one random film of its history and no id): "something like X"
     history_length_feature: bool = False  # tell the fusion MLP how many items the history holds (how much to trust it)
     # A person with a short history is scored partly by familiarity: at inference the logits gain
-    # cold_prior * min(1, cold_prior_n / history length) * popularity. Fitted after training on validation users cut
-    # to five items (`training.fit.fit_cold_prior`); 0 (older checkpoints) leaves the scores as the model made them.
+    # cold_prior * min(1, cold_prior_n / history length) ** cold_prior_power * popularity. Fitted after training on
+    # validation users cut to five items (`training.fit.fit_cold_prior`); 0 (older checkpoints) leaves the scores as
+    # the model made them. A higher power keeps the prior for the people it is for and off long histories.
     cold_prior: float = 0.0
     cold_prior_n: int = 5
+    cold_prior_power: float = 1.0
     dropout: float = 0.1
     use_text: bool = True
     use_history: bool = True
@@ -488,11 +490,11 @@ class FusionModel(nn.Module):
         return out
 
     def short_history_prior(self, ub: UserBatch, items: torch.Tensor | None) -> torch.Tensor:
-        """What familiarity adds for people the model knows little about: cold_prior * min(1, n0 / n) * popularity
-        (n their history's length). Five films say little about a person; the films most people know are then the
+        """What familiarity adds for people the model knows little about: cold_prior * min(1, n0 / n) ** power *
+        popularity (n their history's length). Five films say little about a person; the films most people know are then the
         better guess (on the random protocol's cold users popularity beat every personalised model)."""
         n = (ub.history != self.cfg.n_items).sum(1).clamp_min(1).float()
-        w = (self.cfg.cold_prior_n / n).clamp(max=1.0) * self.cfg.cold_prior
+        w = (self.cfg.cold_prior_n / n).clamp(max=1.0) ** self.cfg.cold_prior_power * self.cfg.cold_prior
         pop = self.popularity[: self.cfg.n_items] if items is None else self.popularity[items]
         return w.unsqueeze(-1) * pop
 

@@ -34,6 +34,9 @@ class Request:
     # the person's own words about what the films are ("dinosaurs"; not the words a mood stands for), a part of
     # wish_text: with a topic, the rating-count floor and the quality priors choose among the films that fit it
     topic: str = ""
+    # the kinds of film a broad topic covers ("sports": "boxing", "baseball", ...): each is searched as a text
+    # query of its own, and a film's closeness to the wish and to the topic is the closest kind's when that is closer
+    topic_kinds: list[str] = field(default_factory=list)
     seeds: list[str] = field(default_factory=list)  # item ids to move toward
     negatives: list[str] = field(default_factory=list)  # item ids to move away from
     genres_in: list[str] = field(default_factory=list)
@@ -143,6 +146,7 @@ class Retriever:
 
     PROFILE_WEIGHT = 0.5  # the stored profile's likes count half as much as the films this conversation named
     MIN_KNOWN = 10  # `Request.min_ratings` applies only when at least this many candidates pass it
+    MIN_PER_KIND = 20  # a broad topic's kinds each bring at least this many text candidates
 
     def __init__(self, index: VectorIndex, config: Config, collab: VectorIndex | None = None):
         self.index = index
@@ -154,6 +158,10 @@ class Retriever:
         self.quality = quality_prior(self.catalog)
         self.set_popularity(self.catalog.popularity)
         self.has_content = np.array([bool(it.genres or it.overview) for it in self.catalog.items])
+        # described beyond its genres (an overview or tags): only such a text says what a film is about. A film known
+        # by its genres alone ("Genres: Musical.") is close to "music" through its genre word, which says nothing of
+        # its subject: it never fits a topic (`Request.topic`) by that closeness
+        self.described = np.array([bool(it.overview or it.tags) for it in self.catalog.items])
 
     def set_popularity(self, popularity) -> None:
         """The "quality" source's order: well rated (Bayesian average) and well known (`popularity`, the catalog's
@@ -275,6 +283,7 @@ class Retriever:
         `liked`: the stored profile's liked items (the "profile" source)."""
         q = self.query_vector(req, profile_vector)
         topic = _unit(self._encode([req.topic])[0]).astype(np.float32) if req.topic else None
+        kinds = self._kind_vectors(req.topic_kinds)
         cq, from_seeds = self.collab_query(req, liked)
         ctx = self.context_query(req)
         # Loosen one constraint at a time until something matches; each step is reported to the person.
@@ -300,6 +309,11 @@ class Retriever:
             found = {}
             for p, _ in self.index.search(q, k, where, mask=mask):
                 found.setdefault(p, []).append("text")
+            if kinds is not None:  # a broad topic: the nearest films of each kind it covers are text candidates too
+                for kv in kinds:
+                    for p, _ in self.index.search(kv, max(self.MIN_PER_KIND, k // len(kinds)), where, mask=mask):
+                        if "text" not in found.setdefault(p, []):
+                            found[p].append("text")
             if cq is not None:
                 for p, _ in self.collab.search(cq, k, where, mask=mask):
                     found.setdefault(p, []).append("collab" if from_seeds else "profile")
@@ -316,20 +330,39 @@ class Retriever:
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
                      and (self.has_content[p] or not req.require_content)}
             # each candidate's cosine to the topic alone, once: the floor reads it, and so does the ranking
-            topic_cos = None if topic is None else dict(zip(found, (self.index.vectors[
-                np.fromiter(found, dtype=np.int64, count=len(found))] @ topic).astype(np.float32).tolist()))
+            topic_cos = None
+            if topic is not None:
+                at = np.fromiter(found, dtype=np.int64, count=len(found))
+                topic_cos = dict(zip(found, np.where(self.described[at], self._closeness(at, topic, kinds),
+                                                     0.0).astype(np.float32).tolist()))
             floor = min(req.min_ratings, self.config.min_ratings)
             if floor:
                 found = self._well_known(found, floor, topic_cos)
             if len(found) >= min_results:
                 break
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
-        text_sim = (self.index.vectors[positions] @ q).astype(np.float32)
+        text_sim = self._closeness(positions, q, kinds)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
         topic_sim = None if topic_cos is None else np.array([topic_cos[p] for p in found], dtype=np.float32)
         return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes,
                           self.seed_genre_fit(req, positions), ctx, topic_sim)
+
+    def _kind_vectors(self, kinds: list[str]) -> np.ndarray | None:
+        """(m, d) unit query vectors of a broad topic's kinds (`Request.topic_kinds`), None without any."""
+        if not kinds:
+            return None
+        vecs = self._encode(list(kinds)).astype(np.float32)
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+
+    def _closeness(self, positions: np.ndarray, query: np.ndarray, kinds: np.ndarray | None) -> np.ndarray:
+        """Each item's cosine to `query`, or to the closest of a broad topic's `kinds` when that is closer: a boxing
+        film is as close to "sports" as it is to "boxing"."""
+        vecs = self.index.vectors[positions]
+        sim = vecs @ query
+        if kinds is not None and len(positions):
+            sim = np.maximum(sim, (vecs @ kinds.T).max(axis=1))
+        return sim.astype(np.float32)
 
     def _well_known(self, found: dict, floor: int, topic_cos: dict | None) -> dict:
         """`found` without the films fewer than `floor` people rated, when at least `MIN_KNOWN` better-known ones

@@ -306,15 +306,17 @@ def make_validator(table, train: Interactions, val: Interactions, max_users: int
     return validate
 
 
-COLD_PRIOR_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+COLD_PRIOR_GRID = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+COLD_PRIOR_POWERS = (1.0, 2.0, 3.0)  # how fast the prior fades as a history grows: min(1, 5 / n) ** power
 
 
 def fit_cold_prior(model: FusionModel, fit_rows: Interactions, val_rows: Interactions, *, cold_share: float = 0.1,
-                   n: int = 5, max_users: int = 600, seed: int = 0, grid=COLD_PRIOR_GRID) -> dict:
-    """Choose `FusionConfig.cold_prior` on validation: a sample of validation users, `cold_share` of them scored as
-    if they had rated only their `n` most recent training films (how the evaluation makes cold users, and how little
-    the chat knows of a stranger), the rest with their whole history; the value with the best NDCG@10 over both is
-    kept on the model. Returns {value: NDCG@10} and the choice."""
+                   n: int = 5, max_users: int = 600, seed: int = 0, grid=COLD_PRIOR_GRID,
+                   powers=COLD_PRIOR_POWERS) -> dict:
+    """Choose `FusionConfig.cold_prior` and `cold_prior_power` on validation: a sample of validation users,
+    `cold_share` of them scored as if they had rated only their `n` most recent training films (how the evaluation
+    makes cold users, and how little the chat knows of a stranger), the rest with their whole history; the pair with
+    the best NDCG@10 over both is kept on the model. Returns {"prior^power": NDCG@10} and the choice."""
     from chatrec.training.data import recent_only
 
     liked = val_rows.subset(val_rows.rating >= 4)
@@ -328,21 +330,27 @@ def fit_cold_prior(model: FusionModel, fit_rows: Interactions, val_rows: Interac
     short = user_table(model, fit_rows.subset(recent_only(fit_rows, cold, n)))
     pos_w, pos_c = positives_by_user(liked, warm), positives_by_user(liked, cold)
     seen_w, seen_c = positives_by_user(fit_rows, warm), positives_by_user(fit_rows, cold)
-    old_prior, old_n = model.cfg.cold_prior, model.cfg.cold_prior_n
+    old = model.cfg.cold_prior, model.cfg.cold_prior_n, model.cfg.cold_prior_power
     model.cfg.cold_prior_n = n
-    values = {}
+    # the cold users' scores do not depend on the power (their weight is min(1, n / n) = 1): one pass per prior
+    cold_ndcg: dict[float, float] = {}
+    values: dict[tuple[float, float], float] = {}
     try:
         for g in grid:
             model.cfg.cold_prior = float(g)
-            w = ranking_metrics(score_all(model, full, warm), pos_w, seen=seen_w, ks=(10,))["ndcg@10"] \
-                if len(warm) else 0.0
-            c = ranking_metrics(score_all(model, short, cold), pos_c, seen=seen_c, ks=(10,))["ndcg@10"]
-            values[float(g)] = (len(warm) * w + len(cold) * c) / len(users)
+            cold_ndcg[g] = ranking_metrics(score_all(model, short, cold), pos_c, seen=seen_c, ks=(10,))["ndcg@10"]
+            for p in (powers if g else powers[:1]):  # no prior: every power is the same model
+                model.cfg.cold_prior_power = float(p)
+                w = ranking_metrics(score_all(model, full, warm), pos_w, seen=seen_w, ks=(10,))["ndcg@10"] \
+                    if len(warm) else 0.0
+                values[(float(g), float(p))] = (len(warm) * w + len(cold) * cold_ndcg[g]) / len(users)
     finally:
-        model.cfg.cold_prior, model.cfg.cold_prior_n = old_prior, old_n
-    best = max(values, key=lambda g: (values[g], -g))  # ties go to the smaller prior
-    model.cfg.cold_prior, model.cfg.cold_prior_n = best, n
-    return {"cold_prior": best, "val_ndcg@10_by_prior": {str(k): round(v, 5) for k, v in values.items()}}
+        model.cfg.cold_prior, model.cfg.cold_prior_n, model.cfg.cold_prior_power = old
+    best = max(values, key=lambda k: (values[k], -k[0], -k[1]))  # ties go to the smaller prior, then power
+    model.cfg.cold_prior, model.cfg.cold_prior_power = best
+    model.cfg.cold_prior_n = n
+    return {"cold_prior": best[0], "cold_prior_power": best[1],
+            "val_ndcg@10_by_prior": {f"{g}^{p}": round(v, 5) for (g, p), v in values.items()}}
 
 
 def positives_by_user(data: Interactions, users: np.ndarray) -> list[np.ndarray]:

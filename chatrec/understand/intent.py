@@ -59,6 +59,8 @@ class Intent:
     # the person's own words about what the films are ("dinosaurs", "time travel"), without the words a mood stands
     # for: a topic the ranking must fit before it prefers the well-known (`Request.topic`)
     topic: str = field(default="", metadata=_NOT_IN_JSON)
+    # the kinds of film a broad topic covers ("sports": boxing, baseball, ...; vocab/topics.toml), searched each
+    topic_kinds: list[str] = field(default_factory=list, metadata=_NOT_IN_JSON)
     praised: bool = field(default=False, metadata=_NOT_IN_JSON)
     panned: bool = field(default=False, metadata=_NOT_IN_JSON)
     asks_people: bool = field(default=False, metadata=_NOT_IN_JSON)

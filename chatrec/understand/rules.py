@@ -605,13 +605,15 @@ class RuleParser:
         any_genre, lifted = self._any_genre(genres_in, norm, text)
         for g in lifted:  # any of them will do; films of more of them first
             sig.genre_weights[g] = max(sig.genre_weights.get(g, 0.0), self.ANY_GENRE_WEIGHT)
+        topic = self._topic(said)
         intent = Intent("recommend", liked=liked, disliked=disliked, genres_in=genres_in, genres_out=genres_out,
                         collections=list(dict.fromkeys(collection_keys)),
                         genres_any=any_genre,
                         year_min=year_min, year_max=year_max, wish_text=wish, avoid_text=avoid, refs=refs,
                         critiques=critiques, moods=labels, genre_weights=dict(sig.genre_weights),
                         quality_bias=sig.quality_bias, popularity_bias=sig.popularity_bias, obscure=sig.obscure,
-                        unsupported=list(sig.unsupported), periods=periods, topic=self._topic(said))
+                        unsupported=list(sig.unsupported), periods=periods, topic=topic,
+                        topic_kinds=self.vocab.topic_kinds(topic))
         constraints = bool(genres_in or genres_out or year_min or year_max or soft or collection_keys or sig.any)
 
         if self._asks_about(text, titles, refs):

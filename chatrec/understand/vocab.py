@@ -15,6 +15,7 @@ The files (each says in its header what it holds):
 - moods.toml: moods, feelings and occasions -> soft genre weights, wish words and avoid words (English, Chinese)
 - quality.toml: quality and popularity words -> ranking priors (never matched as text)
 - unsupported.toml: facets the catalog lacks (running time, cast) and how a request names them
+- topics.toml: broad topics ("sports", "music") -> the kinds of film they cover, each searched on its own
 
 How a list entry is matched (the patterns themselves are code, below):
 - English: a word or phrase matched whole (word boundaries at both ends), written in lower case; a trailing `*`
@@ -177,6 +178,7 @@ class Vocab:
         titles = read_toml(self.folder, "titles.toml")
         numbers = read_toml(self.folder, "numbers.toml")
         wish_words = read_toml(self.folder, "zh_wish_words.toml")
+        topics = read_toml(self.folder, "topics.toml")
 
         # genres
         self.genre_words: dict[str, str] = dict(genres.get("en", {}))
@@ -185,6 +187,11 @@ class Vocab:
         self.zh_genre_sense: dict[str, str] = dict(genres.get("zh_sense", {}))
         self.genres_any = words_rx(genres.get("any", {}), flags=0)
         self.genres_taste = words_rx(genres.get("taste", {}))
+
+        # broad topics: a topic word -> the kinds of film it covers (`topic_kinds`)
+        self._topic_kinds: dict[str, tuple[str, ...]] = {
+            w.lower(): tuple(t.get("kinds", ())) for t in topics.values() for w in t.get("en", ())}
+        self._topic_word = compile_any(whole(sorted(self._topic_kinds, key=len, reverse=True)), flags=re.I)
 
         # Chinese titles (the fallback names) and query translation
         self.zh_titles: dict[str, str] = {}
@@ -323,6 +330,11 @@ class Vocab:
         # a year or an ordinal in a Chinese wish, taken out in one pass: 2000年以后, 第二部
         self.zh_year_or_ordinal = re.compile(rf"(?:19|20)?\d*\s*年\s*({relations})?|第\s*[{zh_digits}\d]+\s*[部个]?")
         self._load_understanding(numbers, wish)
+
+    def topic_kinds(self, topic: str) -> list[str]:
+        """The kinds of film the broad topic words of `topic` cover (topics.toml), in file order, each once."""
+        kinds = [k for m in self._topic_word.finditer(topic) for k in self._topic_kinds[m.group(0).lower()]]
+        return list(dict.fromkeys(kinds))
 
     def _load_understanding(self, numbers: dict, wish: dict) -> None:
         """Moods, quality words, unsupported facets, named periods and the wish's function words (each file is
