@@ -519,3 +519,5 @@ def test_a_broad_topic_is_searched_as_the_kinds_of_film_it_covers(message, kind)
     state.refine(rules.parse("movies about dinosaurs"), CAT)  # a new topic replaces the kinds
     assert state.request().topic == "dinosaurs" and state.request().topic_kinds == []
     assert rules.parse("movies about dinosaurs").topic_kinds == [] == rules.parse("something cheerful").topic_kinds
+    # a precise wish that holds a broad word is searched by its own words
+    assert rules.parse("a movie about a drummer and his music teacher").topic_kinds == []

@@ -332,7 +332,11 @@ class Vocab:
         self._load_understanding(numbers, wish)
 
     def topic_kinds(self, topic: str) -> list[str]:
-        """The kinds of film the broad topic words of `topic` cover (topics.toml), in file order, each once."""
+        """The kinds of film a broad topic covers (topics.toml), each once, when `topic` is made of broad topic words
+        only: "sports" is searched as boxing, baseball, ...; "a chef's food truck" is a precise wish, which its own
+        words describe better than the kinds of food film would."""
+        if not topic.strip() or self._topic_word.sub(" ", topic).strip():
+            return []
         kinds = [k for m in self._topic_word.finditer(topic) for k in self._topic_kinds[m.group(0).lower()]]
         return list(dict.fromkeys(kinds))
 
