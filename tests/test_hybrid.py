@@ -387,6 +387,29 @@ def test_a_broad_topics_kinds_are_searched_and_fit_as_the_closest_kind(hybrid):
     assert hybrid.rank(broad, profile).positions.size  # and the whole ranking runs on it
 
 
+def test_what_the_person_turned_away_from_moves_down(hybrid):
+    # "a horror movie that is not too gory": the broad request is ranked by the priors, so moving the query away
+    # from the words was not enough (Saw was a pick); a film closer to them than the median loses AVOID_WEIGHT per
+    # unit of cosine above it
+    profile = Profile(user_id="u_avoid")
+    plain = Request(quality_bias=0.3, popularity_bias=0.15)
+    cands, _ = hybrid.evidence(plain, profile)
+    away = "penguins antarctica wildlife documentary"
+    avoid = Request(quality_bias=0.3, popularity_bias=0.15, avoid_text=away)
+    diff = hybrid.soft_preferences(avoid, cands.positions) - hybrid.soft_preferences(plain, cands.positions)
+    closeness = hybrid.retriever.text_closeness(cands.positions, away)
+    assert diff == pytest.approx(-hybrid.AVOID_WEIGHT * np.clip(closeness - np.median(closeness), 0, None), abs=1e-6)
+    assert diff.argmin() == closeness.argmax() and diff.max() == 0.0 and (diff < 0).sum() <= len(diff) // 2 + 1
+    ranked = lambda req: ids(hybrid, hybrid.rank(req, profile).positions)  # noqa: E731
+    before = ranked(plain)
+    closest = dict(zip(ids(hybrid, cands.positions), closeness.tolist()))
+    worst = max(before[:10], key=lambda i: closest.get(i, -1.0))  # the listed film closest to what was turned away
+    assert ranked(avoid).index(worst) > before.index(worst)
+    # with a named film its neighbourhood decides ("like Alien but less gory"): no text penalty
+    assert hybrid.soft_preferences(Request(seeds=[HEAT], avoid_text=away), cands.positions).tolist() == \
+        hybrid.soft_preferences(Request(seeds=[HEAT]), cands.positions).tolist()
+
+
 def test_the_rating_count_floor_is_capped_by_config(hybrid):
     """`Request.min_ratings` leaves out films fewer people rated (when enough others fit); `Config.min_ratings` caps
     it, 0 turning it off (the ReDial benchmark, whose counts are another population's)."""

@@ -38,6 +38,7 @@ def parse(message, last=None):
     ("a cult classic", "cult", "Comedy", "Documentary"),  # was a text search for "cult": a documentary on Scientology  # a fright, not a parody: Scary Movie 3 was a pick
     ("a movie to watch with my grandparents", "for all ages", "Children", "Horror"),  # was a search for "grandparents"
     ("想找部电影陪爸妈看", "for all ages", "Comedy", "Horror"),
+    ("a family movie for adults too", "for all ages", "Children", "Horror"),  # the longer match wins
 ])
 def test_moods_become_soft_genre_weights(message, mood, up, down):
     intent = parse(message)
@@ -45,6 +46,13 @@ def test_moods_become_soft_genre_weights(message, mood, up, down):
     assert mood in intent.moods
     assert intent.genre_weights[up] > 0 > intent.genre_weights[down]
     assert intent.genres_in == [] or up in intent.genres_in  # a mood is never a filter
+
+
+def test_a_film_for_grown_ups_is_no_childrens_film():
+    # "like Toy Story but for adults" answered Toy Story 2 and Aladdin: "adults" was a text search
+    intent = parse("an animated movie for grown-ups")
+    assert intent.moods == ["for grown-ups"] and intent.genres_in == ["Animation"]
+    assert intent.genre_weights["Children"] < 0 and "children" in intent.avoid_text.split()
 
 
 def test_a_mood_puts_content_words_in_the_wish_and_never_its_own_filler():
@@ -491,6 +499,8 @@ def test_a_known_actor_is_a_collection_not_a_missing_facet():
     ("no horror or thrillers please", ["Horror", "Thriller"], ""),
     ("a romantic comedy that isn't too cheesy", [], "cheesy"),
     ("something uplifting but not cheesy", [], "cheesy"),
+    ("a romantic comedy that isn't cheesy", [], "cheesy"),  # was a search for cheesy films
+    ("a drama that isnt depressing", [], "depressing"),
 ])
 def test_negation_reaches_along_a_list_and_to_plain_words(message, genres_out, avoid):
     intent = parse(message)

@@ -81,6 +81,13 @@ class Recommender:
     # fully: among the films that clearly fit, the priors choose the better-known ("a movie about music" had the
     # closest texts first, which were films few people rated, ahead of *Almost Famous*)
     TOPIC_FIT = 0.5
+    # what the person turned away from ("not too gory", "isn't cheesy", "less violent"): a film loses this much per
+    # unit of cosine its text is closer to those words than the candidates' median (raw cosines, not rescaled: a weak
+    # closeness is a weak penalty). A broad request ranked by the priors had moved its query away from the words
+    # and still answered *Saw* to "a horror movie that is not too gory". Not for a request with named films: their
+    # collaborative neighbourhood is what was asked for ("like Alien but less gory"), the mood's genre weights say
+    # "less", and a weak text signal would only add noise to it
+    AVOID_WEIGHT = 0.5
 
     def __init__(self, config: Config, catalog: Catalog, index: VectorIndex, store: ProfileStore,
                  llm=None, scorer: Scorer | None = None, collab: VectorIndex | None = None,
@@ -206,7 +213,8 @@ class Recommender:
     def soft_preferences(self, req: Request, pos: np.ndarray, topic_sim: np.ndarray | None = None) -> np.ndarray:
         """The request's soft preferences per candidate: genre bonuses and penalties (moods: "feel-good" favours
         comedies, "not too gory" disfavours horror), and the quality and popularity biases of quality words
-        ("best", "hidden gem") or of a plain request's defaults. Zero for a request without any.
+        ("best", "hidden gem") or of a plain request's defaults, and a penalty for the films closest to what the
+        person turned away from (`Request.avoid_text`, `AVOID_WEIGHT`). Zero for a request without any.
 
         With a topic in the person's words ("movies about dinosaurs"; `Request.topic`, `topic_sim` each candidate's
         cosine to it), a lift from the quality and popularity biases counts by how well the candidate fits the topic
@@ -218,6 +226,9 @@ class Recommender:
             items = self.catalog.items
             out += np.array([sum(req.genre_weights.get(g, 0.0) for g in items[p].genres) for p in pos],
                             dtype=np.float32)
+        if req.avoid_text and not req.seeds and len(pos):  # with named films, their neighbourhood decides
+            away = self.retriever.text_closeness(pos, req.avoid_text)
+            out -= self.AVOID_WEIGHT * np.clip(away - np.median(away), 0.0, None)
         if req.quality_bias or req.popularity_bias:
             prior = req.quality_bias * self.retriever.quality[pos] + req.popularity_bias * self._popularity[pos]
             if topic_sim is not None:  # a lift only for what fits the topic; a penalty (a panned film) for all

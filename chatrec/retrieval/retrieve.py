@@ -348,6 +348,10 @@ class Retriever:
         return Candidates(positions, text_sim, collab_sim, [tuple(found[p]) for p in positions], q, cq, from_seeds, notes,
                           self.seed_genre_fit(req, positions), ctx, topic_sim)
 
+    def text_closeness(self, positions: np.ndarray, text: str) -> np.ndarray:
+        """Each item's cosine to `text` (embedded like a wish, cached)."""
+        return (self.index.vectors[positions] @ _unit(self._encode([text])[0])).astype(np.float32)
+
     def _kind_vectors(self, kinds: list[str]) -> np.ndarray | None:
         """(m, d) unit query vectors of a broad topic's kinds (`Request.topic_kinds`), None without any."""
         if not kinds:
