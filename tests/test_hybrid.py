@@ -410,6 +410,17 @@ def test_what_the_person_turned_away_from_moves_down(hybrid):
         hybrid.soft_preferences(Request(seeds=[HEAT]), cands.positions).tolist()
 
 
+def test_a_request_with_nothing_to_be_close_to_has_no_text_closeness(hybrid):
+    # "a comedy from the 2000s": the text source searches near the popular films' centroid, which finds candidates
+    # but says nothing of them (closeness to it put Lemony Snicket first); the scorer and the priors rank them
+    aimless = hybrid.retriever.candidates(Request(genres_in=["Comedy"]), None, 20)
+    assert len(aimless) and not aimless.text_sim.any()
+    assert hybrid.retriever.candidates(Request(genres_in=["Comedy"], wish_text="robots"), None, 20).text_sim.any()
+    assert hybrid.retriever.candidates(Request(seeds=[HEAT]), None, 20).text_sim.any()
+    profile_vector = hybrid.index.vectors[hybrid.catalog.index_of[UP]]
+    assert hybrid.retriever.candidates(Request(), profile_vector, 20).text_sim.any()  # a known taste is a direction
+
+
 def test_the_rating_count_floor_is_capped_by_config(hybrid):
     """`Request.min_ratings` leaves out films fewer people rated (when enough others fit); `Config.min_ratings` caps
     it, 0 turning it off (the ReDial benchmark, whose counts are another population's)."""

@@ -182,6 +182,9 @@ class Retriever:
         vec.setflags(write=False)
         return vec
 
+    def _usable_profile(self, profile_vector: np.ndarray | None) -> bool:
+        return profile_vector is not None and profile_vector.shape == self.popular_centroid.shape
+
     def query_vector(self, req: Request, profile_vector: np.ndarray | None) -> np.ndarray:
         enc = self._encode
         parts = []
@@ -190,7 +193,7 @@ class Retriever:
         seeds = self._vec(req.seeds)
         if seeds is not None:
             parts.append(seeds)
-        if profile_vector is not None and profile_vector.shape == self.popular_centroid.shape:
+        if self._usable_profile(profile_vector):
             parts.append(profile_vector * (self.config.profile_weight if parts else 1.0))
         q = np.sum(parts, axis=0) if parts else self.popular_centroid.copy()
         if req.avoid_text:
@@ -342,6 +345,11 @@ class Retriever:
                 break
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
         text_sim = self._closeness(positions, q, kinds)
+        if not (req.wish_text or self._vec(req.seeds) is not None or self._usable_profile(profile_vector)):
+            # nothing to be close to: the query is the popular films' centroid, which finds candidates but says
+            # nothing about them (closeness to it had put Lemony Snicket first in 2000s comedies); the scorer and the
+            # priors rank them
+            text_sim = np.zeros_like(text_sim)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
         topic_sim = None if topic_cos is None else np.array([topic_cos[p] for p in found], dtype=np.float32)
