@@ -421,6 +421,21 @@ def test_a_request_with_nothing_to_be_close_to_has_no_text_closeness(hybrid):
     assert hybrid.retriever.candidates(Request(), profile_vector, 20).text_sim.any()  # a known taste is a direction
 
 
+def test_a_request_for_the_little_known_gets_hidden_gems_not_the_best_known(hybrid):
+    # "underrated comedies" had the best-known films as a candidate source (Amelie, Young Frankenstein were picks)
+    from dataclasses import replace
+
+    retriever = Retriever(hybrid.index, replace(hybrid.config, min_ratings=1000), hybrid.collab)
+    def quality_source(req):
+        c = retriever.candidates(req, None, 30)
+        return [hybrid.catalog.items[int(p)] for p, src in zip(c.positions, c.sources) if "quality" in src]
+    known, gems = quality_source(Request()), quality_source(Request(popularity_bias=-0.9, quality_bias=0.8,
+                                                                    min_ratings=50))
+    assert known and gems
+    assert np.mean([it.rating_count for it in gems]) < np.mean([it.rating_count for it in known])
+    assert min(it.rating_count for it in gems) >= 50  # and enough people rated each for its rating to mean something
+
+
 def test_the_rating_count_floor_is_capped_by_config(hybrid):
     """`Request.min_ratings` leaves out films fewer people rated (when enough others fit); `Config.min_ratings` caps
     it, 0 turning it off (the ReDial benchmark, whose counts are another population's)."""

@@ -158,6 +158,7 @@ class Retriever:
         self.quality = quality_prior(self.catalog)
         self.set_popularity(self.catalog.popularity)
         self.has_content = np.array([bool(it.genres or it.overview) for it in self.catalog.items])
+        self.rating_counts = np.array([it.rating_count for it in self.catalog.items], dtype=np.int64)
         # described beyond its genres (an overview or tags): only such a text says what a film is about. A film known
         # by its genres alone ("Genres: Musical.") is close to "music" through its genre word, which says nothing of
         # its subject: it never fits a topic (`Request.topic`) by that closeness
@@ -168,6 +169,9 @@ class Retriever:
         log-scaled rating counts unless a protocol measures familiarity otherwise)."""
         familiar = np.asarray(popularity, dtype=np.float32)
         self.quality_order = np.argsort(-(0.5 * (self.quality + 1.0) * familiar), kind="stable")
+        # for "hidden gems", "underrated": well rated and little known (the rating floor then keeps films enough
+        # people rated for their rating to mean something)
+        self.gem_order = np.argsort(-(0.5 * (self.quality + 1.0) * (1.0 - familiar)), kind="stable")
 
     def _vec(self, item_ids: list[str]) -> np.ndarray | None:
         return weighted_centroid(self.index.vectors, self.catalog.index_of, item_ids)
@@ -275,9 +279,17 @@ class Retriever:
             return None
         return weighted_centroid(self.collab.vectors, self.catalog.index_of, item_ids, known_only=True)
 
-    def _best_known(self, mask: np.ndarray | None, k: int) -> list[int]:
-        """The first `k` items of the quality order that pass the filter `mask` (None: no filter)."""
-        order = self.quality_order if mask is None else self.quality_order[mask[self.quality_order]]
+    def _best_known(self, mask: np.ndarray | None, k: int, req: Request | None = None) -> list[int]:
+        """The first `k` items of the quality order that pass the filter `mask` (None: no filter). A request for the
+        little-known (`Request.popularity_bias` < 0) takes the hidden gems' order instead, among the films at least
+        `Request.min_ratings` people rated: the best-known films are the opposite of what it asks for."""
+        order = self.quality_order
+        if req is not None and req.popularity_bias < 0:
+            order = self.gem_order
+            floor = min(req.min_ratings, self.config.min_ratings)
+            if floor:
+                order = order[self.rating_counts[order] >= floor]
+        order = order if mask is None else order[mask[order]]
         return [int(p) for p in order[:k]]
 
     def candidates(self, req: Request, profile_vector: np.ndarray | None, k: int, *, liked: list[str] = (),
@@ -328,7 +340,7 @@ class Retriever:
                     p = self.catalog.index_of.get(i)
                     if p is not None and (mask is None or mask[p]):
                         found.setdefault(p, []).append("context")
-            for p in self._best_known(mask, max(10, k // 3)):
+            for p in self._best_known(mask, max(10, k // 3), req):
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
                      and (self.has_content[p] or not req.require_content)}
