@@ -219,8 +219,8 @@ class Recommender:
         With a topic in the person's words ("movies about dinosaurs"; `Request.topic`, `topic_sim` each candidate's
         cosine to it), a lift from the quality and popularity biases counts by how well the candidate fits the topic
         (`relevance`, in full from `TOPIC_FIT` up): they choose the best-known films *about dinosaurs*, and never
-        lift a famous film the words do not describe above the ones they do; a penalty (a panned film) counts in full. A mood alone ("something
-        cheerful") is a broad request: the priors count in full."""
+        lift a famous film the words do not describe above the ones they do; a penalty (a panned film) counts in
+        full. A mood alone ("something cheerful") is a broad request: the priors count in full."""
         out = np.zeros(len(pos), dtype=np.float32)
         if req.genre_weights:
             items = self.catalog.items

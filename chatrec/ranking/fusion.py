@@ -491,8 +491,8 @@ class FusionModel(nn.Module):
 
     def short_history_prior(self, ub: UserBatch, items: torch.Tensor | None) -> torch.Tensor:
         """What familiarity adds for people the model knows little about: cold_prior * min(1, n0 / n) ** power *
-        popularity (n their history's length). Five films say little about a person; the films most people know are then the
-        better guess (on the random protocol's cold users popularity beat every personalised model)."""
+        popularity (n their history's length). Five films say little about a person; the films most people know are
+        then the better guess (on the random protocol's cold users popularity beat every personalised model)."""
         n = (ub.history != self.cfg.n_items).sum(1).clamp_min(1).float()
         w = (self.cfg.cold_prior_n / n).clamp(max=1.0) ** self.cfg.cold_prior_power * self.cfg.cold_prior
         pop = self.popularity[: self.cfg.n_items] if items is None else self.popularity[items]
