@@ -26,7 +26,7 @@ from chatrec.ranking.hybrid import HybridWeights, SourceHead, combine, features,
 from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
 from chatrec.retrieval.embed import embedder_for
 from chatrec.retrieval.index import VectorIndex, open_or_build, open_vectors
-from chatrec.retrieval.retrieve import Request, Retriever, relevance, weighted_centroid
+from chatrec.retrieval.retrieve import Request, Retriever, topic_fit, weighted_centroid
 from chatrec.understand.llm_parser import LLMParser
 from chatrec.understand.rules import RuleParser
 
@@ -77,10 +77,6 @@ class Recommendation:
 class Recommender:
     """The shared, thread-safe part: catalog, index, models and the profile store."""
 
-    # a film this far up the topic's relevance scale (0: the candidates' median closeness, 1: the closest) fits it
-    # fully: among the films that clearly fit, the priors choose the better-known ("a movie about music" had the
-    # closest texts first, which were films few people rated, ahead of *Almost Famous*)
-    TOPIC_FIT = 0.5
     # what the person turned away from ("not too gory", "isn't cheesy", "less violent"): a film loses this much per
     # unit of cosine its text is closer to those words than the candidates' median (raw cosines, not rescaled: a weak
     # closeness is a weak penalty). A broad request ranked by the priors had moved its query away from the words
@@ -218,7 +214,7 @@ class Recommender:
 
         With a topic in the person's words ("movies about dinosaurs"; `Request.topic`, `topic_sim` each candidate's
         cosine to it), a lift from the quality and popularity biases counts by how well the candidate fits the topic
-        (`relevance`, in full from `TOPIC_FIT` up): they choose the best-known films *about dinosaurs*, and never
+        (`retrieve.topic_fit`): they choose the best-known films *about dinosaurs*, and never
         lift a famous film the words do not describe above the ones they do; a penalty (a panned film) counts in
         full. A mood alone ("something cheerful") is a broad request: the priors count in full."""
         out = np.zeros(len(pos), dtype=np.float32)
@@ -232,8 +228,7 @@ class Recommender:
         if req.quality_bias or req.popularity_bias:
             prior = req.quality_bias * self.retriever.quality[pos] + req.popularity_bias * self._popularity[pos]
             if topic_sim is not None:  # a lift only for what fits the topic; a penalty (a panned film) for all
-                fit = np.clip(relevance(topic_sim) / self.TOPIC_FIT, 0.0, 1.0)
-                prior = np.where(prior > 0, fit * prior, prior)
+                prior = np.where(prior > 0, topic_fit(topic_sim) * prior, prior)
             out += prior
         return out
 

@@ -135,6 +135,17 @@ def relevance(text_sim: np.ndarray) -> np.ndarray:
     return np.clip((sim - mid) / (top - mid), 0.0, 1.0)
 
 
+# A film this far up the topic's relevance scale (0: the candidates' median closeness, 1: the closest) fits the
+# topic fully: the rating-count floor keeps the well-known films that fit, and the ranking's priors lift them in full
+# ("a movie about music" had the closest texts first, which were films few people rated, ahead of *Almost Famous*)
+TOPIC_FIT = 0.5
+
+
+def topic_fit(topic_sim: np.ndarray) -> np.ndarray:
+    """How fully each candidate fits the request's topic, in [0, 1]: `relevance` counted in full from `TOPIC_FIT`."""
+    return np.clip(relevance(topic_sim) / TOPIC_FIT, 0.0, 1.0)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 1e-9 else v
@@ -186,10 +197,9 @@ class Retriever:
         vec.setflags(write=False)
         return vec
 
-    def _usable_profile(self, profile_vector: np.ndarray | None) -> bool:
-        return profile_vector is not None and profile_vector.shape == self.popular_centroid.shape
-
-    def query_vector(self, req: Request, profile_vector: np.ndarray | None) -> np.ndarray:
+    def query_vector(self, req: Request, profile_vector: np.ndarray | None) -> tuple[np.ndarray, bool]:
+        """The text query, and whether it aims anywhere: without a wish, named films or a known taste it is the
+        popular films' centroid, which finds candidates but says nothing about them."""
         enc = self._encode
         parts = []
         if req.wish_text:
@@ -197,7 +207,7 @@ class Retriever:
         seeds = self._vec(req.seeds)
         if seeds is not None:
             parts.append(seeds)
-        if self._usable_profile(profile_vector):
+        if profile_vector is not None and profile_vector.shape == self.popular_centroid.shape:
             parts.append(profile_vector * (self.config.profile_weight if parts else 1.0))
         q = np.sum(parts, axis=0) if parts else self.popular_centroid.copy()
         if req.avoid_text:
@@ -205,7 +215,7 @@ class Retriever:
         negatives = self._vec(req.negatives)
         if negatives is not None:
             q = q - 0.3 * negatives
-        return _unit(q).astype(np.float32)
+        return _unit(q).astype(np.float32), bool(parts)
 
     @staticmethod
     def where(req: Request, relax: frozenset = frozenset()) -> dict | None:
@@ -296,7 +306,7 @@ class Retriever:
                    min_results: int = 1) -> Candidates:
         """Every source's candidates under the request's filters and exclusions, merged with their provenance.
         `liked`: the stored profile's liked items (the "profile" source)."""
-        q = self.query_vector(req, profile_vector)
+        q, aimed = self.query_vector(req, profile_vector)
         topic = _unit(self._encode([req.topic])[0]).astype(np.float32) if req.topic else None
         kinds = self._kind_vectors(req.topic_kinds)
         cq, from_seeds = self.collab_query(req, liked)
@@ -357,10 +367,9 @@ class Retriever:
                 break
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
         text_sim = self._closeness(positions, q, kinds)
-        if not (req.wish_text or self._vec(req.seeds) is not None or self._usable_profile(profile_vector)):
-            # nothing to be close to: the query is the popular films' centroid, which finds candidates but says
-            # nothing about them (closeness to it had put Lemony Snicket first in 2000s comedies); the scorer and the
-            # priors rank them
+        if not aimed:
+            # nothing to be close to: closeness to the popular films' centroid had put Lemony Snicket first in 2000s
+            # comedies; the scorer and the priors rank them
             text_sim = np.zeros_like(text_sim)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
@@ -370,7 +379,7 @@ class Retriever:
 
     def text_closeness(self, positions: np.ndarray, text: str) -> np.ndarray:
         """Each item's cosine to `text` (embedded like a wish, cached)."""
-        return (self.index.vectors[positions] @ _unit(self._encode([text])[0])).astype(np.float32)
+        return self._closeness(positions, _unit(self._encode([text])[0]), None)
 
     def _kind_vectors(self, kinds: list[str]) -> np.ndarray | None:
         """(m, d) unit query vectors of a broad topic's kinds (`Request.topic_kinds`), None without any."""
@@ -391,7 +400,7 @@ class Retriever:
     def _well_known(self, found: dict, floor: int, topic_cos: dict | None) -> dict:
         """`found` without the films fewer than `floor` people rated, when at least `MIN_KNOWN` better-known ones
         are left. With a topic (`topic_cos`: each candidate's cosine to `Request.topic` alone, without a mood's
-        words) the better-known films must also fit it (a `relevance` of at least one half): "films about chess"
+        words) the better-known films must also fit it fully (`topic_fit`): "films about chess"
         keeps the chess films few people rated when too few well-known ones are about chess, rather than fill the
         list with famous films that are not."""
         items = self.catalog.items
@@ -399,7 +408,7 @@ class Retriever:
         if len(known) < self.MIN_KNOWN:
             return found
         if topic_cos is not None:
-            fits = dict(zip(found, relevance(np.array([topic_cos[p] for p in found], dtype=np.float32)) >= 0.5))
+            fits = dict(zip(found, topic_fit(np.array([topic_cos[p] for p in found], dtype=np.float32)) >= 1.0))
             if sum(fits[p] for p in known) < self.MIN_KNOWN:
                 return {p: s for p, s in found.items() if items[p].rating_count >= floor or fits[p]}
         return {p: found[p] for p in known}

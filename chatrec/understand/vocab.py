@@ -178,7 +178,6 @@ class Vocab:
         titles = read_toml(self.folder, "titles.toml")
         numbers = read_toml(self.folder, "numbers.toml")
         wish_words = read_toml(self.folder, "zh_wish_words.toml")
-        topics = read_toml(self.folder, "topics.toml")
 
         # genres
         self.genre_words: dict[str, str] = dict(genres.get("en", {}))
@@ -187,11 +186,6 @@ class Vocab:
         self.zh_genre_sense: dict[str, str] = dict(genres.get("zh_sense", {}))
         self.genres_any = words_rx(genres.get("any", {}), flags=0)
         self.genres_taste = words_rx(genres.get("taste", {}))
-
-        # broad topics: a topic word -> the kinds of film it covers (`topic_kinds`)
-        self._topic_kinds: dict[str, tuple[str, ...]] = {
-            w.lower(): tuple(t.get("kinds", ())) for t in topics.values() for w in t.get("en", ())}
-        self._topic_word = compile_any(whole(sorted(self._topic_kinds, key=len, reverse=True)), flags=re.I)
 
         # Chinese titles (the fallback names) and query translation
         self.zh_titles: dict[str, str] = {}
@@ -341,10 +335,15 @@ class Vocab:
         return list(dict.fromkeys(kinds))
 
     def _load_understanding(self, numbers: dict, wish: dict) -> None:
-        """Moods, quality words, unsupported facets, named periods and the wish's function words (each file is
-        optional, so a folder made for an older version still loads)."""
+        """Broad topics, moods, quality words, unsupported facets, named periods and the wish's function words (each
+        file is optional, so a folder made for an older version still loads)."""
         def optional(name):
             return read_toml(self.folder, name) if (self.folder / name).exists() else {}
+
+        # broad topics: a topic word -> the kinds of film it covers (`topic_kinds`)
+        self._topic_kinds: dict[str, tuple[str, ...]] = {
+            w.lower(): tuple(t.get("kinds", ())) for t in optional("topics.toml").values() for w in t.get("en", ())}
+        self._topic_word = compile_any(whole(sorted(self._topic_kinds, key=len, reverse=True)), flags=re.I)
 
         self.moods: list[Mood] = []
         for key, m in optional("moods.toml").items():
