@@ -12,7 +12,7 @@ from chatrec.profile.store import Profile
 from chatrec.ranking.checkpoint import collab_path, load_collab, save_collab
 from chatrec.ranking.hybrid import FEATURES, HybridWeights, combine
 from chatrec.retrieval.index import open_vectors
-from chatrec.retrieval.retrieve import Request, Retriever
+from chatrec.retrieval.retrieve import Request, Retriever, saturate
 
 from conftest import TINY, make_config
 
@@ -374,14 +374,15 @@ def test_a_broad_topics_kinds_are_searched_and_fit_as_the_closest_kind(hybrid):
     own = vecs @ retriever._encode(["space"])[0]
     kinds = retriever._kind_vectors(broad.topic_kinds)
     assert cands.topic_sim == pytest.approx(np.maximum(own, (vecs @ kinds.T).max(1)), abs=1e-5)
-    assert cands.text_sim.tolist() == pytest.approx(cands.topic_sim.tolist(), abs=1e-5)  # the wish is the topic
+    # the wish is the topic; it alone decides (no named film, no taste), so past the full fit every film is as close
+    assert cands.text_sim.tolist() == pytest.approx(saturate(cands.topic_sim).tolist(), abs=1e-5)
     # a film described by its genres alone never fits a topic by that closeness (its genre word says nothing of it)
     p = hybrid.catalog.index_of[PENGUINS]
     retriever.described[p] = False
     try:
         again = retriever.candidates(broad, None, 4)
         at = list(again.positions).index(p)
-        assert again.topic_sim[at] == 0.0 and again.text_sim[at] > 0.3
+        assert again.topic_sim[at] == 0.0 and again.text_sim[at] == again.text_sim.max() > 0.2  # still close
     finally:
         retriever.described[p] = True
     assert hybrid.rank(broad, profile).positions.size  # and the whole ranking runs on it
@@ -475,3 +476,56 @@ def test_a_conversation_remembers_films_it_only_talked_about(hybrid):
     reply = session.turn("something like Alien")
     shown = [it["item_id"] for it in reply["items"]]
     assert session.state.brought_up == [HEAT, ALIEN] + shown
+
+
+def test_a_wish_is_also_searched_among_the_well_known_films(hybrid):
+    # the nearest texts of a whole catalog are mostly films few people know; a wish for films worth knowing also
+    # brings the nearest texts among the most-rated ones, as text candidates
+    retriever = hybrid.retriever
+    wish = Request(wish_text="astronaut alone on a space station", min_ratings=10)
+    gems = Request(wish_text=wish.wish_text, min_ratings=10, popularity_bias=-0.5)
+    like = Request(seeds=[ALIEN], min_ratings=10)
+
+    def found(req):
+        c = retriever.candidates(req, None, 2)
+        return dict(zip(ids(hybrid, c.positions), c.sources))
+
+    known = retriever.known
+    try:
+        retriever.known = np.zeros_like(known)
+        without = [found(r) for r in (wish, gems, like)]
+        retriever.known = retriever.rating_counts >= 200
+        with_known = [found(r) for r in (wish, gems, like)]
+    finally:
+        retriever.known = known
+    extra = set(with_known[0]) - set(without[0])
+    assert extra and set(without[0]) <= set(with_known[0])
+    assert all(retriever.rating_counts[hybrid.catalog.index_of[i]] >= 200 and "text" in with_known[0][i]
+               for i in extra)
+    # not for the little-known, nor without a wish (a named film's neighbourhood answers "like X")
+    assert with_known[1:] == without[1:]
+
+
+def test_a_topic_alone_ranks_the_films_that_fit_it_by_what_is_known_of_them(hybrid):
+    # past the full fit every film is as close as the next (`saturate`); with a named film its neighbourhood and
+    # the wish's closeness still count
+    retriever = hybrid.retriever
+    topic = Request(wish_text="space", topic="space")
+    cands = retriever.candidates(topic, None, 20)
+    raw = retriever._closeness(cands.positions, retriever._encode(["space"])[0], None)
+    assert cands.text_sim.tolist() == pytest.approx(saturate(raw).tolist(), abs=1e-5)
+    a, b = np.argsort(-raw)[:2]
+    assert raw[a] > raw[b] and cands.text_sim[a] == cands.text_sim[b]
+    named = retriever.candidates(Request(wish_text="space", topic="space", seeds=[HEAT]), None, 20)
+    assert named.text_sim.tolist() == pytest.approx(  # the closest text keeps its lead
+        retriever._closeness(named.positions, named.query, None).tolist(), abs=1e-6)
+
+
+def test_a_genre_request_prefers_films_that_are_mostly_that_genre(hybrid):
+    # "a romantic comedy" is When Harry Met Sally (Comedy, Romance) before Groundhog Day (+ Fantasy), and both before
+    # Pulp Fiction (Comedy + Crime, Drama, Thriller); not with a named film, whose neighbourhood decides
+    at = [hybrid.catalog.index_of[i] for i in ("16", "12", "22")]
+    soft = hybrid.soft_preferences(Request(genres_in=["Comedy", "Romance"]), np.array(at))
+    assert soft[0] > soft[1] > soft[2]
+    named = hybrid.soft_preferences(Request(genres_in=["Comedy", "Romance"], seeds=[TITANIC]), np.array(at))
+    assert named.tolist() == [0.0, 0.0, 0.0]

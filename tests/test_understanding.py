@@ -294,6 +294,35 @@ def test_a_content_phrase_stays_whole_in_the_wish(message, wish):
     assert parse("a film for a long time").wish_text == ""  # its words alone still go
 
 
+@pytest.mark.parametrize("message, wish", [
+    ("a movie set in space", "space"),  # "set space" searched for films whose texts say "set"
+    ("a coming of age story", "coming of age"),
+    ("a love story", "love story"),
+    ("a fairy tale", "fairy tale"),
+    ("a story about a dog", "dog"),
+])
+def test_where_a_film_is_set_and_that_it_tells_a_story_are_not_a_wish(message, wish):
+    # the overviews use every word of these messages, "set" and "story" too: the catalog keeps none of them out
+    told = Catalog([Item("1", "Orbit", 2000, ("Drama",), overview="A story set in space about a coming of age."),
+                    Item("2", "Woof", 2001, ("Comedy",), overview="A love story, a fairy tale and a dog.")],
+                   name="told")
+    assert RuleParser(told).parse(message).wish_text == wish
+
+
+def test_a_lower_case_word_before_movie_or_story_is_a_kind_of_film_not_a_title():
+    films = Catalog([Item(str(i), f"Film {i}", 2000, ("Drama",), overview=f"Overview {i}." if i > 1 else "A ghost.",
+                         rating_count=1)
+                     for i in range(1, 200)] + [Item("200", "Ghost", 1990, ("Romance",), rating_count=500)],
+                    name="ghosts")
+    rules = RuleParser(films)
+    assert rules.parse("I loved Ghost").liked == ["200"]
+    assert rules.parse("something like ghost").liked == ["200"]
+    for message in ("a ghost story", "a ghost movie"):
+        intent = rules.parse(message)
+        assert intent.liked == [] and "ghost" in intent.wish_text, message
+    assert rules.parse("the Ghost movie was great").liked == ["200"]  # capitalised: the film
+
+
 def test_the_topic_is_the_persons_own_words_not_a_moods():
     # "dinosaurs" is what the films are about; "heartwarming uplifting" is what "cheerful" stands for
     assert parse("movies about dinosaurs").topic == "dinosaurs"

@@ -84,6 +84,10 @@ class Recommender:
     # collaborative neighbourhood is what was asked for ("like Alien but less gory"), the mood's genre weights say
     # "less", and a weak text signal would only add noise to it
     AVOID_WEIGHT = 0.5
+    # A genre request prefers films that are mostly what was asked: the share of a film's genres the request names.
+    # "a romantic comedy from the 90s" answered *Forrest Gump* (Comedy, Drama, Romance, War) and *True Lies*
+    # (Action, Adventure, Comedy, Romance, Thriller) before any film that is a romantic comedy and little else
+    GENRE_SHARE_WEIGHT = 0.15
 
     def __init__(self, config: Config, catalog: Catalog, index: VectorIndex, store: ProfileStore,
                  llm=None, scorer: Scorer | None = None, collab: VectorIndex | None = None,
@@ -222,6 +226,10 @@ class Recommender:
             items = self.catalog.items
             out += np.array([sum(req.genre_weights.get(g, 0.0) for g in items[p].genres) for p in pos],
                             dtype=np.float32)
+        if req.genres_in and not req.seeds:
+            items, asked = self.catalog.items, set(req.genres_in)
+            out += self.GENRE_SHARE_WEIGHT * np.array(
+                [len(asked.intersection(items[p].genres)) / max(1, len(items[p].genres)) for p in pos], dtype=np.float32)
         if req.avoid_text and not req.seeds and len(pos):  # with named films, their neighbourhood decides
             away = self.retriever.text_closeness(pos, req.avoid_text)
             out -= self.AVOID_WEIGHT * np.clip(away - np.median(away), 0.0, None)

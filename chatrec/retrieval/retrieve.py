@@ -3,7 +3,8 @@
 Sources (each candidate keeps the names of the sources that proposed it):
 - "text": the nearest item texts to one query vector,
   query = normalise( wish + mean(session seeds) + profile_weight * profile - 0.3 * avoid - 0.3 * mean(negatives) );
-  with nothing to go on it is the centroid of the most popular items;
+  with nothing to go on it is the centroid of the most popular items; for a wish, also the nearest texts among the
+  well-known films (`Retriever.KNOWN_TOP`), which the nearest texts of the whole catalog seldom reach;
 - "collab": the collaborative neighbours of the films this conversation named or liked (the seeds), from the item
   vectors `chatrec train` learned from the ratings, served by a second collection of the vector store;
 - "profile": the collaborative neighbours of the films the person liked before (their stored profile);
@@ -146,6 +147,13 @@ def topic_fit(topic_sim: np.ndarray) -> np.ndarray:
     return np.clip(relevance(topic_sim) / TOPIC_FIT, 0.0, 1.0)
 
 
+def saturate(text_sim: np.ndarray) -> np.ndarray:
+    """`text_sim` with every value above the full-fit level (`TOPIC_FIT` up the `relevance` scale) set to it."""
+    sim = np.asarray(text_sim, dtype=np.float32)
+    mid, top = float(np.median(sim)), float(sim.max())
+    return np.minimum(sim, mid + TOPIC_FIT * (top - mid)).astype(np.float32)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 1e-9 else v
@@ -158,6 +166,11 @@ class Retriever:
     PROFILE_WEIGHT = 0.5  # the stored profile's likes count half as much as the films this conversation named
     MIN_KNOWN = 10  # `Request.min_ratings` applies only when at least this many candidates pass it
     MIN_PER_KIND = 20  # a broad topic's kinds each bring at least this many text candidates
+    # A wish is also searched among the this many most-rated films: the nearest texts of a whole catalog are mostly
+    # films few people know ("musicians": Hustle & Flow, The Rocker; among the well known: Mr. Holland's Opus,
+    # That Thing You Do!, Whiplash, Amadeus), and the rating floor and the quality priors can only choose among
+    # the candidates they are given
+    KNOWN_TOP = 1000
 
     def __init__(self, index: VectorIndex, config: Config, collab: VectorIndex | None = None):
         self.index = index
@@ -174,6 +187,9 @@ class Retriever:
         # by its genres alone ("Genres: Musical.") is close to "music" through its genre word, which says nothing of
         # its subject: it never fits a topic (`Request.topic`) by that closeness
         self.described = np.array([bool(it.overview or it.tags) for it in self.catalog.items])
+        counts = np.sort(self.rating_counts)[::-1]
+        cut = int(counts[min(self.KNOWN_TOP, len(counts)) - 1]) if len(counts) else 0
+        self.known = self.rating_counts >= max(1, cut)  # all False for a catalog without ratings
 
     def set_popularity(self, popularity) -> None:
         """The "quality" source's order: well rated (Bayesian average) and well known (`popularity`, the catalog's
@@ -324,6 +340,9 @@ class Retriever:
         relax: set[str] = set()
         notes: list[str] = []
         found: dict[int, list[str]] = {}
+        floor = min(req.min_ratings, self.config.min_ratings)
+        # a wish for films worth knowing (a rating floor, not a request for the little-known): see KNOWN_TOP
+        known = self.known if req.wish_text and aimed and floor and req.popularity_bias >= 0 else None
         for step, note in steps:
             if step:
                 relax.add(step)
@@ -334,6 +353,10 @@ class Retriever:
             found = {}
             for p, _ in self.index.search(q, k, where, mask=mask):
                 found.setdefault(p, []).append("text")
+            if known is not None and known.any():
+                for p, _ in self.index.search(q, max(20, k // 3), where, mask=known if mask is None else mask & known):
+                    if "text" not in found.setdefault(p, []):
+                        found[p].append("text")
             if kinds is not None:  # a broad topic: the nearest films of each kind it covers are text candidates too
                 for kv in kinds:
                     for p, _ in self.index.search(kv, max(self.MIN_PER_KIND, k // len(kinds)), where, mask=mask):
@@ -360,7 +383,6 @@ class Retriever:
                 at = np.fromiter(found, dtype=np.int64, count=len(found))
                 topic_cos = dict(zip(found, np.where(self.described[at], self._closeness(at, topic, kinds),
                                                      0.0).astype(np.float32).tolist()))
-            floor = min(req.min_ratings, self.config.min_ratings)
             if floor:
                 found = self._well_known(found, floor, topic_cos)
             if len(found) >= min_results:
@@ -371,6 +393,10 @@ class Retriever:
             # nothing to be close to: closeness to the popular films' centroid had put Lemony Snicket first in 2000s
             # comedies; the scorer and the priors rank them
             text_sim = np.zeros_like(text_sim)
+        elif topic is not None and cq is None and len(text_sim):
+            # the wish alone decides: every film that fits it fully is as close as the next, and what is known of
+            # the films chooses among them ("musicians": Hustle & Flow, 4 ratings, was closer than Amadeus)
+            text_sim = saturate(text_sim)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
         topic_sim = None if topic_cos is None else np.array([topic_cos[p] for p in found], dtype=np.float32)
