@@ -542,6 +542,8 @@ def test_negation_reaches_along_a_list_and_to_plain_words(message, genres_out, a
 @pytest.mark.parametrize("message, kind", [
     ("a sports movie", "boxing"), ("有没有好看的体育电影", "boxing"), ("a movie about music", "a jazz musician"),
     ("martial arts movies", "kung fu"), ("a nature documentary", "wild animals"),
+    ("a coming of age story", "teenagers growing up"), ("growing up movies from the 80s", "high school friends"),
+    ("a movie with a strong female lead", "a female warrior"),
 ])
 def test_a_broad_topic_is_searched_as_the_kinds_of_film_it_covers(message, kind):
     # the encoder matches "sports" by the word: Rocky was not among the 150 texts nearest to it (topics.toml)
@@ -550,7 +552,8 @@ def test_a_broad_topic_is_searched_as_the_kinds_of_film_it_covers(message, kind)
         Item("2", "Whiplash", 2014, ("Drama",), overview="A young drummer and his music teacher."),
         Item("3", "Enter the Dragon", 1973, ("Action",), overview="A martial arts tournament on an island."),
         Item("4", "Jurassic Park", 1993, ("Adventure",), overview="Dinosaurs on an island."),
-        Item("5", "March of the Penguins", 2005, ("Documentary",), overview="Nature at its harshest.")],
+        Item("5", "March of the Penguins", 2005, ("Documentary",), overview="Nature at its harshest."),
+        Item("6", "Lady Bird", 2017, ("Comedy",), overview="Growing up: a coming of age story with a female lead.")],
         name="topics"))
     intent = rules.parse(message)
     assert kind in intent.topic_kinds and len(intent.topic_kinds) == len(set(intent.topic_kinds))
