@@ -529,3 +529,27 @@ def test_a_genre_request_prefers_films_that_are_mostly_that_genre(hybrid):
     assert soft[0] > soft[1] > soft[2]
     named = hybrid.soft_preferences(Request(genres_in=["Comedy", "Romance"], seeds=[TITANIC]), np.array(at))
     assert named.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_moods_weights_count_by_how_widely_the_ranking_spreads():
+    # the weights were set on plain requests (scores' spread ~0.06); a named film's neighbourhood, ranked by the
+    # learned head, spreads about three times wider, and "like Alien but funnier" kept Aliens and The Terminator
+    from chatrec.chat.recommender import MOOD_SCALE_MAX, MOOD_SPREAD, mood_scale
+
+    rng = np.random.default_rng(0)
+    assert mood_scale(np.array([1.0])) == 1.0
+    assert mood_scale(rng.normal(0, MOOD_SPREAD / 2, 200)) == 1.0  # never less than the weights were set at
+    assert mood_scale(np.r_[np.full(25, 1.0), np.full(25, 1.0 + 4 * MOOD_SPREAD)]) == pytest.approx(2.0)
+    assert mood_scale(rng.normal(0, 1.0, 200)) == MOOD_SCALE_MAX
+    # the best 50 scores decide, not the tail
+    assert mood_scale(np.r_[np.full(50, 2.0), np.linspace(-5, 0, 300)]) == 1.0
+
+
+def test_a_wider_spread_multiplies_the_moods_genre_weights_only(hybrid):
+    at = np.array([hybrid.catalog.index_of[i] for i in (UP, ALIEN, TITANIC)])
+    funny = Request(genre_weights={"Comedy": 0.25, "Horror": -0.2}, quality_bias=0.3)
+    plain = hybrid.soft_preferences(funny, at)
+    wide = hybrid.soft_preferences(funny, at, spread=2.0)
+    priors = hybrid.soft_preferences(Request(quality_bias=0.3), at)
+    assert (wide - priors).tolist() == pytest.approx((2 * (plain - priors)).tolist(), abs=1e-6)
+    assert wide[0] > plain[0] and wide[1] < plain[1] and wide[2] == pytest.approx(plain[2])

@@ -39,6 +39,8 @@ def parse(message, last=None):
     ("a movie to watch with my grandparents", "for all ages", "Children", "Horror"),  # was a search for "grandparents"
     ("想找部电影陪爸妈看", "for all ages", "Comedy", "Horror"),
     ("a family movie for adults too", "for all ages", "Children", "Horror"),  # the longer match wins
+    ("something like Alien but scarier", "scary", "Horror", "Children"),  # comparatives: what to change about it
+    ("like Jaws but gorier", "gory", "Horror", "Children"),
 ])
 def test_moods_become_soft_genre_weights(message, mood, up, down):
     intent = parse(message)

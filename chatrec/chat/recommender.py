@@ -206,11 +206,12 @@ class Recommender:
                              w=self.weights, genre_fit=cands.genre_fit)
         if novelty:
             scores = scores - novelty * NOVELTY_SCALE * self._popularity[pos]
-        scores = scores + self.soft_preferences(req, pos, cands.topic_sim)
+        scores = scores + self.soft_preferences(req, pos, cands.topic_sim, spread=mood_scale(scores))
         order = np.argsort(-scores, kind="stable")
         return Ranking(pos[order], scores[order], [cands.sources[j] for j in order], cands.relaxed)
 
-    def soft_preferences(self, req: Request, pos: np.ndarray, topic_sim: np.ndarray | None = None) -> np.ndarray:
+    def soft_preferences(self, req: Request, pos: np.ndarray, topic_sim: np.ndarray | None = None, *,
+                         spread: float = 1.0) -> np.ndarray:
         """The request's soft preferences per candidate: genre bonuses and penalties (moods: "feel-good" favours
         comedies, "not too gory" disfavours horror), and the quality and popularity biases of quality words
         ("best", "hidden gem") or of a plain request's defaults, and a penalty for the films closest to what the
@@ -220,12 +221,15 @@ class Recommender:
         cosine to it), a lift from the quality and popularity biases counts by how well the candidate fits the topic
         (`retrieve.topic_fit`): they choose the best-known films *about dinosaurs*, and never
         lift a famous film the words do not describe above the ones they do; a penalty (a panned film) counts in
-        full. A mood alone ("something cheerful") is a broad request: the priors count in full."""
+        full. A mood alone ("something cheerful") is a broad request: the priors count in full.
+
+        `spread`: how many times wider the ranking's scores spread than those the mood weights were set on
+        (`mood_scale`); the genre weights count that many times."""
         out = np.zeros(len(pos), dtype=np.float32)
         if req.genre_weights:
             items = self.catalog.items
-            out += np.array([sum(req.genre_weights.get(g, 0.0) for g in items[p].genres) for p in pos],
-                            dtype=np.float32)
+            out += spread * np.array([sum(req.genre_weights.get(g, 0.0) for g in items[p].genres) for p in pos],
+                                     dtype=np.float32)
         if req.genres_in and not req.seeds:
             items, asked = self.catalog.items, set(req.genres_in)
             out += self.GENRE_SHARE_WEIGHT * np.array(
@@ -271,6 +275,24 @@ class Recommender:
                 reason = self.explainer.reason(item, req.wish_text, reason, lang=lang)
             recs.append(Recommendation(item, float(ranked.scores[j]), reason, ranked.sources[j]))
         return recs, ranked.relaxed
+
+
+# The spread (standard deviation of the best 50 scores) of the rankings the moods' genre weights were set on: plain
+# requests, ranked by the scorer and the set weights ("something funny" 0.063, "something dark" 0.050, "a feel-good
+# movie" 0.031). A named film's neighbourhood, ranked by the learned head, spreads about three times wider ("like Alien
+# but funnier" 0.185, "like Pulp Fiction but less violent" 0.199), and the same weights hardly moved it: *Aliens* and
+# *The Terminator* stayed in "like Alien but funnier"
+MOOD_SPREAD = 0.06
+MOOD_SCALE_MAX = 3.0
+
+
+def mood_scale(scores: np.ndarray, top: int = 50) -> float:
+    """How many times a mood's genre weights count in this ranking: its scores' spread over `MOOD_SPREAD`, from 1
+    (never less than the weights were set at) to `MOOD_SCALE_MAX`."""
+    if len(scores) < 2:
+        return 1.0
+    best = np.sort(np.asarray(scores, dtype=np.float64))[::-1][:top]
+    return float(np.clip(best.std() / MOOD_SPREAD, 1.0, MOOD_SCALE_MAX))
 
 
 def open_collab(config: Config, catalog: Catalog) -> VectorIndex | None:
