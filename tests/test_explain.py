@@ -1,7 +1,7 @@
 """Explanations say only what the item's own catalog fields (or the user's wish) support."""
 import pytest
 
-from chatrec.catalog import load_catalog
+from chatrec.catalog import Item, load_catalog
 from chatrec.chat.explain import LLMExplainer, grounded, template_reason, unsupported_facts
 from chatrec.llm import FakeLLM
 
@@ -68,3 +68,18 @@ def test_reading_stops_after_the_first_sentence():
                                       "Great film. Great film. Great film. Great film."])
 def test_empty_praise_and_loops_are_rejected(catalog, sentence):
     assert not grounded(sentence, catalog["1"], catalog)
+
+
+def test_a_wish_its_words_do_not_match_is_answered_with_the_opening_of_its_story():
+    # "coming of age": The Breakfast Club was only "rated 3.8/5"; its own description lets the person judge the fit
+    club = Item("1", "The Breakfast Club", 1985, ("Comedy", "Drama"), tags=("high school",), rating_mean=3.8,
+                rating_count=113, overview="Five high school students, all different stereotypes, meet in detention, "
+                                           "where they pour their hearts out to each other. They leave changed.")
+    reason = template_reason(club, "coming of age")
+    assert "Its story: “Five high school students, all different stereotypes, meet in detention, where they pour" \
+           in reason and reason.count("…") == 1 and "They leave" not in reason
+    assert "tag it" not in reason  # its tags say nothing of the wish
+    assert "简介：“Five high school" in template_reason(club, "coming of age", lang="zh")
+    # a word of the wish it does match is said as such, without the story; no wish, no story
+    assert "story" not in template_reason(club, "detention") and "mentions detention" in template_reason(club, "detention")
+    assert "story" not in template_reason(club, "")

@@ -38,9 +38,21 @@ def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, s
     facts["tag_hits"] = [tag for tag in item.tags if set(normalize_title(tag).split()) & set(tagged)][:3]
     facts["hits"] = [w for w in words if w not in tagged and re.search(rf"\b{re.escape(w)}", overview)][:3]
     facts["moods"] = _mood_fit(item, wish_text)
-    facts["tags"] = list(item.tags[:3]) if item.tags and not (facts["hits"] or facts["tag_hits"]) else []
+    # a wish none of its own words match ("coming of age": The Breakfast Club was only "rated 3.8/5"): the opening
+    # of its own description, for the person to judge the fit, instead of tags that say nothing of the wish
+    facts["story"] = _opening(item.overview) if wish_text and not (facts["hits"] or facts["tag_hits"]) else ""
+    facts["tags"] = list(item.tags[:3]) if item.tags and not (facts["hits"] or facts["tag_hits"] or facts["story"]) \
+        else []
     facts["rated"] = bool(item.rating_mean and item.rating_count >= 5)
     return facts
+
+
+def _opening(overview: str, limit: int = 110) -> str:
+    """The first sentence of an overview, cut at a word before `limit` characters (with "…")."""
+    text = re.split(r"(?<=[.!?])\s", overview.strip(), maxsplit=1)[0].rstrip(".!? ") if overview else ""
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
+    return text
 
 
 def _mood_fit(item: Item, wish_text: str) -> list[tuple[str, str, list[str]]]:
@@ -77,6 +89,8 @@ def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | 
         bits.append(f"viewers tag it {_join(facts['tag_hits'])}")
     if facts["hits"]:
         bits.append(f"its description mentions {_join(facts['hits'])}")
+    if facts["story"]:
+        bits.append(f"its story: “{facts['story']}”")
     if facts["tags"]:
         bits.append(f"viewers tag it {_join(facts['tags'])}")
     if facts["rated"]:
@@ -112,6 +126,8 @@ def _render_zh(item: Item, facts: dict) -> str:
         bits.append("观众给它的标签有" + "、".join(f"“{w}”" for w in facts["tag_hits"]))
     if facts["hits"]:
         bits.append("简介里提到" + "、".join(f"“{w}”" for w in facts["hits"]))
+    if facts["story"]:
+        bits.append(f"简介：“{facts['story']}”")
     if facts["tags"]:
         bits.append("观众给它的标签有" + "、".join(f"“{tag}”" for tag in facts["tags"]))
     if facts["rated"]:
