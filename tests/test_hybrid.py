@@ -533,7 +533,7 @@ def test_a_genre_request_prefers_films_that_are_mostly_that_genre(hybrid):
 
 def test_a_moods_weights_count_by_how_widely_the_ranking_spreads():
     # the weights were set on plain requests (scores' spread ~0.06); a named film's neighbourhood, ranked by the
-    # learned head, spreads about three times wider, and "like Alien but funnier" kept Aliens and The Terminator
+    # collaborative similarity to it, spreads about three times wider, and "like Alien but funnier" kept Aliens and The Terminator
     from chatrec.chat.recommender import MOOD_SCALE_MAX, MOOD_SPREAD, mood_scale
 
     rng = np.random.default_rng(0)

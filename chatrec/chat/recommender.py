@@ -279,9 +279,9 @@ class Recommender:
 
 # The spread (standard deviation of the best 50 scores) of the rankings the moods' genre weights were set on: plain
 # requests, ranked by the scorer and the set weights ("something funny" 0.063, "something dark" 0.050, "a feel-good
-# movie" 0.031). A named film's neighbourhood, ranked by the learned head, spreads about three times wider ("like Alien
-# but funnier" 0.185, "like Pulp Fiction but less violent" 0.199), and the same weights hardly moved it: *Aliens* and
-# *The Terminator* stayed in "like Alien but funnier"
+# movie" 0.031). A named film's neighbourhood, where its collaborative similarity counts too, spreads about three
+# times wider ("like Alien but funnier" 0.185, "like Pulp Fiction but less violent" 0.199), and the same weights
+# hardly moved it: *Aliens* and *The Terminator* stayed in "like Alien but funnier"
 MOOD_SPREAD = 0.06
 MOOD_SCALE_MAX = 3.0
 
