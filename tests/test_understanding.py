@@ -546,7 +546,7 @@ def test_negation_reaches_along_a_list_and_to_plain_words(message, genres_out, a
     ("a sports movie", "boxing"), ("有没有好看的体育电影", "boxing"), ("a movie about music", "a jazz musician"),
     ("martial arts movies", "kung fu"), ("a nature documentary", "wild animals"),
     ("a coming of age story", "teenagers growing up"), ("growing up movies from the 80s", "high school friends"),
-    ("a movie with a strong female lead", "a female warrior"),
+    ("a movie with a strong female lead", "a female warrior"), ("有没有女主很强的电影", "a female warrior"),
 ])
 def test_a_broad_topic_is_searched_as_the_kinds_of_film_it_covers(message, kind):
     # the encoder matches "sports" by the word: Rocky was not among the 150 texts nearest to it (topics.toml)
