@@ -506,19 +506,21 @@ def test_a_wish_is_also_searched_among_the_well_known_films(hybrid):
     assert with_known[1:] == without[1:]
 
 
-def test_a_topic_alone_ranks_the_films_that_fit_it_by_what_is_known_of_them(hybrid):
-    # past the full fit every film is as close as the next (`saturate`); with a named film its neighbourhood and
-    # the wish's closeness still count
+def test_a_broad_topic_alone_ranks_the_films_that_fit_it_by_what_is_known_of_them(hybrid):
+    # past the full fit every film is as close as the next (`saturate`) for a broad topic with nothing else to go
+    # on; a narrow topic ("sharks") and a request with a named film keep the closest text first
     retriever = hybrid.retriever
-    topic = Request(wish_text="space", topic="space")
-    cands = retriever.candidates(topic, None, 20)
-    raw = retriever._closeness(cands.positions, retriever._encode(["space"])[0], None)
+    broad = Request(wish_text="space", topic="space", topic_kinds=["astronauts on a space station", "a spaceship"])
+    cands = retriever.candidates(broad, None, 20)
+    raw = retriever._closeness(cands.positions, retriever._encode(["space"])[0], retriever._kind_vectors(broad.topic_kinds))
     assert cands.text_sim.tolist() == pytest.approx(saturate(raw).tolist(), abs=1e-5)
     a, b = np.argsort(-raw)[:2]
     assert raw[a] > raw[b] and cands.text_sim[a] == cands.text_sim[b]
-    named = retriever.candidates(Request(wish_text="space", topic="space", seeds=[HEAT]), None, 20)
-    assert named.text_sim.tolist() == pytest.approx(  # the closest text keeps its lead
-        retriever._closeness(named.positions, named.query, None).tolist(), abs=1e-6)
+    for req in (Request(wish_text="space", topic="space"),
+                Request(wish_text="space", topic="space", topic_kinds=broad.topic_kinds, seeds=[HEAT])):
+        c = retriever.candidates(req, None, 20)
+        kinds = retriever._kind_vectors(req.topic_kinds)
+        assert c.text_sim.tolist() == pytest.approx(retriever._closeness(c.positions, c.query, kinds).tolist(), abs=1e-6)
 
 
 def test_a_genre_request_prefers_films_that_are_mostly_that_genre(hybrid):

@@ -393,9 +393,11 @@ class Retriever:
             # nothing to be close to: closeness to the popular films' centroid had put Lemony Snicket first in 2000s
             # comedies; the scorer and the priors rank them
             text_sim = np.zeros_like(text_sim)
-        elif topic is not None and cq is None and len(text_sim):
-            # the wish alone decides: every film that fits it fully is as close as the next, and what is known of
-            # the films chooses among them ("musicians": Hustle & Flow, 4 ratings, was closer than Amadeus)
+        elif kinds is not None and cq is None and len(text_sim):
+            # a broad topic alone decides: every film that fits one of its kinds fully is as close as the next, and
+            # what is known of the films chooses among them ("musicians": Hustle & Flow, 4 ratings, was closer than
+            # The Pianist). Not a narrow one ("sharks", "dinosaurs"): there the closest texts are the most about it,
+            # and the well-known films merely near the word would displace them
             text_sim = saturate(text_sim)
         collab_sim = (self.collab.vectors[positions] @ cq).astype(np.float32) if cq is not None else \
             np.zeros(len(positions), dtype=np.float32)
