@@ -726,7 +726,9 @@ class RuleParser:
                 phrases.append(phrase)
                 rest = f" {rest} ".replace(f" {phrase} ", " ")
         for word, genre in self.genre_words.items():
-            if normalize_title(genre).startswith(word[:4]):  # "comedies" -> Comedy is fully said by the filter
+            # "comedies" -> Comedy, and a phrase ("family movie", "film noir"), is fully said by the filter; a single
+            # word that says more than its genre stays ("heist" is a kind of crime film)
+            if normalize_title(genre).startswith(word[:4]) or " " in word or "-" in word:
                 rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
         rest = _BETWEEN.sub(" ", rest)
         for rx, _, _ in v.eras:
