@@ -441,6 +441,31 @@ def test_the_state_carries_soft_preferences_into_the_request():
     assert back.moods == state.moods and back.obscure
 
 
+def test_a_mood_after_a_topic_keeps_what_the_films_are_about():
+    # "a sports movie" then "something funnier": sports comedies, not stand-up specials; "a movie about space" then
+    # "funnier": Galaxy Quest and Spaceballs. After another mood, the new mood's words replace its words
+    rules = RuleParser(Catalog([
+        Item("1", "Rocky", 1976, ("Drama",), overview="A boxer gets a shot at the title; a sports classic."),
+        Item("2", "Spaceballs", 1987, ("Comedy", "Sci-Fi"), overview="A funny, hilarious parody set in space."),
+        Item("3", "The Exorcist", 1973, ("Horror",), overview="A scary, creepy possession."),
+        Item("4", "Amelie", 2001, ("Comedy",), overview="A heartwarming, uplifting, light-hearted feel-good story.")],
+        name="moods"))
+    for first, kept in (("a sports movie", "sports"), ("a movie about space", "space")):
+        state = DialogueState()
+        state.start_request(rules.parse(first))
+        topic, kinds = state.topic, list(state.topic_kinds)
+        state.refine(rules.parse("something funnier"), rules.catalog)
+        req = state.request()
+        assert kept in req.wish_text.split() and "funny" in req.wish_text.split(), first
+        assert (req.topic, req.topic_kinds) == (topic, kinds) and "Comedy" in req.genre_weights
+    state = DialogueState()
+    state.start_request(rules.parse("something scary"))
+    state.refine(rules.parse("something funnier"), rules.catalog)
+    assert "scary" not in state.request().wish_text and "funny" in state.request().wish_text
+    state.refine(rules.parse("movies about space"), rules.catalog)  # the person's own new words replace the wish
+    assert state.request().wish_text == "space"
+
+
 def test_the_understanding_line_shows_the_mood():
     req = Request(wish_text="feel-good heartwarming uplifting sports", moods=["feel-good"], genre_weights={"Comedy": .1})
     line = lead(req, [], "en", catalog=CAT, rules=RULES, within_names=[], has_profile=False)

@@ -152,7 +152,13 @@ class DialogueState:
         if intent.year_min is not None or intent.year_max is not None:
             self.year_min, self.year_max = intent.year_min, intent.year_max
             self.periods = list(intent.periods)
-        if intent.wish_text:
+        # a mood's words alone ("something funnier" after "a sports movie", after "a movie about space") change how
+        # the films feel, not what they are about: the person's own words stay, with the topic and its kinds (the
+        # sports films were lost for stand-up specials). After another mood, the new one's words replace its words.
+        kept = "" if intent.topic else (self.topic or ("" if self.moods else self.wish_text))
+        if intent.wish_text and kept:
+            self.wish_text = _add_words(kept, intent.wish_text)
+        elif intent.wish_text:
             self.wish_text, self.topic, self.topic_kinds = intent.wish_text, intent.topic, list(intent.topic_kinds)
         if intent.avoid_text:
             self.avoid_text = " ".join(dict.fromkeys((self.avoid_text + " " + intent.avoid_text).split()))
