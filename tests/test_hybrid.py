@@ -543,6 +543,7 @@ def test_a_moods_weights_count_by_how_widely_the_ranking_spreads():
     assert mood_scale(rng.normal(0, MOOD_SPREAD / 2, 200)) == 1.0  # never less than the weights were set at
     assert mood_scale(np.r_[np.full(25, 1.0), np.full(25, 1.0 + 4 * MOOD_SPREAD)]) == pytest.approx(2.0)
     assert mood_scale(rng.normal(0, 1.0, 200)) == MOOD_SCALE_MAX
+    assert mood_scale(np.array([np.inf, 1.0, 0.5])) == 1.0  # a broken score never scales a mood by nonsense
     # the best 50 scores decide, not the tail
     assert mood_scale(np.r_[np.full(50, 2.0), np.linspace(-5, 0, 300)]) == 1.0
 

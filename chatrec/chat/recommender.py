@@ -292,7 +292,8 @@ def mood_scale(scores: np.ndarray, top: int = 50) -> float:
     if len(scores) < 2:
         return 1.0
     best = np.sort(np.asarray(scores, dtype=np.float64))[::-1][:top]
-    return float(np.clip(best.std() / MOOD_SPREAD, 1.0, MOOD_SCALE_MAX))
+    spread = best.std() / MOOD_SPREAD
+    return float(np.clip(spread, 1.0, MOOD_SCALE_MAX)) if np.isfinite(spread) else 1.0
 
 
 def open_collab(config: Config, catalog: Catalog) -> VectorIndex | None:
