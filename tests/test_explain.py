@@ -83,3 +83,9 @@ def test_a_wish_its_words_do_not_match_is_answered_with_the_opening_of_its_story
     # a word of the wish it does match is said as such, without the story; no wish, no story
     assert "story" not in template_reason(club, "detention") and "mentions detention" in template_reason(club, "detention")
     assert "story" not in template_reason(club, "")
+
+
+def test_the_storys_opening_is_not_cut_at_an_abbreviation():
+    general = Item("2", "Dr. Strangelove", 1964, ("Comedy",), overview="Insane General Jack D. Ripper orders a U.S. "
+                                                                   "strike on Russia. The crew panics.")
+    assert "“Insane General Jack D. Ripper orders a U.S. strike on Russia”" in template_reason(general, "nuclear war")

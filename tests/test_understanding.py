@@ -194,12 +194,15 @@ def test_negation_scope(message, genres_in, genres_out, penalised):
     ("which movies has Denzel Washington acted in", "cast", "Denzel Washington acted in"),
     ("金凯瑞演的喜剧", "cast", "金凯瑞演的"),
     ("有汤姆·汉克斯演的片子吗", "cast", "汤姆·汉克斯演的"),
+    ("an old black and white classic", "colour", "black and white"),  # was a search for "black white"
+    ("a b&w film noir", "colour", "b&w"),
+    ("来一部黑白的老电影", "colour", "黑白的"),
 ])
 def test_unsupported_facets_are_recorded_and_never_text(message, facet, phrase):
     intent = parse(message)
     assert intent.kind == "recommend"
     assert (facet, phrase) in [(u["facet"], u["phrase"]) for u in intent.unsupported]
-    for word in ("minutes", "under", "hour", "half", "long", "starring", "acted", "分钟"):
+    for word in ("minutes", "under", "hour", "half", "long", "starring", "acted", "分钟", "black", "white", "黑白"):
         assert word not in intent.wish_text
 
 
@@ -223,6 +226,8 @@ def test_the_honesty_sentence_names_what_was_ignored():
     searched = unsupported_note([{"facet": "cast", "phrase": "starring X Y", "name": "X Y", "searched": True}], "en")
     assert "cast" in searched and "X Y" in searched
     assert unsupported_note([], "en") == ""
+    assert "black and white" in unsupported_note([{"facet": "colour", "phrase": "black and white"}], "en")
+    assert "黑白的" in unsupported_note([{"facet": "colour", "phrase": "黑白的"}], "zh")
 
 
 # ------------------------------------------------------------------ leftovers never match titles

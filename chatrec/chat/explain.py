@@ -47,9 +47,18 @@ def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, s
     return facts
 
 
+# a full stop after these is no sentence's end ("Insane General Jack D. Ripper", "Mr. Smith", "the U.S. Army")
+_ABBREVIATION = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Lt|Col|Gen|Capt|Sgt|Prof|Rev|vs|No))\.$")
+
+
 def _opening(overview: str, limit: int = 110) -> str:
     """The first sentence of an overview, cut at a word before `limit` characters (with "…")."""
-    text = re.split(r"(?<=[.!?])\s", overview.strip(), maxsplit=1)[0].rstrip(".!? ") if overview else ""
+    text = (overview or "").strip()
+    for m in re.finditer(r"[.!?](?=\s)", text):
+        if not _ABBREVIATION.search(text[:m.end()]):
+            text = text[:m.start()]
+            break
+    text = text.rstrip(".!? ")
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
     return text

@@ -131,6 +131,8 @@ _UNSUPPORTED = {
     ("origin_searched", "zh"): "我还不知道影片的国家和语言；下面是简介或标签里提到“{name}”的电影。",
     ("title", "en"): "I couldn't find “{phrase}” in the catalog, so I left it out.",
     ("title", "zh"): "目录里没有找到“{phrase}”，所以没有按它推荐。",
+    ("colour", "en"): "I don't know which films are in black and white or in colour, so I ignored “{phrase}”.",
+    ("colour", "zh"): "我还不知道哪些电影是黑白片，所以忽略了“{phrase}”。",
     ("runtime", "en"): "I don't know running times yet, so I ignored “{phrase}”.",
     ("runtime", "zh"): "我还不知道影片的时长，所以忽略了“{phrase}”。",
     ("cast", "en"): "I don't have cast lists yet, so I ignored “{phrase}”.",

@@ -168,6 +168,11 @@ class SignalFinder:
                 if free(m.start(), m.end()):
                     taken.append((m.start(), m.end()))
                     self._add(out, "runtime", m.group(0).strip(" ,.;"))
+        for rx in (v.colour, v.zh_colour):
+            for m in rx.finditer(text):
+                if free(m.start(), m.end()):
+                    taken.append((m.start(), m.end()))
+                    self._add(out, "colour", m.group(0).strip(" ,.;"))
         people, known = [], False
         for rx in (self._cast_before, self._cast_after):
             for m in rx.finditer(text):

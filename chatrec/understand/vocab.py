@@ -379,6 +379,9 @@ class Vocab:
         origin = unsupported.get("origin", {})
         self.origin = phrases_rx(origin.get("en", ()))
         self.zh_origin = compile_any(zh_alt(origin.get("zh", ())))
+        colour = unsupported.get("colour", {})
+        self.colour = phrases_rx(colour.get("en", ()))
+        self.zh_colour = compile_any(zh_alt(colour.get("zh", ())))
         # named periods and "recent"
         self.eras: list[tuple[re.Pattern, int | None, int | None]] = []
         for word, span in numbers.get("eras", {}).items():
