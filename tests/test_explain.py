@@ -89,3 +89,9 @@ def test_the_storys_opening_is_not_cut_at_an_abbreviation():
     general = Item("2", "Dr. Strangelove", 1964, ("Comedy",), overview="Insane General Jack D. Ripper orders a U.S. "
                                                                    "strike on Russia. The crew panics.")
     assert "“Insane General Jack D. Ripper orders a U.S. strike on Russia”" in template_reason(general, "nuclear war")
+
+
+def test_a_mood_for_someone_reads_as_a_film_for_them():
+    toy = Item("3", "Toy Story", 1995, ("Animation", "Children"), overview="Toys come to life.")
+    reason = template_reason(toy, "family")  # the "for kids" mood's word
+    assert "a film for kids" in reason and "a for kids mood" not in reason

@@ -330,6 +330,7 @@ def test_a_lower_case_word_before_movie_or_story_is_a_kind_of_film_not_a_title()
         intent = rules.parse(message)
         assert intent.liked == [] and "ghost" in intent.wish_text, message
     assert rules.parse("the Ghost movie was great").liked == ["200"]  # capitalised: the film
+    assert rules.parse("the ghost movie with patrick swayze").liked == ["200"]  # "the": that one film
 
 
 def test_the_topic_is_the_persons_own_words_not_a_moods():

@@ -92,8 +92,10 @@ def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | 
     if facts["seed"] is not None:
         bits.append(f"it shares {_join(facts['shared'])} with {facts['seed'].title}")
     for label, _, genres in facts["moods"]:
+        # "a feel-good mood", but "a film for kids" (not "a for kids mood")
+        what = f"a film {label}" if label.startswith("for ") else f"{_article(label)} {label} mood"
         bits.append(f"its {_join([g.lower() for g in genres])} side{'s' if len(genres) > 1 else ''} "
-                    f"suit{'' if len(genres) > 1 else 's'} {_article(label)} {label} mood")
+                    f"suit{'' if len(genres) > 1 else 's'} {what}")
     if facts["tag_hits"]:
         bits.append(f"viewers tag it {_join(facts['tag_hits'])}")
     if facts["hits"]:

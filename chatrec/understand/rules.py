@@ -287,8 +287,8 @@ class RuleParser:
             return True
         if prev in v.contents_cues:
             return False  # "nothing with aliens", "some heat": what a film contains, said in lower case
-        if after in v.topic_heads and not capitalised:
-            return False  # "a ghost story", "a ghost movie": a kind of film, not the film Ghost
+        if after in v.topic_heads and not capitalised and prev != "the":
+            return False  # "a ghost story", "a ghost movie": a kind of film; "the ghost movie" is the film Ghost
         # no cue: only a popular film whose name has a word that is rare in ordinary descriptions
         rare = min(self._df.get(t, 0) for t in tokens if t not in v.common) <= self._df_limit
         return rare and self.catalog.items[pos].rating_count >= self._popular
