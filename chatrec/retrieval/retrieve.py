@@ -431,14 +431,14 @@ class Retriever:
         words) the better-known films must also fit it fully (`topic_fit`): "films about chess"
         keeps the chess films few people rated when too few well-known ones are about chess, rather than fill the
         list with famous films that are not."""
-        items = self.catalog.items
-        known = [p for p in found if items[p].rating_count >= floor]
+        counts = self.rating_counts
+        known = [p for p in found if counts[p] >= floor]
         if len(known) < self.MIN_KNOWN:
             return found
         if topic_cos is not None:
             fits = dict(zip(found, topic_fit(np.array([topic_cos[p] for p in found], dtype=np.float32)) >= 1.0))
             if sum(fits[p] for p in known) < self.MIN_KNOWN:
-                return {p: s for p, s in found.items() if items[p].rating_count >= floor or fits[p]}
+                return {p: s for p, s in found.items() if counts[p] >= floor or fits[p]}
         return {p: found[p] for p in known}
 
     def seed_genre_fit(self, req: Request, positions: np.ndarray) -> np.ndarray:

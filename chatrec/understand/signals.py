@@ -163,16 +163,13 @@ class SignalFinder:
     # ------------------------------------------------------------------ facets the catalog lacks
     def _unsupported(self, text: str, out: Signals, taken: list, free) -> None:
         v = self.vocab
-        for rx in (v.runtime, v.zh_runtime):
-            for m in rx.finditer(text):
-                if free(m.start(), m.end()):
-                    taken.append((m.start(), m.end()))
-                    self._add(out, "runtime", m.group(0).strip(" ,.;"))
-        for rx in (v.colour, v.zh_colour):
-            for m in rx.finditer(text):
-                if free(m.start(), m.end()):
-                    taken.append((m.start(), m.end()))
-                    self._add(out, "colour", m.group(0).strip(" ,.;"))
+        # facets said by their words alone: a length ("under 90 minutes"), black and white or colour
+        for facet, patterns in (("runtime", (v.runtime, v.zh_runtime)), ("colour", (v.colour, v.zh_colour))):
+            for rx in patterns:
+                for m in rx.finditer(text):
+                    if free(m.start(), m.end()):
+                        taken.append((m.start(), m.end()))
+                        self._add(out, facet, m.group(0).strip(" ,.;"))
         people, known = [], False
         for rx in (self._cast_before, self._cast_after):
             for m in rx.finditer(text):
