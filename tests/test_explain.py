@@ -93,5 +93,5 @@ def test_the_storys_opening_is_not_cut_at_an_abbreviation():
 
 def test_a_mood_for_someone_reads_as_a_film_for_them():
     toy = Item("3", "Toy Story", 1995, ("Animation", "Children"), overview="Toys come to life.")
-    reason = template_reason(toy, "family")  # the "for kids" mood's word
+    reason = template_reason(toy, "", moods=["for kids"])
     assert "a film for kids" in reason and "a for kids mood" not in reason

@@ -87,6 +87,18 @@ def test_adults_too_turns_the_children_filter_into_a_preference():
     assert parse("a family drama").genres_in == ["Drama"] and parse("a family drama").topic == "family"
 
 
+@pytest.mark.parametrize("message", ["animated films for kids", "films for kids", "a cartoon", "给孩子看的动画片",
+                                     "movies for the kids", "适合全家看的电影", "a movie for the whole family"])
+def test_a_film_for_kids_is_said_by_its_genres_not_searched_for_in_the_texts(message):
+    # "kids" and "family" said nothing the Children and Animation genres do not: as a text wish they answered films
+    # whose stories mention kids or a family (The Brave Little Toaster, The Addams Family) before Finding Nemo
+    intent = parse(message)
+    assert intent.wish_text == "" and intent.topic == ""
+    assert intent.genres_in or intent.genre_weights.get("Children", 0) > 0
+    assert parse("films for kids").moods == ["for kids"] and parse("not for kids").moods == ["for grown-ups"]
+    assert parse("a heist movie").wish_text  # a genre word that says more than its genre stays a wish
+
+
 # ------------------------------------------------------------------ quality words
 @pytest.mark.parametrize("message, obscure", [
     ("best thrillers of the 1990s", False), ("the greatest war movies ever made", False), ("must-see classics", False),
@@ -491,7 +503,8 @@ def test_explanations_never_read_broken():
     one = Item("y", "Some Thriller", 1999, genres=("Action",))
     assert template_reason(one, "") == "An Action film from 1999 close to what you described."
     said = Item("z", "Will", 2011, genres=("Drama",), overview="He will make it if he can.")
-    reason = template_reason(said, parse("a film that will make me sob").wish_text)
+    sob = parse("a film that will make me sob")
+    reason = template_reason(said, sob.wish_text, moods=sob.moods)
     assert "mentions" not in reason  # "will" is no word of the wish its description could be said to match
     assert "tearjerker mood" in reason  # the drama suits the mood asked for: a true and relevant fact
     assert "its story: “He will make it if he can”" in reason  # quoted, for the person to judge

@@ -17,7 +17,7 @@ from chatrec.catalog import Catalog, Item, normalize_title
 
 
 def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, seeds: list[Item] | None,
-                  fans_of: Item | None = None) -> dict:
+                  fans_of: Item | None = None, moods: list[str] | None = None) -> dict:
     """What a reason may say, all from the item's own fields and the request: that people who loved the film the
     person named loved it too (`fans_of`: it came from that film's collaborative neighbourhood in the ratings), the
     genres asked for that it has, the genres it shares with a film the person named, wish words its overview/tags/
@@ -37,7 +37,7 @@ def _reason_facts(item: Item, wish_text: str, genres_wanted: list[str] | None, s
     tagged = [w for w in words if re.search(rf"\b{re.escape(w)}\b", tags)]
     facts["tag_hits"] = [tag for tag in item.tags if set(normalize_title(tag).split()) & set(tagged)][:3]
     facts["hits"] = [w for w in words if w not in tagged and re.search(rf"\b{re.escape(w)}", overview)][:3]
-    facts["moods"] = _mood_fit(item, wish_text)
+    facts["moods"] = _mood_fit(item, moods or [])
     # a wish none of its own words match ("coming of age": The Breakfast Club was only "rated 3.8/5"): the opening
     # of its own description, for the person to judge the fit, instead of tags that say nothing of the wish
     facts["story"] = _opening(item.overview) if wish_text and not (facts["hits"] or facts["tag_hits"]) else ""
@@ -64,24 +64,23 @@ def _opening(overview: str, limit: int = 110) -> str:
     return text
 
 
-def _mood_fit(item: Item, wish_text: str) -> list[tuple[str, str, list[str]]]:
-    """Moods of the wish (their words are in it, as the parser put them there) that the item's genres suit:
-    [(label, Chinese label, the item's genres that the mood favours)]."""
+def _mood_fit(item: Item, moods: list[str]) -> list[tuple[str, str, list[str]]]:
+    """The request's moods (`Request.moods`, their labels) that the item's genres suit: [(label, Chinese label, the
+    item's genres that the mood favours)], the first only."""
     from chatrec.understand.vocab import load
 
-    said = set(normalize_title(wish_text).split())
     out = []
     for mood in load().moods:
-        words = set(normalize_title(mood.words).split())
         genres = [g for g in item.genres if mood.genres.get(g, 0.0) > 0]
-        if words and words <= said and genres:
+        if mood.label in moods and genres:
             out.append((mood.label, mood.label_zh, genres[:2]))
     return out[:1]
 
 
 def template_reason(item: Item, wish_text: str = "", genres_wanted: list[str] | None = None,
-                    seeds: list[Item] | None = None, lang: str = "en", fans_of: Item | None = None) -> str:
-    facts = _reason_facts(item, wish_text, genres_wanted, seeds, fans_of)
+                    seeds: list[Item] | None = None, lang: str = "en", fans_of: Item | None = None,
+                    moods: list[str] | None = None) -> str:
+    facts = _reason_facts(item, wish_text, genres_wanted, seeds, fans_of, moods)
     if lang == "zh":
         return _render_zh(item, facts)
     bits: list[str] = []

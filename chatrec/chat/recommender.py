@@ -270,7 +270,8 @@ class Recommender:
         for j in order:
             item = self.catalog.items[int(ranked.positions[j])]
             fans_of = seeds[0] if seeds and "collab" in ranked.sources[j] else None
-            reason = template_reason(item, req.wish_text, req.genres_in, seeds, lang=lang, fans_of=fans_of)
+            reason = template_reason(item, req.wish_text, req.genres_in, seeds, lang=lang, fans_of=fans_of,
+                                     moods=req.moods)
             if explain and settings.use_llm and self.explainer is not None:
                 reason = self.explainer.reason(item, req.wish_text, reason, lang=lang)
             recs.append(Recommendation(item, float(ranked.scores[j]), reason, ranked.sources[j]))

@@ -142,16 +142,21 @@ def relevance(text_sim: np.ndarray) -> np.ndarray:
 TOPIC_FIT = 0.5
 
 
+def full_fit(sim: np.ndarray) -> float:
+    """The closeness at which a candidate fits fully: `TOPIC_FIT` up the `relevance` scale of these candidates."""
+    mid, top = float(np.median(sim)), float(sim.max())
+    return mid + TOPIC_FIT * (top - mid)
+
+
 def topic_fit(topic_sim: np.ndarray) -> np.ndarray:
-    """How fully each candidate fits the request's topic, in [0, 1]: `relevance` counted in full from `TOPIC_FIT`."""
+    """How fully each candidate fits the request's topic, in [0, 1]: `relevance` counted in full from `full_fit`."""
     return np.clip(relevance(topic_sim) / TOPIC_FIT, 0.0, 1.0)
 
 
 def saturate(text_sim: np.ndarray) -> np.ndarray:
-    """`text_sim` with every value above the full-fit level (`TOPIC_FIT` up the `relevance` scale) set to it."""
+    """`text_sim` with every value above the full-fit level (`full_fit`) set to it."""
     sim = np.asarray(text_sim, dtype=np.float32)
-    mid, top = float(np.median(sim)), float(sim.max())
-    return np.minimum(sim, mid + TOPIC_FIT * (top - mid)).astype(np.float32)
+    return np.minimum(sim, full_fit(sim)).astype(np.float32)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -177,18 +182,19 @@ class Retriever:
         self.catalog = index.catalog
         self.config = config
         self.collab = collab
-        top = np.argsort([-it.rating_count for it in self.catalog.items])[:100]
+        self.rating_counts = np.array([it.rating_count for it in self.catalog.items], dtype=np.int64)
+        top = np.argsort(-self.rating_counts, kind="stable")[:100]
         self.popular_centroid = _unit(index.vectors[top].mean(axis=0))
         self.quality = quality_prior(self.catalog)
         self.set_popularity(self.catalog.popularity)
         self.has_content = np.array([bool(it.genres or it.overview) for it in self.catalog.items])
-        self.rating_counts = np.array([it.rating_count for it in self.catalog.items], dtype=np.int64)
         # described beyond its genres (an overview or tags): only such a text says what a film is about. A film known
         # by its genres alone ("Genres: Musical.") is close to "music" through its genre word, which says nothing of
         # its subject: it never fits a topic (`Request.topic`) by that closeness
         self.described = np.array([bool(it.overview or it.tags) for it in self.catalog.items])
-        counts = np.sort(self.rating_counts)[::-1]
-        cut = int(counts[min(self.KNOWN_TOP, len(counts)) - 1]) if len(counts) else 0
+        n = len(self.rating_counts)
+        # the KNOWN_TOP-th largest count, without sorting a million counts
+        cut = int(np.partition(self.rating_counts, n - min(self.KNOWN_TOP, n))[n - min(self.KNOWN_TOP, n)]) if n else 0
         self.known = self.rating_counts >= max(1, cut)  # all False for a catalog without ratings
 
     def set_popularity(self, popularity) -> None:
@@ -305,7 +311,7 @@ class Retriever:
             return None
         return weighted_centroid(self.collab.vectors, self.catalog.index_of, item_ids, known_only=True)
 
-    def _best_known(self, mask: np.ndarray | None, k: int, req: Request | None = None) -> list[int]:
+    def _by_prior(self, mask: np.ndarray | None, k: int, req: Request | None = None) -> list[int]:
         """The first `k` items of the quality order that pass the filter `mask` (None: no filter). A request for the
         little-known (`Request.popularity_bias` < 0) takes the hidden gems' order instead, among the films at least
         `Request.min_ratings` people rated: the best-known films are the opposite of what it asks for."""
@@ -373,7 +379,7 @@ class Retriever:
                     p = self.catalog.index_of.get(i)
                     if p is not None and (mask is None or mask[p]):
                         found.setdefault(p, []).append("context")
-            for p in self._best_known(mask, max(10, k // 3), req):
+            for p in self._by_prior(mask, max(10, k // 3), req):
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
                      and (self.has_content[p] or not req.require_content)}

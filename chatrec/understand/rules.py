@@ -728,7 +728,7 @@ class RuleParser:
         for word, genre in self.genre_words.items():
             # "comedies" -> Comedy, and a phrase ("family movie", "film noir"), is fully said by the filter; a single
             # word that says more than its genre stays ("heist" is a kind of crime film)
-            if normalize_title(genre).startswith(word[:4]) or " " in word or "-" in word:
+            if normalize_title(genre).startswith(word[:4]) or " " in word or "-" in word or word in v.plain_genre_words:
                 rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
         rest = _BETWEEN.sub(" ", rest)
         for rx, _, _ in v.eras:

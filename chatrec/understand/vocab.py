@@ -2,7 +2,8 @@
 expressions built from them.
 
 The files (each says in its header what it holds):
-- genres.toml: genre words in English and Chinese -> catalog genre; Chinese genre words that say more
+- genres.toml: genre words in English and Chinese -> catalog genre; Chinese genre words that say more; English
+  genre words that say nothing more (no text wish)
 - critiques.toml: older / newer / lighter / darker / more like / less like / other, in English and Chinese
 - sentiment.toml: liked, disliked, seen; praise and pans of named films; words that make a named title disliked
 - dialogue.toml: greetings, goodbyes, requests, questions, asking about a film or its people, off-topic words
@@ -184,6 +185,7 @@ class Vocab:
         self.multi_genre_words: dict[str, tuple[str, ...]] = {w: tuple(g) for w, g in genres.get("en_two", {}).items()}
         self.zh_genre_words: dict[str, str] = dict(genres.get("zh", {}))
         self.zh_genre_sense: dict[str, str] = dict(genres.get("zh_sense", {}))
+        self.plain_genre_words: frozenset[str] = frozenset(genres.get("plain", {}).get("en", []))
         self.genres_any = words_rx(genres.get("any", {}), flags=0)
         self.genres_taste = words_rx(genres.get("taste", {}))
 
