@@ -254,6 +254,17 @@ def test_the_wish_keeps_only_known_content_words():
     assert parse("films about robots").wish_text == "robots"
 
 
+def test_a_lower_case_title_after_about_in_a_request_is_its_topic():
+    # "something dark about revenge" had linked the film Revenge and lost the topic; asked about, it is the film
+    cat = Catalog([Item("1", "Revenge", 1990, ("Drama",), overview="A pilot's affair ends in revenge.", rating_count=90),
+                   Item("2", "Oldboy", 2003, ("Thriller",), overview="A man seeks revenge after years locked up.")])
+    rules = RuleParser(cat)
+    for message in ("something dark about revenge", "a movie about revenge", "I want a gritty film that is about revenge"):
+        intent = rules.parse(message)
+        assert intent.liked == [] and intent.topic == "revenge", message
+    assert rules.parse("what about Revenge").liked == ["1"]
+
+
 def test_words_of_conversation_are_never_a_wish():
     """Small talk around a title ("I think Jumanji", "sounds cool, I'll check it out") says nothing about what a film
     is, even where the catalog's overviews use the same words; left in, it made the request a description, which

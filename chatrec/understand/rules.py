@@ -278,8 +278,10 @@ class RuleParser:
                 (switched and capitalised)
         if len(phrase) < 3:
             return False
-        if prev == "about" and start >= 2 and words[start - 2] in v.topic_heads and not capitalised:
-            return False  # "movies about robots" is a topic; "movies about Robots" or "tell me about robots" a title
+        if prev == "about" and not capitalised and any(w in v.topic_heads for w in words[max(0, start - 5):start - 1]):
+            # "movies about robots", "something dark about revenge" is a topic; "movies about Robots" or "tell me about
+            # robots" a title
+            return False
         # capitalised: mid-sentence, or two words or more opening the message with a name among them ("Little
         # Nicky is my favorite"; the first word alone is capitalised in any sentence, "Good Morning!" is a greeting)
         named = n >= 2 and any(t not in v.function_words and t not in v.common for t in tokens)
