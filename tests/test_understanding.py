@@ -495,6 +495,21 @@ def test_a_mood_after_a_topic_keeps_what_the_films_are_about():
     assert state.request().wish_text == "space"
 
 
+def test_for_kids_after_a_list_narrows_it_to_films_for_kids():
+    # "movies about dinosaurs" then "for kids": dinosaur films for children, not a new request for any children's film
+    last = [CAT.items[0].item_id, CAT.items[1].item_id]
+    state = DialogueState()
+    state.start_request(parse("movies about dinosaurs"))
+    for follow_up in ("for kids", "something for my kids"):
+        intent = parse(follow_up, last)
+        assert intent.kind == "refine" and intent.genres_in == ["Children"], follow_up
+    state.refine(parse("for kids", last), CAT)
+    req = state.request()
+    assert req.topic == "dinosaurs" and req.genres_in == ["Children"] and "for kids" in req.moods
+    # a genre of its own is a new request, as "comedies from the 90s" is after any list
+    assert parse("a comedy for kids", last).kind == "recommend" and parse("kids movies", last).kind == "recommend"
+
+
 def test_the_understanding_line_shows_the_mood():
     req = Request(wish_text="feel-good heartwarming uplifting sports", moods=["feel-good"], genre_weights={"Comedy": .1})
     line = lead(req, [], "en", catalog=CAT, rules=RULES, within_names=[], has_profile=False)

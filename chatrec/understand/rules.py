@@ -638,7 +638,10 @@ class RuleParser:
         refining = bool(v.refining.search(text) or v.zh_refining.search(text))
         # after a list, a critique or a bare constraint ("no horror", "only 90s") narrows it; a fresh genre
         # wish with no refining word ("comedies from the 90s", "something different: a western") starts anew
-        fresh = set(critiques) <= {"other"} and (genres_in or collections) and not refs and not refining
+        # "for kids" after "movies about dinosaurs" says who will watch them: it narrows the list, it asks for no new
+        # films (its one genre, Children, said by the audience phrase itself)
+        audience = genres_in == ["Children"] and any(m.key == "kids" for m, neg in sig.moods if not neg)
+        fresh = set(critiques) <= {"other"} and (genres_in or collections) and not refs and not refining and not audience
         if has_list and not fresh and (critiques or (avoid and not liked) or v.more_of_the_same.search(text) or
                                        (constraints and not liked and (not (genres_in or collections) or refining))):
             intent.kind = "refine"
