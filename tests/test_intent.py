@@ -51,6 +51,14 @@ def test_titles_link_to_catalog_ids_with_polarity():
     intent = RULES.parse("I loved The Matrix but hated Titanic")
     assert titles(intent.liked) == ["The Matrix"] and titles(intent.disliked) == ["Titanic"]
     assert titles(RULES.parse("something like alein").liked) == ["Alien"]  # typo, after a cue word
+    # a contrast ends a dislike's reach: only the film before "but" / "though" / 但是 is turned down
+    intent = RULES.parse("I hate Titanic but loved The Matrix")
+    assert titles(intent.liked) == ["The Matrix"] and titles(intent.disliked) == ["Titanic"]
+    intent = RULES.parse("I didn't like Heat, though I loved Se7en")
+    assert titles(intent.liked) == ["Se7en"] and titles(intent.disliked) == ["Heat"]
+    assert titles(RULES.parse("I hated Titanic and The Notebook").disliked) == ["Titanic", "The Notebook"]
+    intent = RULES.parse("我不喜欢 Titanic，但是喜欢 The Matrix")
+    assert titles(intent.liked) == ["The Matrix"] and titles(intent.disliked) == ["Titanic"]
 
 
 def test_common_words_are_not_titles():

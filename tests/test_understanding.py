@@ -510,6 +510,22 @@ def test_for_kids_after_a_list_narrows_it_to_films_for_kids():
     assert parse("a comedy for kids", last).kind == "recommend" and parse("kids movies", last).kind == "recommend"
 
 
+def test_a_film_turned_down_after_a_list_refines_the_request():
+    # "a good thriller" then "I hate Se7en": thrillers unlike it, not a new request for anything unlike it
+    last = [CAT.items[0].item_id, CAT.items[1].item_id]
+    other = next(it for it in CAT.items if it.item_id not in last and it.rating_count)
+    intent = parse(f"I hate {other.title}", last)
+    assert intent.kind == "refine" and intent.disliked == [other.item_id]
+    state = DialogueState()
+    state.start_request(parse("recommend me a good thriller"))
+    state.refine(intent, CAT)
+    assert state.request().genres_in == ["Thriller"] and state.request().negatives == [other.item_id]
+    # liking one film and turning down another is a new request built on both
+    liked = next(it for it in CAT.items if it.item_id not in last + [other.item_id] and it.rating_count)
+    both = parse(f"I loved {liked.title} but hated {other.title}", last)
+    assert both.liked == [liked.item_id] and both.disliked == [other.item_id] and both.kind == "recommend"
+
+
 def test_the_understanding_line_shows_the_mood():
     req = Request(wish_text="feel-good heartwarming uplifting sports", moods=["feel-good"], genre_weights={"Comedy": .1})
     line = lead(req, [], "en", catalog=CAT, rules=RULES, within_names=[], has_profile=False)

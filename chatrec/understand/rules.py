@@ -304,10 +304,13 @@ class RuleParser:
         return positions[0]  # most rated first
 
     def _polarity(self, words: list[str], start: int) -> str:
-        before = " ".join(words[max(0, start - 6):start])
-        if self.vocab.title_dislike.search(before):
+        v = self.vocab
+        near = words[max(0, start - 6):start]
+        cut = max((j + 1 for j, w in enumerate(near) if w in v.title_contrast), default=0)
+        before = " ".join(near[cut:])
+        if v.title_dislike.search(before):
             return "dislike"
-        if self.vocab.zh_title_dislike.search(before.replace(" ", "")):
+        if v.zh_title_dislike.search(v.zh_title_contrast.split(before.replace(" ", ""))[-1]):
             return "dislike"
         return "like"
 
@@ -642,7 +645,8 @@ class RuleParser:
         # films (its one genre, Children, said by the audience phrase itself)
         audience = genres_in == ["Children"] and any(m.key == "kids" for m, neg in sig.moods if not neg)
         fresh = set(critiques) <= {"other"} and (genres_in or collections) and not refs and not refining and not audience
-        if has_list and not fresh and (critiques or (avoid and not liked) or v.more_of_the_same.search(text) or
+        # "I hate Se7en" after a list of thrillers: thrillers unlike it, not a new request for anything unlike it
+        if has_list and not fresh and (critiques or ((avoid or disliked) and not liked) or v.more_of_the_same.search(text) or
                                        (constraints and not liked and (not (genres_in or collections) or refining))):
             intent.kind = "refine"
             return intent

@@ -252,6 +252,8 @@ class Vocab:
         title_dislike = sentiment.get("title_dislike", {})
         self.title_dislike = compile_any(whole(title_dislike.get("en", ())))
         self.zh_title_dislike = compile_any(section_zh(title_dislike))
+        self.title_contrast = frozenset(title_dislike.get("en_contrast", ()))
+        self.zh_title_contrast = compile_any(alt(title_dislike.get("zh_contrast", ())))
 
         # critiques: [(name, pattern)] in the file's order
         self.critiques: list[tuple[str, re.Pattern]] = []
