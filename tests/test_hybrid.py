@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chatrec.catalog import load_catalog, quality_prior
+from chatrec.catalog import Catalog, Item, load_catalog, quality_prior
 from chatrec.chat.recommender import Recommender
 from chatrec.errors import ChatrecError
 from chatrec.profile.store import Profile
 from chatrec.ranking.checkpoint import collab_path, load_collab, save_collab
 from chatrec.ranking.hybrid import FEATURES, HybridWeights, combine
 from chatrec.retrieval.index import open_vectors
+from chatrec.retrieval.lexical import Lexicon
 from chatrec.retrieval.retrieve import Request, Retriever, saturate
 
 from conftest import TINY, make_config
@@ -556,3 +557,45 @@ def test_a_wider_spread_multiplies_the_moods_genre_weights_only(hybrid):
     priors = hybrid.soft_preferences(Request(quality_bias=0.3), at)
     assert (wide - priors).tolist() == pytest.approx((2 * (plain - priors)).tolist(), abs=1e-6)
     assert wide[0] > plain[0] and wide[1] < plain[1] and wide[2] == pytest.approx(plain[2])
+
+
+def test_the_lexicon_finds_the_films_tagged_with_a_topic():
+    films = [Item("1", "Gladiator", 2000, ("Action",), tags=("revenge", "ancient rome")),
+             Item("2", "Jurassic Park", 1993, ("Adventure",), tags=("dinosaurs",)),
+             Item("3", "Looper", 2012, ("Sci-Fi",), tags=("time travel",)),
+             Item("4", "Revenge", 1990, ("Drama",), overview="A pilot's affair ends in revenge."),  # title, overview
+             Item("5", "Rocky", 1976, ("Drama",), overview="A loan shark's debt collector boxes.")]
+    lex = Lexicon(Catalog(films + [Item(str(i), f"Film {i}", 2000, ("Drama",)) for i in range(6, 60)]))
+    assert lex.matches("revenge").tolist()[:5] == [True, False, False, False, False]  # tags only
+    assert lex.matches("dinosaur")[1] and lex.matches("dinosaurs")[1]  # either number
+    assert lex.matches("time travel")[2] and lex.matches("travel ancient") is None  # a phrase: in one film's tags
+    assert lex.matches("sharks") is None and lex.matches("") is None and lex.matches("zebra") is None
+    common = Lexicon(Catalog([Item(str(i), f"F{i}", 2000, ("Drama",), tags=("family",)) for i in range(10)]))
+    assert common.matches("family") is None  # every film is tagged with it: it says nothing about any one
+    assert Lexicon(Catalog([Item("1", "A", 2000, ("Drama",))])).matches("revenge") is None  # no tags at all
+
+
+def test_a_film_tagged_with_the_topic_is_a_candidate_that_fits_it_fully(hybrid):
+    # the encoder did not bring Gladiator near "revenge" (2,031st); a tag says so in the viewers' own word
+    retriever = hybrid.retriever
+    req = Request(wish_text="revenge betrayal", topic="revenge betrayal", min_ratings=0)
+    before = retriever.candidates(req, None, 3)
+    tagged = next(it for it in hybrid.catalog.items if it.item_id not in ids(hybrid, before.positions))
+    items = [Item(it.item_id, it.title, it.year, it.genres, overview=it.overview,
+                  tags=("revenge", "betrayal") if it is tagged else it.tags) for it in hybrid.catalog.items]
+    lexicon = retriever.lexicon
+    try:
+        retriever.lexicon = Lexicon(Catalog(items))
+        after = retriever.candidates(req, None, 3)
+        no_topic = retriever.candidates(Request(wish_text="revenge betrayal"), None, 3)
+        excluded = retriever.candidates(Request(wish_text=req.wish_text, topic=req.topic,
+                                                exclude={tagged.item_id}), None, 3)
+    finally:
+        retriever.lexicon = lexicon
+    found = dict(zip(ids(hybrid, after.positions), range(len(after.positions))))
+    j = found[tagged.item_id]
+    assert "text" in after.sources[j]
+    assert after.topic_sim[j] == pytest.approx(after.topic_sim.max())
+    assert after.text_sim[j] >= float(np.median(after.text_sim))
+    assert tagged.item_id not in ids(hybrid, no_topic.positions)  # only the person's own topic words count
+    assert tagged.item_id not in ids(hybrid, excluded.positions)  # under every filter and exclusion

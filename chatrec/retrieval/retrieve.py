@@ -25,6 +25,7 @@ import numpy as np
 from chatrec.catalog import quality_prior
 from chatrec.config import Config
 from chatrec.retrieval.index import VectorIndex, genre_key, where_mask
+from chatrec.retrieval.lexical import Lexicon
 
 
 @dataclass
@@ -196,6 +197,7 @@ class Retriever:
         # the KNOWN_TOP-th largest count, without sorting a million counts
         cut = int(np.partition(self.rating_counts, n - min(self.KNOWN_TOP, n))[n - min(self.KNOWN_TOP, n)]) if n else 0
         self.known = self.rating_counts >= max(1, cut)  # all False for a catalog without ratings
+        self.lexicon = Lexicon(self.catalog)  # the films tagged with a topic (built on the first topic)
 
     def set_popularity(self, popularity) -> None:
         """The "quality" source's order: well rated (Bayesian average) and well known (`popularity`, the catalog's
@@ -333,6 +335,7 @@ class Retriever:
         kinds = self._kind_vectors(req.topic_kinds)
         cq, from_seeds = self.collab_query(req, liked)
         ctx = self.context_query(req)
+        tagged = self.lexicon.matches(req.topic) if req.topic else None  # viewers' own word for the topic
         # Loosen one constraint at a time until something matches; each step is reported to the person.
         steps: list[tuple[str, str]] = [("", "")]
         if len(req.genres_in) > 1 and not req.genres_any:
@@ -379,6 +382,11 @@ class Retriever:
                     p = self.catalog.index_of.get(i)
                     if p is not None and (mask is None or mask[p]):
                         found.setdefault(p, []).append("context")
+            if tagged is not None:  # the best-known films tagged with the topic, however far their texts are
+                allowed = np.flatnonzero(tagged if mask is None else tagged & mask)
+                for p in allowed[np.argsort(-self.rating_counts[allowed], kind="stable")][:k]:
+                    if "text" not in found.setdefault(int(p), []):
+                        found[int(p)].append("text")
             for p in self._by_prior(mask, max(10, k // 3), req):
                 found.setdefault(p, []).append("quality")
             found = {p: s for p, s in found.items() if self.catalog.items[p].item_id not in req.exclude
@@ -389,12 +397,17 @@ class Retriever:
                 at = np.fromiter(found, dtype=np.int64, count=len(found))
                 topic_cos = dict(zip(found, np.where(self.described[at], self._closeness(at, topic, kinds),
                                                      0.0).astype(np.float32).tolist()))
+                if tagged is not None and topic_cos:  # tagged with the topic: as close to it as the closest text
+                    top = max(topic_cos.values())
+                    topic_cos = {p: top if tagged[p] else c for p, c in topic_cos.items()}
             if floor:
                 found = self._well_known(found, floor, topic_cos)
             if len(found) >= min_results:
                 break
         positions = np.fromiter(found, dtype=np.int64, count=len(found))
         text_sim = self._closeness(positions, q, kinds)
+        if tagged is not None and aimed and len(text_sim):  # a film tagged with the topic fits the wish fully
+            text_sim = np.where(tagged[positions], np.maximum(text_sim, full_fit(text_sim)), text_sim).astype(np.float32)
         if not aimed:
             # nothing to be close to: closeness to the popular films' centroid had put Lemony Snicket first in 2000s
             # comedies; the scorer and the priors rank them
