@@ -4,7 +4,8 @@ Sources (each candidate keeps the names of the sources that proposed it):
 - "text": the nearest item texts to one query vector,
   query = normalise( wish + mean(session seeds) + profile_weight * profile - 0.3 * avoid - 0.3 * mean(negatives) );
   with nothing to go on it is the centroid of the most popular items; for a wish, also the nearest texts among the
-  well-known films (`Retriever.KNOWN_TOP`), which the nearest texts of the whole catalog seldom reach;
+  well-known films (`Retriever.KNOWN_TOP`), which the nearest texts of the whole catalog seldom reach, and for a
+  topic the best-known films viewers tagged with its words (`retrieval.lexical`), which fit it fully;
 - "collab": the collaborative neighbours of the films this conversation named or liked (the seeds), from the item
   vectors `chatrec train` learned from the ratings, served by a second collection of the vector store;
 - "profile": the collaborative neighbours of the films the person liked before (their stored profile);
