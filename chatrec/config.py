@@ -49,6 +49,10 @@ class Config:
     hybrid_quality_weight: float = 0.5
     profile_collab_weight: float = 0.3  # the collaborative pull of a stored profile's likes, with no film named
     hybrid_genre_weight: float = 0.3  # genre overlap with the named films ("like Titanic" is usually a romance too)
+    # how closely a candidate's text follows the named films' (relevance in [0, 1]): "like Heat" had Rumble in the
+    # Bronx second, a film its raters saw the same year; on validation users of bench/like_x 0.2 kept the hit rate and
+    # raised novelty a little (docs/evaluation.md)
+    hybrid_text_weight: float = 0.2
     # 1: `chatrec train` also learns a source head (chatrec.ranking.hybrid.SourceHead) and it ranks requests with a
     # collaborative query instead of the weights above. Off by default: on validation users of bench/like_x it
     # raised the hit rate but traded novelty for it, below item-kNN's (docs/evaluation.md)

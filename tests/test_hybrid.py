@@ -165,6 +165,20 @@ def test_a_stranger_gets_the_neighbourhood_at_full_strength():
     assert list(combine(base, collab, quality, collab_from_seeds=False, has_collab=False, w=w)) == [1.0, 0.0]
 
 
+def test_among_a_named_films_neighbours_the_closer_story_comes_first():
+    # "like Heat": Rumble in the Bronx (seen by Heat's raters the same year) and The Usual Suspects are about as
+    # close in the ratings; the crime story is closer to Heat's
+    w = HybridWeights()
+    base, collab, quality = np.zeros(2), np.array([0.70, 0.66]), np.zeros(2)
+    text_fit = np.array([0.1, 0.9])
+    scores = combine(base, collab, quality, collab_from_seeds=True, has_collab=True, w=w, text_fit=text_fit)
+    assert scores[1] > scores[0]
+    assert combine(base, collab, quality, collab_from_seeds=True, has_collab=True, w=w)[0] > \
+        combine(base, collab, quality, collab_from_seeds=True, has_collab=True, w=w)[1]
+    profile = combine(base, collab, quality, collab_from_seeds=False, has_collab=True, w=w, text_fit=text_fit)
+    assert profile[0] > profile[1]  # a stored profile's pull alone: the text term is for named films
+
+
 def test_without_collaborative_vectors_the_other_sources_answer(recommender):
     assert recommender.collab is None
     cands = recommender.retriever.candidates(Request(seeds=[HEAT]), None, 10)

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.config import Config  # noqa: E402
 from chatrec.retrieval.index import VectorIndex, cache_path, item_metadata, load_embedding_cache  # noqa: E402
-from chatrec.retrieval.retrieve import Request, Retriever  # noqa: E402
+from chatrec.retrieval.retrieve import Request, Retriever, relevance  # noqa: E402
 from chatrec.ranking.diversity import select  # noqa: E402
 
 
@@ -214,7 +214,8 @@ def bench_hybrid(catalog, index, collab, scorer, config, rng, seen, queries: int
             if len(c):
                 base = scorer.score(c.positions, c.text_sim, ScoreContext(query_vector=c.query))
                 scores = combine(base, c.collab_sim, retriever.quality[c.positions], collab_from_seeds=c.collab_from_seeds,
-                                 has_collab=c.collab_query is not None, w=weights, genre_fit=c.genre_fit)
+                                 has_collab=c.collab_query is not None, w=weights, genre_fit=c.genre_fit,
+                                 text_fit=relevance(c.text_sim))
                 select(c.positions, scores, index.vectors, 5, config.mmr_lambda)
             lat.append((time.perf_counter() - t) * 1000)
         out[f"{name}_p50_ms"] = round(float(np.percentile(lat, 50)), 1)

@@ -26,7 +26,7 @@ from chatrec.ranking.hybrid import HybridWeights, SourceHead, combine, features,
 from chatrec.ranking.scorers import BaselineScorer, ScoreContext, Scorer, load_scorer
 from chatrec.retrieval.embed import embedder_for
 from chatrec.retrieval.index import VectorIndex, open_or_build, open_vectors
-from chatrec.retrieval.retrieve import Request, Retriever, topic_fit, weighted_centroid
+from chatrec.retrieval.retrieve import Request, Retriever, relevance, topic_fit, weighted_centroid
 from chatrec.understand.llm_parser import LLMParser
 from chatrec.understand.rules import RuleParser
 
@@ -203,7 +203,7 @@ class Recommender:
         else:
             scores = combine(base, cands.collab_sim, self.retriever.quality[pos],
                              collab_from_seeds=cands.collab_from_seeds, has_collab=cands.collab_query is not None,
-                             w=self.weights, genre_fit=cands.genre_fit)
+                             w=self.weights, genre_fit=cands.genre_fit, text_fit=relevance(cands.text_sim))
         if novelty:
             scores = scores - novelty * NOVELTY_SCALE * self._popularity[pos]
         scores = scores + self.soft_preferences(req, pos, cands.topic_sim, spread=mood_scale(scores))
