@@ -25,11 +25,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from chatrec.chat.recommender import Recommender  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.evaluation.like_x import Baselines  # noqa: E402
+from chatrec.evaluation.like_x import ISSUE_EXAMPLES, Baselines  # noqa: E402
 from chatrec.training.data import load_interactions  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "bench" / "like_x"))
-from run import ISSUE_EXAMPLES  # noqa: E402  (the requests issue 16 was filed with, and what they got then)
 
 
 def demo_prompts() -> list[str]:

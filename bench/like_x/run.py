@@ -35,23 +35,12 @@ from tqdm import tqdm  # noqa: E402
 from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.chat.recommender import Recommender  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.evaluation.like_x import (HEAD, N_PICKS, PHRASINGS, Baselines, Scored, chat_picks, head_items,  # noqa: E402
-                                       holdout_folder, make_cases, phrase)
+from chatrec.evaluation.like_x import (HEAD, ISSUE_EXAMPLES, N_PICKS, PHRASINGS, Baselines, Scored,  # noqa: E402
+                                       chat_picks, head_items, holdout_folder, make_cases, phrase)
 from chatrec.training.data import load_interactions  # noqa: E402
 from chatrec.training.fit import train_catalog  # noqa: E402
 
 TARGET_RATIO = 1.2  # chat hit rate >= 1.2 x the best of item-kNN and iALS (issue 16)
-# the requests issue 16 was filed with, and what the chat answered then
-ISSUE_EXAMPLES = [
-    ("Something like The Sound of Music", "Oklahoma!, A Sound of Thunder, The Music Man, The King and I, Sound of the Mountain"),
-    ("Something like The Blind Side", "At First Sight, Blindness, Ray, The Reader, Blind Fury"),
-    ("movies like Heat", "The Heat, White Heat, City Heat, Red Heat, Dead Heat"),
-    ("something like Groundhog Day", "The Meteor Man, Baby's Day Out, Jack the Bear, Training Day, Cop and ½"),
-    ("Recommend films like Fargo", "Ransom, Carpool, Trailer Park Boys, Speed, Crash (1996)"),
-    ("I adored Before Sunrise, got anything similar?",
-     "Before Sunset, The Breakfast Club, Sleeping Beauty (1959), Love Actually, Generation War"),
-    ("有没有像《泰坦尼克号》那样的爱情片", "Mermaids, For Roseanna, Life Is Beautiful, Mrs. Brown, Swept from the Sea"),
-]
 
 
 def main() -> None:

@@ -39,6 +39,18 @@ PHRASINGS = {
     "zh": ["有没有像《{zh}》那样的电影", "推荐几部类似《{zh}》的片子"],
 }
 
+# the requests issue 16 was filed with, and what the chat answered then
+ISSUE_EXAMPLES = [
+    ("Something like The Sound of Music", "Oklahoma!, A Sound of Thunder, The Music Man, The King and I, Sound of the Mountain"),
+    ("Something like The Blind Side", "At First Sight, Blindness, Ray, The Reader, Blind Fury"),
+    ("movies like Heat", "The Heat, White Heat, City Heat, Red Heat, Dead Heat"),
+    ("something like Groundhog Day", "The Meteor Man, Baby's Day Out, Jack the Bear, Training Day, Cop and ½"),
+    ("Recommend films like Fargo", "Ransom, Carpool, Trailer Park Boys, Speed, Crash (1996)"),
+    ("I adored Before Sunrise, got anything similar?",
+     "Before Sunset, The Breakfast Club, Sleeping Beauty (1959), Love Actually, Generation War"),
+    ("有没有像《泰坦尼克号》那样的爱情片", "Mermaids, For Roseanna, Life Is Beautiful, Mrs. Brown, Swept from the Sea"),
+]
+
 
 @dataclass
 class Case:
