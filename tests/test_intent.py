@@ -59,6 +59,15 @@ def test_titles_link_to_catalog_ids_with_polarity():
     assert titles(RULES.parse("I hated Titanic and The Notebook").disliked) == ["Titanic", "The Notebook"]
     intent = RULES.parse("我不喜欢 Titanic，但是喜欢 The Matrix")
     assert titles(intent.liked) == ["The Matrix"] and titles(intent.disliked) == ["Titanic"]
+    # a list after a dislike is disliked as a whole, within its sentence; a title's own "!" ends no sentence
+    assert titles(RULES.parse("I really hated Titanic, The Notebook, Groundhog Day and Heat").disliked) == \
+        ["Titanic", "The Notebook", "Groundhog Day", "Heat"]  # Heat is seven words after "hated"
+    assert titles(RULES.parse("我讨厌 Titanic 和 Heat").disliked) == ["Titanic", "Heat"]
+    assert titles(RULES.parse("I didn't like Airplane! and Heat").disliked) == ["Airplane!", "Heat"]
+    intent = RULES.parse("I didn't like Titanic. Heat was great")
+    assert titles(intent.liked) == ["Heat"] and titles(intent.disliked) == ["Titanic"]
+    intent = RULES.parse("我不喜欢 Titanic。Heat 很好看")
+    assert titles(intent.liked) == ["Heat"] and titles(intent.disliked) == ["Titanic"]
 
 
 def test_common_words_are_not_titles():

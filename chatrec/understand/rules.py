@@ -68,6 +68,17 @@ def _cased_tokens(text: str) -> list[str]:
     return re.sub(r"[^\w\s]", " ", text).split()
 
 
+# the end of a sentence: a dislike's reach stops there ("I didn't like Titanic. Alien was great"), but not after an
+# abbreviation ("Dr. Strangelove", "Mr. Deeds") or an initial
+_SENTENCE_END = re.compile(r"(?<![A-Z])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bJr)(?<!\bvs)"
+                           r"[.!?;]+(?=\s)|[。！？；]+")
+
+
+def _sentence_starts(text: str) -> frozenset[int]:
+    """The token indices (of `_norm(text)`) that begin a new sentence."""
+    return frozenset(_token_at(text, m.end()) for m in _SENTENCE_END.finditer(text))
+
+
 def _is_cjk(token: str) -> bool:
     return bool(_ZH.match(token))
 
@@ -245,12 +256,28 @@ class RuleParser:
         taken = [False] * len(words)
         for n, _, start, item_id in sorted(spans, key=lambda s: (-s[0], -s[1], s[2])):
             if not any(taken[start:start + n]):
-                found.append((item_id, start, start + n, self._polarity(words, start)))
+                found.append((item_id, start, start + n, ""))
                 for j in range(start, start + n):
                     taken[j] = True
+        # sentences, without the ends a title's own punctuation makes ("Who Framed Roger Rabbit?", "Airplane!")
+        starts = _sentence_starts(text) - {end for item_id, _, end, _ in found
+                                           if self.catalog[item_id].title.rstrip()[-1:] in ".!?"}
+        found = [(item_id, start, end, self._polarity(words, start, starts)) for item_id, start, end, _ in found]
         if not found:
             found.extend(self._fuzzy_after_cues(norm))
         found.sort(key=lambda f: f[1])
+        return self._listed_dislikes(found, words, starts)
+
+    def _listed_dislikes(self, found: list[tuple[str, int, int, str]], words: list[str], starts: frozenset[int]):
+        """A title listed right after a disliked one, in the same sentence, is disliked too (only "and", "和", a
+        comma between them)."""
+        v = self.vocab
+        for k in range(1, len(found)):
+            a, b = found[k - 1][2], found[k][1]
+            between = words[a:b]
+            if found[k - 1][3] == "dislike" and not any(a <= t <= b for t in starts) and \
+                    (all(w in v.title_joiners for w in between) or "".join(between) in v.zh_title_joiners):
+                found[k] = (*found[k][:3], "dislike")
         return found
 
     def _plausible(self, phrase, words, start, n, cased, quoted, has_cjk, pos) -> bool:
@@ -303,9 +330,10 @@ class RuleParser:
                     return p
         return positions[0]  # most rated first
 
-    def _polarity(self, words: list[str], start: int) -> str:
+    def _polarity(self, words: list[str], start: int, starts: frozenset[int] = frozenset()) -> str:
         v = self.vocab
-        near = words[max(0, start - 6):start]
+        first = max((t for t in starts if t <= start), default=0)  # the dislike must be in the title's sentence
+        near = words[max(0, first, start - 6):start]
         cut = max((j + 1 for j, w in enumerate(near) if w in v.title_contrast), default=0)
         before = " ".join(near[cut:])
         if v.title_dislike.search(before):

@@ -254,6 +254,8 @@ class Vocab:
         self.zh_title_dislike = compile_any(section_zh(title_dislike))
         self.title_contrast = frozenset(title_dislike.get("en_contrast", ()))
         self.zh_title_contrast = compile_any(alt(title_dislike.get("zh_contrast", ())))
+        self.title_joiners = frozenset(title_dislike.get("en_joiners", ()))
+        self.zh_title_joiners = frozenset(title_dislike.get("zh_joiners", ()))
 
         # critiques: [(name, pattern)] in the file's order
         self.critiques: list[tuple[str, re.Pattern]] = []
