@@ -25,7 +25,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from chatrec.chat.recommender import Recommender  # noqa: E402
 from chatrec.config import Config  # noqa: E402
-from chatrec.evaluation.like_x import ISSUE_EXAMPLES, Baselines  # noqa: E402
+from chatrec.evaluation.like_x import ISSUE_EXAMPLES, Baselines, side_by_side  # noqa: E402
 from chatrec.training.data import load_interactions  # noqa: E402
 
 
@@ -47,11 +47,8 @@ def main() -> None:
     rows = []
     for group, prompts in (("demo", [(p, "") for p in demo_prompts()]), ("issue 16", ISSUE_EXAMPLES)):
         for n, (text, before) in enumerate(prompts):
-            reply = rec.session(f"demo_{group.replace(' ', '')}_{n}").turn(text)
-            linked = [rec.catalog.index_of[d["item_id"]] for d in reply["intent"].get("liked", [])]
             rows.append({"group": group, "request": text, "before": before,
-                         "chatrec": [f"{i['title']} ({i['year']})" for i in reply["items"]],
-                         "itemknn": [rec.catalog.items[p].label for p in baselines.itemknn(linked[0])] if linked else []})
+                         **side_by_side(rec, baselines, text, f"demo_{group.replace(' ', '')}_{n}")})
     result = {"rows": rows, "seconds": round(time.time() - start, 1)}
     out = Path(args.out)
     out.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -36,7 +36,7 @@ from chatrec.catalog import load_catalog  # noqa: E402
 from chatrec.chat.recommender import Recommender  # noqa: E402
 from chatrec.config import Config  # noqa: E402
 from chatrec.evaluation.like_x import (HEAD, ISSUE_EXAMPLES, N_PICKS, PHRASINGS, Baselines, Scored,  # noqa: E402
-                                       chat_picks, head_items, holdout_folder, make_cases, phrase)
+                                       chat_picks, head_items, holdout_folder, make_cases, phrase, side_by_side)
 from chatrec.training.data import load_interactions  # noqa: E402
 from chatrec.training.fit import train_catalog  # noqa: E402
 
@@ -72,6 +72,7 @@ def main() -> None:
         other = run_draw(args, seed, ["en"], 0, issue=False, keep=None)
         result["draws"].append(draw_summary(other))
         print(format_table(other))
+    result["pooled"] = pooled(result["draws"]) if len(result["draws"]) > 1 else None
     result["seconds"] = round(time.time() - start, 1)
     print(format_table(result))
     if not args.no_report:
@@ -149,12 +150,8 @@ def run_draw(args, seed: int, langs: list[str], n_examples: int, issue: bool, ke
 
     issue_examples = []
     for n, (text, before) in enumerate(ISSUE_EXAMPLES if issue else []):
-        reply = rec.session(f"likex_issue_{n}").turn(text)
-        linked = [rec.catalog.index_of[d["item_id"]] for d in reply["intent"].get("liked", [])]
-        knn = getattr(baselines, "itemknn")(linked[0]) if linked else []
         issue_examples.append({"request": text, "before": before,
-                               "chatrec": [f"{i['title']} ({i['year']})" for i in reply["items"]],
-                               "itemknn": [rec.catalog.items[p].label for p in knn]})
+                               **side_by_side(rec, baselines, text, f"likex_issue_{n}")})
     rows = [s.summary() for s in base_scores.values()] + [s.summary() for s in chat_scores.values()]
     best_cf = max(base_scores["itemknn"].summary()["hit"], base_scores["ials"].summary()["hit"])
     best_cf_tail = max(base_scores["itemknn"].summary()["hit_tail"], base_scores["ials"].summary()["hit_tail"])
@@ -253,8 +250,8 @@ def format_report(result: dict) -> str:
     ]
     for lang, t in result["targets"].items():
         parts.append(f"| {lang} | {t['hit_ratio']:.2f} | {t['tail_ratio']:.2f} | {t['novelty_vs_itemknn']:+.2f} |")
-    if len(result.get("draws", [])) > 1:
-        p = pooled(result["draws"])
+    if result.get("pooled"):
+        p = result["pooled"]
         parts.append(f"| en, pooled over {len(result['draws'])} draws (below) | {p['hit_ratio']:.2f} "
                      f"| {p['tail_ratio']:.2f} | {p['novelty_vs_itemknn']:+.2f} |")
     parts += ["", "## By phrasing", "", "| request | hit rate | debiased | X linked |", "|---|---:|---:|---:|"]
@@ -286,7 +283,7 @@ def format_report(result: dict) -> str:
             r = ratios(d)
             parts.append(f"| {d['seed']} | {d['chat_hit']:.3f} | {d['itemknn_hit']:.3f} | {d['ials_hit']:.3f} "
                          f"| {r['hit_ratio']:.2f} | {r['tail_ratio']:.2f} | {r['novelty_vs_itemknn']:+.2f} |")
-        p = pooled(draws)
+        p = result["pooled"]
         parts += [f"| **pooled** | {p['chat_hit']:.3f} | {p['itemknn_hit']:.3f} | {p['ials_hit']:.3f} "
                   f"| **{p['hit_ratio']:.2f}** | **{p['tail_ratio']:.2f}** | **{p['novelty_vs_itemknn']:+.2f}** |", ""]
     parts.append(f"Run time {result['seconds'] / 60:.1f} min on 2 cores; reranker validation NDCG@10 "

@@ -171,6 +171,15 @@ def chat_picks(rec, text: str, user_id: str) -> tuple[list[int], list[str]]:
     return picks, [d["item_id"] for d in reply["intent"].get("liked", [])]
 
 
+def side_by_side(rec, baselines: "Baselines", text: str, user_id: str) -> dict:
+    """The chat's picks for `text` (the first message of a fresh conversation) and item-kNN's from the film it
+    linked, as labels: how the reports show a request beside the baseline the issue compares it with."""
+    picks, linked = chat_picks(rec, text, user_id)
+    items, idx = rec.catalog.items, rec.catalog.index_of
+    knn = baselines.itemknn(idx[linked[0]]) if linked and linked[0] in idx else []
+    return {"chatrec": [items[p].label for p in picks], "itemknn": [items[p].label for p in knn]}
+
+
 # ---------------------------------------------------------------- scoring
 
 @dataclass
